@@ -1,0 +1,157 @@
+"""Interview packages and the assessments made from them. Knows nothing about any ATS."""
+
+from django.db import models
+from django.db.models import Q
+
+from tenants.models import Tenant
+
+
+class PackageType(models.TextChoices):
+    INTERVIEW = "interview", "AI interview"
+    SKILLS_TEST = "skills_test", "Skills test"
+    PERSONALITY = "personality", "Personality test"
+    VIDEO = "video", "Video interview"
+
+
+class Package(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="packages")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=32, choices=PackageType.choices, default=PackageType.INTERVIEW)
+    language = models.CharField(max_length=16, default="en")
+    duration_minutes = models.PositiveIntegerField(default=30)
+    expires_after_days = models.PositiveIntegerField(default=7)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="package_unique_tenant_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Question(models.Model):
+    """One question of a package; ``rubric`` lists what a good answer covers."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+    rubric = models.JSONField(default=list, blank=True, help_text="List of points a good answer covers.")
+    weight = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    max_points = models.PositiveIntegerField(default=10)
+
+    class Meta:
+        ordering = ["package", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "position"], name="question_unique_package_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Mode(models.TextChoices):
+    ORDER = "order", "Ordered in the ATS"
+    TRIGGER = "trigger", "Stage mapping"
+    MANUAL = "manual", "Created by hand"
+
+
+class Status(models.TextChoices):
+    ORDERED = "ordered", "Ordered"
+    INVITED = "invited", "Invited"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_STATUSES = (Status.ORDERED, Status.INVITED, Status.IN_PROGRESS)
+
+
+class Assessment(models.Model):
+    """One candidate's interview. ``source`` is an opaque key of whoever ordered it (for example
+    an ATS connection); together with the remote ids it makes ordering idempotent."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="assessments")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="assessments")
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.MANUAL)
+    source = models.CharField(max_length=64, blank=True, db_index=True)
+    remote_order_id = models.CharField(max_length=128, blank=True)
+    remote_application_id = models.CharField(max_length=128, blank=True)
+    remote_candidate_id = models.CharField(max_length=128, blank=True)
+    remote_job_id = models.CharField(max_length=128, blank=True)
+    remote_job_title = models.CharField(max_length=300, blank=True)
+    callback_url = models.URLField(max_length=1000, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+
+    candidate_first_name = models.CharField(max_length=150, blank=True)
+    candidate_last_name = models.CharField(max_length=150, blank=True)
+    candidate_email = models.EmailField(blank=True, db_index=True)
+    candidate_phone = models.CharField(max_length=40, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ORDERED, db_index=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    personal_data_purged_at = models.DateTimeField(null=True, blank=True)
+
+    score_value = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    score_min = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    score_max = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    score_label = models.CharField(max_length=100, blank=True)
+    summary = models.TextField(blank=True)
+    transcript = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    report_url = models.URLField(max_length=1000, blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "remote_order_id"],
+                condition=~Q(remote_order_id=""),
+                name="assessment_unique_source_order",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "remote_application_id", "package"],
+                condition=~Q(remote_application_id="") & Q(status__in=OPEN_STATUSES),
+                name="assessment_unique_open_per_application_package",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.package} for {self.candidate_name or 'candidate'}"
+
+    @property
+    def candidate_name(self) -> str:
+        return f"{self.candidate_first_name} {self.candidate_last_name}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AssessmentEvent(models.Model):
+    """One status change (or other notable step) of an assessment: who, what, when."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    actor = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -1,0 +1,114 @@
+from django.contrib import admin
+
+from .models import (
+    Connection,
+    Delivery,
+    DeliveryAttempt,
+    RemoteApplication,
+    RemoteCandidate,
+    RemoteJob,
+    RemoteStage,
+    StageMapping,
+    SyncRun,
+    WebhookEvent,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Integration rows are records of what happened: viewed and acted on, never edited by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StageMappingInline(admin.TabularInline):
+    model = StageMapping
+    extra = 0
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tenant", "provider", "remote_account_id", "status", "region", "last_synced_at"]
+    list_filter = ["provider", "status", "region"]
+    search_fields = ["name", "remote_account_id", "tenant__name"]
+    readonly_fields = ["provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at"]
+    exclude = ["credentials"]
+    inlines = [StageMappingInline]
+
+
+@admin.register(StageMapping)
+class StageMappingAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "connection", "package", "active", "advance_threshold"]
+    list_filter = ["active", "connection__provider"]
+    search_fields = ["remote_job_id", "remote_stage_id", "package__name"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "provider", "event_type", "event_id", "connection", "status", "attempts", "error_code"]
+    list_filter = ["provider", "status", "event_type", "error_code"]
+    search_fields = ["event_id"]
+    date_hierarchy = "received_at"
+    exclude = ["raw_body"]
+    readonly_fields = ["body_text"]
+
+    @admin.display(description="raw body")
+    def body_text(self, obj) -> str:
+        return bytes(obj.raw_body).decode("utf-8", errors="replace")
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["started_at", "duration_ms", "status_code", "error_code", "error"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at", "connection", "assessment", "channel", "assessment_status", "status", "attempts",
+        "last_status_code", "error_code", "next_attempt_at",
+    ]
+    list_filter = ["status", "channel", "error_code", "connection__provider"]
+    search_fields = ["assessment__id", "assessment__candidate_email"]
+    inlines = [DeliveryAttemptInline]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "connection", "status", "pages", "counts", "finished_at", "error_code"]
+    list_filter = ["status", "error_code", "connection__provider"]
+
+
+class RemoteAdmin(ReadOnlyAdmin):
+    list_filter = ["connection"]
+    search_fields = ["remote_id"]
+
+
+@admin.register(RemoteJob)
+class RemoteJobAdmin(RemoteAdmin):
+    list_display = ["remote_id", "title", "status", "connection", "remote_updated_at"]
+    search_fields = ["remote_id", "title"]
+
+
+@admin.register(RemoteStage)
+class RemoteStageAdmin(RemoteAdmin):
+    list_display = ["remote_id", "name", "remote_job_id", "position", "connection"]
+
+
+@admin.register(RemoteCandidate)
+class RemoteCandidateAdmin(RemoteAdmin):
+    list_display = ["remote_id", "first_name", "last_name", "email", "connection", "remote_updated_at"]
+    search_fields = ["remote_id", "email", "last_name"]
+
+
+@admin.register(RemoteApplication)
+class RemoteApplicationAdmin(RemoteAdmin):
+    list_display = ["remote_id", "remote_candidate_id", "remote_job_id", "remote_stage_id", "connection", "changed_stage_at"]

@@ -1,0 +1,283 @@
+"""ATS connections and every integration input and output as a row: the inbox, the outbox, the
+remote mirror and the sync runs."""
+
+import hashlib
+
+from django.db import models
+from django.db.models import Q
+
+from assessments.models import Assessment, Package
+from tenants.fields import EncryptedJSONField
+from tenants.models import Tenant
+
+
+def secret_hash(value: str) -> str:
+    """Lookup hash of a high-entropy secret (provider keys, tokens): never the secret itself."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class ConnectionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class Connection(models.Model):
+    """One tenant's link to one ATS account. ``credentials`` is encrypted as a whole."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connections")
+    provider = models.CharField(max_length=32, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    remote_account_id = models.CharField(
+        max_length=128, blank=True, help_text="SmartRecruiters company id / Teamtailor company uuid."
+    )
+    status = models.CharField(max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.PENDING)
+    status_reason = models.CharField(max_length=300, blank=True)
+    region = models.CharField(max_length=2, blank=True)
+    api_base_url = models.URLField(max_length=300, blank=True)
+    credentials = EncryptedJSONField(blank=True)
+    provider_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    connection_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    subscription_ids = models.JSONField(default=dict, blank=True)
+    sync_cursors = models.JSONField(default=dict, blank=True)
+    sync_enabled = models.BooleanField(default=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant", "provider"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "remote_account_id"],
+                condition=~Q(remote_account_id=""),
+                name="connection_unique_provider_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.provider} for {self.tenant}"
+
+    @property
+    def source_key(self) -> str:
+        """The opaque key assessments made through this connection carry in ``Assessment.source``."""
+        return f"connection:{self.pk}"
+
+
+class StageMapping(models.Model):
+    """Candidates entering ``remote_stage_id`` (optionally a sub-status) get ``package``.
+    A blank ``remote_job_id`` is the default for every job; a job's own row overrides it."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="stage_mappings")
+    remote_job_id = models.CharField(max_length=128, blank=True)
+    remote_stage_id = models.CharField(max_length=128)
+    remote_sub_status = models.CharField(max_length=128, blank=True)
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="stage_mappings")
+    active = models.BooleanField(default=True)
+    advance_threshold = models.PositiveIntegerField(null=True, blank=True)
+    advance_to_stage_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "remote_job_id", "remote_stage_id", "remote_sub_status"],
+                name="stage_mapping_unique_stage",
+            )
+        ]
+
+    def __str__(self) -> str:
+        job = self.remote_job_id or "all jobs"
+        return f"{job} / {self.remote_stage_id}{'/' + self.remote_sub_status if self.remote_sub_status else ''}"
+
+
+class ErrorCode(models.TextChoices):
+    AUTH_FAILED = "AUTH_FAILED", "Authentication failed"
+    RATE_LIMITED = "RATE_LIMITED", "Rate limited"
+    REMOTE_ERROR = "REMOTE_ERROR", "ATS server error"
+    TIMEOUT = "TIMEOUT", "Timed out"
+    HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED", "Host not on the allow-list"
+    BAD_PAYLOAD = "BAD_PAYLOAD", "Payload could not be parsed"
+    STAGE_NOT_MAPPED = "STAGE_NOT_MAPPED", "Stage not mapped"
+    UNKNOWN_CONNECTION = "UNKNOWN_CONNECTION", "Unknown connection"
+    INTERNAL = "INTERNAL", "Internal error"
+
+
+class WebhookStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"
+    FAILED = "failed", "Failed"
+
+
+class WebhookEvent(models.Model):
+    """The inbox: every authenticated inbound ATS call, stored before it is processed."""
+
+    provider = models.CharField(max_length=32)
+    connection = models.ForeignKey(Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    raw_body = models.BinaryField()
+    status = models.CharField(max_length=16, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_unique_provider_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"
+
+
+class DeliveryChannel(models.TextChoices):
+    RESULT = "result", "Result (order mode)"
+    NOTE = "note", "Note (trigger mode)"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed, will retry"
+    DEAD = "dead", "Dead"
+
+
+class Delivery(models.Model):
+    """The outbox: one write-back of an assessment's state to the ATS."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="deliveries")
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16, choices=DeliveryChannel.choices)
+    assessment_status = models.CharField(max_length=16, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.channel} of assessment {self.assessment_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    started_at = models.DateTimeField(auto_now_add=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+
+class RemoteRecord(models.Model):
+    """A mirrored ATS object: unique per connection, never per remote id alone."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    remote_id = models.CharField(max_length=128)
+    data = models.JSONField(default=dict, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class RemoteJob(RemoteRecord):
+    title = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "remote_id"], name="remote_job_unique")]
+
+    def __str__(self) -> str:
+        return self.title or self.remote_id
+
+
+class RemoteStage(RemoteRecord):
+    remote_job_id = models.CharField(max_length=128, blank=True)
+    name = models.CharField(max_length=200)
+    position = models.IntegerField(default=0)
+    stage_type = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["remote_job_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["connection", "remote_id"], name="remote_stage_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RemoteCandidate(RemoteRecord):
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True, db_index=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "remote_id"], name="remote_candidate_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.remote_id
+
+
+class RemoteApplication(RemoteRecord):
+    remote_candidate_id = models.CharField(max_length=128, blank=True)
+    remote_job_id = models.CharField(max_length=128, blank=True)
+    remote_stage_id = models.CharField(max_length=128, blank=True)
+    remote_sub_status = models.CharField(max_length=128, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    changed_stage_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "remote_id"], name="remote_application_unique")]
+
+    def __str__(self) -> str:
+        return self.remote_id
+
+
+class SyncStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"], condition=Q(status="running"), name="sync_run_one_running_per_connection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sync of {self.connection} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
