@@ -155,3 +155,49 @@ class AssessmentEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class TenantApiKey(models.Model):
+    """A per-tenant secret for machine callers (the vendor's AI engine, unified APIs).
+
+    Only ``prefix`` (a public lookup handle, the first characters of the raw key) and a SHA-256 of
+    the whole key are stored; the raw key is shown once, when it is created. The raw key carries
+    256 random bits, so a plain hash (no slow KDF) cannot be brute-forced.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant", "-created_at"]
+        verbose_name = "tenant API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditLog(models.Model):
+    """Who did what to personal data. Holds no personal data itself: ``subject`` is an assessment
+    id or the SHA-256 of an e-mail address, never the address."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    subject = models.CharField(max_length=128, blank=True, db_index=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.subject} by {self.actor or 'system'}"

@@ -8,3 +8,10 @@ Delivery) therefore commits or rolls back with the status change itself.
 from django.dispatch import Signal
 
 assessment_status_changed = Signal()
+
+candidate_erasure_requested = Signal()
+"""Sent by ``assessments.retention.candidate_erase`` inside its transaction, with ``email`` (lower-cased),
+``email_sha256``, ``tenant`` (a Tenant, or None for every tenant) and ``actor``. Listeners erase the
+candidate's personal data from their own tables (the integrations app: its mirror of remote candidates
+and applications) and return the number of rows they changed; the total is written to the audit row.
+A listener that raises rolls the whole erasure back, so a request is never half-done."""

@@ -1,0 +1,14 @@
+"""Recruiter pages of the assessments app, mounted at /app/ before the tenants' home.
+
+/app/assessments/<id>/report is served by the report view, not here."""
+
+from django.urls import path
+
+from . import app_views
+
+app_name = "assessments_app"
+
+urlpatterns = [
+    path("packages/", app_views.package_list_view, name="package-list"),
+    path("assessments/", app_views.assessment_list_view, name="assessment-list"),
+]

@@ -1,0 +1,43 @@
+"""Reads of packages and assessments for the recruiter pages and the machine APIs.
+
+Everything listing a tenant's packages (the app, the unified-API package list, the ATS package
+endpoints) goes through ``package_list``, so "which packages may an ATS see" is decided once.
+"""
+
+from django.db.models import Count, QuerySet
+
+from tenants.models import Tenant
+from tenants.selectors import scope_for_user
+
+from .models import Assessment, Package
+
+
+def _packages(*, active: bool | None) -> QuerySet[Package]:
+    queryset = Package.objects.select_related("tenant").annotate(question_count=Count("questions"))
+    if active is not None:
+        queryset = queryset.filter(active=active)
+    return queryset.order_by("tenant__name", "name", "id")
+
+
+def package_list(*, tenant: Tenant, active: bool | None = True) -> QuerySet[Package]:
+    """The packages of ``tenant`` (active ones unless ``active`` says otherwise), with ``question_count``."""
+    return _packages(active=active).filter(tenant=tenant)
+
+
+def package_list_for_user(*, user, active: bool | None = True) -> QuerySet[Package]:
+    """``package_list`` over every tenant the recruiter is a member of."""
+    return scope_for_user(_packages(active=active), user=user)
+
+
+def assessment_get_for_tenant(*, tenant: Tenant, assessment_id: int) -> Assessment | None:
+    return Assessment.objects.select_related("tenant", "package").filter(tenant=tenant, pk=assessment_id).first()
+
+
+def assessment_list_for_user(*, user, status: str = "", package: Package | None = None) -> QuerySet[Assessment]:
+    """The assessments of the recruiter's tenants, newest first, optionally filtered."""
+    queryset = scope_for_user(Assessment.objects.select_related("tenant", "package"), user=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    if package is not None:
+        queryset = queryset.filter(package=package)
+    return queryset.order_by("-created_at", "-id")
