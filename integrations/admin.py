@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from .deliveries import delivery_resend
 from .models import (
     Connection,
     Delivery,
@@ -12,6 +13,8 @@ from .models import (
     SyncRun,
     WebhookEvent,
 )
+from .services import connection_test
+from .webhooks import webhook_event_reprocess
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,6 +40,14 @@ class ConnectionAdmin(admin.ModelAdmin):
     readonly_fields = ["provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at"]
     exclude = ["credentials"]
     inlines = [StageMappingInline]
+    actions = ["test_connection"]
+
+    @admin.action(description="Test connection (check the stored credentials with the ATS)")
+    def test_connection(self, request, queryset) -> None:
+        for connection in queryset:
+            result = connection_test(connection=connection)
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{connection}: {result.message}", level)
 
 
 @admin.register(StageMapping)
@@ -54,6 +65,13 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_at"
     exclude = ["raw_body"]
     readonly_fields = ["body_text"]
+    actions = ["reprocess"]
+
+    @admin.action(description="Reprocess the selected events")
+    def reprocess(self, request, queryset) -> None:
+        for event in queryset:
+            webhook_event_reprocess(webhook_event=event)
+        self.message_user(request, f"{len(queryset)} event(s) queued for processing.", messages.SUCCESS)
 
     @admin.display(description="raw body")
     def body_text(self, obj) -> str:
@@ -79,6 +97,18 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel", "error_code", "connection__provider"]
     search_fields = ["assessment__id", "assessment__candidate_email"]
     inlines = [DeliveryAttemptInline]
+    actions = ["resend_now"]
+
+    @admin.action(description="Re-send now (dead or failed deliveries)")
+    def resend_now(self, request, queryset) -> None:
+        resent = sum(delivery_resend(delivery=delivery) for delivery in queryset)
+        skipped = len(queryset) - resent
+        self.message_user(request, f"{resent} delivery(ies) queued to re-send.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} skipped: already sent, or overtaken by a later delivery of the same assessment.",
+                messages.WARNING,
+            )
 
 
 @admin.register(SyncRun)

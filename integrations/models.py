@@ -164,6 +164,8 @@ class Delivery(models.Model):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
     last_error = models.TextField(blank=True)
+    # Ids the ATS gave back (e.g. a result it created), for this assessment's later write-backs.
+    remote_refs = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -141,7 +141,8 @@ class Provider:
         raise NotImplementedError
 
     def parse(self, event: WebhookEvent) -> list[NormalizedEvent]:
-        """Turn a stored, verified event into normalized events."""
+        """Turn a stored, verified event into normalized events (raise
+        ``integrations.errors.PayloadError`` for one that cannot be; it is not retried)."""
         raise NotImplementedError
 
     def delivery_for(self, *, connection: Connection, assessment: Assessment, to_status: str) -> DeliverySpec | None:
@@ -150,6 +151,11 @@ class Provider:
 
     def deliver(self, delivery: Delivery) -> WriteBackResult:
         """Send one outbox row to the ATS (raises ``integrations.http.ClientError`` subclasses)."""
+        raise NotImplementedError
+
+    def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:
+        """Read one candidate from the ATS, for events that name a candidate we have not mirrored
+        (e.g. a stage change whose webhook carries only ids). None when the ATS does not know it."""
         raise NotImplementedError
 
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
@@ -166,6 +172,11 @@ _registry: dict[str, Provider] = {}
 def provider_register(provider: Provider) -> Provider:
     _registry[provider.name] = provider
     return provider
+
+
+def provider_unregister(name: str) -> None:
+    """Remove a provider (tests register throw-away providers)."""
+    _registry.pop(name, None)
 
 
 def provider_get(name: str) -> Provider:

@@ -1,22 +1,74 @@
-"""Celery tasks of the integration layer: thin transports that call services."""
+"""Celery tasks of the integration layer: thin transports that take ids, call one service, and
+retry. Periodic ones take a lock so two beats (or a slow run) never overlap."""
 
+import contextlib
 import logging
+import random
 
 from celery import shared_task
+from django.core.cache import cache
+
+from .deliveries import deliveries_enqueue_due, delivery_send_by_id
+from .selectors import MAX_EVENT_ATTEMPTS, webhook_events_to_requeue
+from .webhooks import webhook_event_process, webhook_event_requeue
 
 logger = logging.getLogger(__name__)
 
+SWEEP_BATCH = 200
 
-@shared_task
-def sync_all_connections() -> None:
-    logger.info("sync_all_connections: the polling sync is not built yet")
+
+@contextlib.contextmanager
+def _periodic_lock(name: str, *, ttl: int):
+    """True inside when this worker holds the lock; it expires by itself if the worker dies."""
+    key = f"stagehook:lock:{name}"
+    acquired = cache.add(key, "1", timeout=ttl)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            cache.delete(key)
+
+
+def _retry_countdown(retries: int) -> float:
+    return random.uniform(0, min(600.0, 10.0 * 2**retries)) + 1.0
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_EVENT_ATTEMPTS - 1)
+def process_webhook_event(self, webhook_event_id: int) -> None:
+    result = webhook_event_process(webhook_event_id=webhook_event_id)
+    if result.retry is not None:
+        raise self.retry(exc=result.retry, countdown=_retry_countdown(self.request.retries))
+
+
+@shared_task(acks_late=True)
+def deliver(delivery_id: int) -> None:
+    # Retries are the outbox's own (next_attempt_at + the sweeper), recorded as DeliveryAttempts.
+    delivery_send_by_id(delivery_id=delivery_id)
 
 
 @shared_task
 def sweep_inbox() -> None:
-    logger.info("sweep_inbox: webhook intake is not built yet")
+    with _periodic_lock("sweep_inbox", ttl=300) as acquired:
+        if not acquired:
+            return
+        events = list(webhook_events_to_requeue(limit=SWEEP_BATCH))
+        for event in events:
+            webhook_event_requeue(webhook_event=event)
+        if events:
+            logger.info("sweep_inbox: re-queued %d webhook events", len(events))
 
 
 @shared_task
 def sweep_outbox() -> None:
-    logger.info("sweep_outbox: the delivery outbox is not built yet")
+    with _periodic_lock("sweep_outbox", ttl=120) as acquired:
+        if not acquired:
+            return
+        queued = deliveries_enqueue_due(limit=SWEEP_BATCH)
+        if queued:
+            logger.info("sweep_outbox: queued %d due deliveries", queued)
+
+
+@shared_task
+def sync_all_connections() -> None:
+    # The polling sync (paging each ATS for missed stage moves) is a later issue; deliberately a no-op.
+    logger.info("sync_all_connections: the polling sync is not built yet (no-op)")

@@ -1,0 +1,199 @@
+"""The outbox: write-backs of assessment changes to the ATS, queued with the change itself.
+
+A ``Delivery`` row is created in the transaction that moved the assessment's status, sent by a task
+after commit, retried with exponential backoff and full jitter (never sooner than the ATS's reset
+header), ``dead`` after the last try and re-sendable from the admin. One assessment's deliveries go
+out in order, so the ATS ends with the last status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from assessments.models import Assessment
+
+from .errors import AuthFailed, ClientError
+from .models import ConnectionStatus, Delivery, DeliveryAttempt, DeliveryStatus, ErrorCode
+from .providers import provider_get
+from .selectors import connection_for_source, deliveries_due, delivery_earlier_pending, delivery_next_pending
+from .services import connection_needs_attention
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+# How long a delivery waiting for an earlier one of its assessment looks again (if not woken sooner).
+ORDER_WAIT_SECONDS = 30.0
+
+
+def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: full jitter over an exponential
+    ceiling, and never less than what the ATS asked for."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    delay = random.uniform(1.0, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def delivery_create_for_status_change(*, assessment: Assessment, to_status: str) -> Delivery | None:
+    """Queue the write-back a status change calls for. Runs inside the status change's
+    transaction (a listener of ``assessment_status_changed``): the row commits or rolls back with
+    it, and the send is queued only after commit."""
+    connection = connection_for_source(source=assessment.source)
+    if connection is None:
+        return None
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        logger.info("assessment %s: connection %s is disconnected, no write-back", assessment.pk, connection.pk)
+        return None
+    try:
+        provider = provider_get(connection.provider)
+    except LookupError:
+        logger.error("assessment %s: no provider %r registered, no write-back", assessment.pk, connection.provider)
+        return None
+    spec = provider.delivery_for(connection=connection, assessment=assessment, to_status=to_status)
+    if spec is None:
+        return None
+    delivery = Delivery.objects.create(
+        connection=connection, assessment=assessment, channel=spec.channel, assessment_status=to_status,
+        payload=spec.payload, next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: _enqueue(delivery.pk))
+    return delivery
+
+
+def _enqueue(delivery_id: int, *, countdown: float | None = None) -> None:
+    from .tasks import deliver  # tasks call this module's services
+
+    if countdown:
+        deliver.apply_async((delivery_id,), countdown=countdown)
+    else:
+        deliver.delay(delivery_id)
+
+
+def delivery_send_by_id(*, delivery_id: int, now: dt.datetime | None = None) -> Delivery | None:
+    """Send one delivery if it is due: locked (another worker holding it -> skip), early return if
+    sent, dead or not due yet. Returns the row, or None when there was nothing to do."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("connection", "assessment")
+            .filter(pk=delivery_id, status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED))
+            .first()
+        )
+        if delivery is None:
+            return None
+        # A second of slack: a countdown task may arrive a hair early.
+        if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=1):
+            return None
+        return delivery_send(delivery=delivery, now=now)
+
+
+def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Delivery:
+    """Send a delivery the caller has locked: one attempt, recorded; then sent, failed (next try
+    scheduled) or dead. Waits, without an attempt, while an earlier delivery of the same
+    assessment is still to go out."""
+    now = now or timezone.now()
+    earlier = delivery_earlier_pending(delivery=delivery)
+    if earlier is not None:
+        delivery.next_attempt_at = max(earlier.next_attempt_at or now, now) + dt.timedelta(seconds=1)
+        delivery.save(update_fields=["next_attempt_at", "updated_at"])
+        logger.info("delivery %s waits for delivery %s of the same assessment", delivery.pk, earlier.pk)
+        return delivery
+
+    started = time.monotonic()
+    status_code: int | None = None
+    error: ClientError | Exception | None = None
+    refs: dict[str, str] = {}
+    try:
+        # A savepoint: whatever the provider wrote is undone if it fails, and our transaction
+        # stays usable for recording the attempt.
+        with transaction.atomic():
+            result = provider_get(delivery.connection.provider).deliver(delivery)
+        status_code, refs = result.status_code, dict(result.remote_refs)
+    except ClientError as exc:
+        error, status_code = exc, exc.status_code
+    except Exception as exc:  # a bug in a provider must not lose the delivery
+        logger.exception("delivery %s raised", delivery.pk)
+        error = exc
+    duration_ms = int((time.monotonic() - started) * 1000)
+
+    code = (error.code if isinstance(error, ClientError) else ErrorCode.INTERNAL) if error else ""
+    message = (error.message if isinstance(error, ClientError) else f"{type(error).__name__}: {error}") if error else ""
+    DeliveryAttempt.objects.create(
+        delivery=delivery, duration_ms=duration_ms, status_code=status_code, error_code=code, error=message[:2000]
+    )
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    delivery.error_code = code
+    delivery.last_error = message[:2000]
+    if error is None:
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = timezone.now()
+        delivery.next_attempt_at = None
+        delivery.remote_refs = {**delivery.remote_refs, **refs}
+        _wake_next(delivery)
+    else:
+        retryable = not isinstance(error, ClientError) or error.retryable
+        if retryable and delivery.attempts < MAX_ATTEMPTS:
+            delay = backoff_delay(
+                attempts=delivery.attempts, retry_after=error.retry_after if isinstance(error, ClientError) else None
+            )
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = now + dt.timedelta(seconds=delay)
+            transaction.on_commit(lambda: _enqueue(delivery.pk, countdown=delay))
+        else:
+            delivery.status = DeliveryStatus.DEAD
+            delivery.next_attempt_at = None
+            _wake_next(delivery)
+            if isinstance(error, AuthFailed):
+                connection_needs_attention(connection=delivery.connection, reason=f"write-back refused: {message}")
+        logger.warning(
+            "delivery %s attempt %s: %s %s -> %s", delivery.pk, delivery.attempts, code, status_code, delivery.status
+        )
+    delivery.save()
+    return delivery
+
+
+def _wake_next(delivery: Delivery) -> None:
+    """The next delivery of the same assessment may go now: queue it after commit."""
+    following = delivery_next_pending(delivery=delivery)
+    if following is not None:
+        # Never tried: it only waited for this one. (A failed one keeps its own backoff.)
+        Delivery.objects.filter(pk=following.pk, status=DeliveryStatus.PENDING).update(next_attempt_at=timezone.now())
+        transaction.on_commit(lambda: _enqueue(following.pk))
+
+
+def delivery_resend(*, delivery: Delivery) -> bool:
+    """The admin's "re-send now": a dead or failed delivery back to pending with a fresh set of
+    attempts, queued after commit. Returns False (and changes nothing) for a sent delivery, or one
+    a later delivery of the same assessment has already overtaken (re-sending it would overwrite
+    the newer status in the ATS)."""
+    with transaction.atomic():
+        locked = Delivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
+        overtaken = Delivery.objects.filter(
+            assessment_id=locked.assessment_id, id__gt=locked.id, status=DeliveryStatus.SENT
+        ).exists()
+        if locked.status == DeliveryStatus.SENT or overtaken:
+            return False
+        locked.status = DeliveryStatus.PENDING
+        locked.attempts = 0
+        locked.next_attempt_at = timezone.now()
+        locked.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+        transaction.on_commit(lambda: _enqueue(locked.pk))
+    return True
+
+
+def deliveries_enqueue_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """The outbox sweeper: queue a send for each due delivery, at most ``limit``; returns how many.
+    Queuing twice is harmless: the task locks the row and skips what is sent or not due."""
+    ids = list(deliveries_due(now=now, limit=limit).values_list("id", flat=True))
+    for delivery_id in ids:
+        _enqueue(delivery_id)
+    return len(ids)

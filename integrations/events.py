@@ -1,0 +1,183 @@
+"""What each normalized event does: orders assessments, matches stage mappings, updates the mirror.
+
+Called by the inbox processing (and later by the sync engine) for one connection's events. Domain
+problems raise ``EventFailed`` (stored on the event, not retried); effects are idempotent, so an
+event handled twice has one effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import singledispatch
+
+from assessments.exceptions import AssessmentError
+from assessments.models import Mode, Package
+from assessments.services import CandidateSnapshot, assessment_order
+
+from . import services
+from .errors import EventFailed
+from .models import Connection, ConnectionStatus, ErrorCode, RemoteCandidate, RemoteJob, WebhookStatus
+from .providers import (
+    ApplicationRejected,
+    AssessmentOrdered,
+    Candidate,
+    CandidateChanged,
+    ConnectionRemoved,
+    JobChanged,
+    NormalizedEvent,
+    StageChanged,
+    provider_get,
+)
+from .selectors import stage_mapping_match
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling one event came to: ``status`` is a ``WebhookStatus``; ``error_code`` set when
+    it was deliberately not acted on (e.g. STAGE_NOT_MAPPED)."""
+
+    status: str
+    note: str = ""
+    error_code: str = ""
+    assessment_id: int | None = None
+
+
+def event_dispatch(*, connection: Connection | None, event: NormalizedEvent) -> Outcome:
+    if connection is None:
+        raise EventFailed(ErrorCode.UNKNOWN_CONNECTION, f"{type(event).__name__} without a connection")
+    return _handle(event, connection)
+
+
+@singledispatch
+def _handle(event, connection: Connection) -> Outcome:
+    raise EventFailed(ErrorCode.BAD_PAYLOAD, f"no handler for {type(event).__name__}")
+
+
+def _actor(connection: Connection) -> str:
+    return f"ats:{connection.provider}"
+
+
+def _require_active(connection: Connection) -> None:
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        raise EventFailed(ErrorCode.UNKNOWN_CONNECTION, f"connection {connection.pk} is disconnected")
+
+
+def _order(*, connection: Connection, package: Package, mode: str, candidate: CandidateSnapshot, **fields) -> Outcome:
+    try:
+        assessment, created = assessment_order(
+            tenant=connection.tenant, package=package, mode=mode, actor=_actor(connection),
+            source=connection.source_key, candidate=candidate, **fields,
+        )
+    except AssessmentError as exc:
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, str(exc)) from exc
+    note = f"assessment {assessment.pk} {'ordered' if created else 'already ordered'}"
+    return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk)
+
+
+def _snapshot(candidate: Candidate) -> CandidateSnapshot:
+    return CandidateSnapshot(
+        first_name=candidate.first_name, last_name=candidate.last_name, email=candidate.email, phone=candidate.phone
+    )
+
+
+@_handle.register
+def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
+    _require_active(connection)
+    package_id = str(event.package_id).strip()
+    package = None
+    if package_id.isdigit():
+        package = Package.objects.filter(pk=int(package_id), tenant=connection.tenant, active=True).first()
+    if package is None:
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"unknown or inactive package {package_id[:64]!r}")
+    if event.candidate.remote_id:
+        services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
+    return _order(
+        connection=connection, package=package, mode=Mode.ORDER, candidate=_snapshot(event.candidate),
+        remote_order_id=event.remote_order_id, remote_application_id=event.remote_application_id,
+        remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id,
+        remote_job_title=event.remote_job_title, callback_url=event.callback_url, options=dict(event.options),
+    )
+
+
+@_handle.register
+def _(event: StageChanged, connection: Connection) -> Outcome:
+    _require_active(connection)
+    if event.candidate is not None and event.candidate.remote_id:
+        services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
+    application, moved = services.remote_application_stage_set(
+        connection=connection, remote_id=event.remote_application_id,
+        remote_candidate_id=event.remote_candidate_id, remote_job_id=event.remote_job_id,
+        remote_stage_id=event.remote_stage_id, remote_sub_status=event.remote_sub_status,
+        changed_at=event.changed_at,
+    )
+    if not moved:
+        return Outcome(WebhookStatus.IGNORED, note="stage unchanged or older than the mirror")
+    if application.rejected_at is not None:
+        return Outcome(WebhookStatus.IGNORED, note="application is rejected")
+    mapping = stage_mapping_match(
+        connection=connection, remote_job_id=event.remote_job_id, remote_stage_id=event.remote_stage_id,
+        remote_sub_status=event.remote_sub_status,
+    )
+    if mapping is None:
+        return Outcome(WebhookStatus.IGNORED, error_code=ErrorCode.STAGE_NOT_MAPPED,
+                       note=f"stage {event.remote_stage_id!r} is not mapped")
+    candidate = event.candidate
+    if candidate is None or not (candidate.email or candidate.phone):
+        candidate = _candidate_known(connection=connection, remote_candidate_id=event.remote_candidate_id)
+    job = RemoteJob.objects.filter(connection=connection, remote_id=event.remote_job_id).first()
+    options = {"stage_mapping_id": mapping.pk}
+    if mapping.advance_threshold is not None:
+        options |= {"advance_threshold": mapping.advance_threshold, "advance_to_stage_id": mapping.advance_to_stage_id}
+    return _order(
+        connection=connection, package=mapping.package, mode=Mode.TRIGGER, candidate=_snapshot(candidate),
+        remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
+        remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
+    )
+
+
+def _candidate_known(*, connection: Connection, remote_candidate_id: str) -> Candidate:
+    """The candidate from the mirror, else read from the ATS (and mirrored): stage-change webhooks
+    and sync pages may name a candidate by id only. ATS errors propagate, so the event is retried."""
+    mirrored = RemoteCandidate.objects.filter(connection=connection, remote_id=remote_candidate_id).first()
+    if mirrored is not None:
+        return Candidate(mirrored.remote_id, mirrored.first_name, mirrored.last_name, mirrored.email, mirrored.phone)
+    fetched = provider_get(connection.provider).candidate_fetch(connection, remote_candidate_id=remote_candidate_id)
+    if fetched is None:
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"candidate {remote_candidate_id!r} is unknown to the ATS")
+    services.remote_candidate_upsert(connection=connection, candidate=fetched)
+    return fetched
+
+
+@_handle.register
+def _(event: ApplicationRejected, connection: Connection) -> Outcome:
+    services.remote_application_reject(
+        connection=connection, remote_id=event.remote_application_id, rejected_at=event.rejected_at
+    )
+    return Outcome(WebhookStatus.PROCESSED, note="application rejected")
+
+
+@_handle.register
+def _(event: CandidateChanged, connection: Connection) -> Outcome:
+    if event.deleted:
+        services.remote_candidate_delete(connection=connection, remote_id=event.candidate.remote_id)
+        return Outcome(WebhookStatus.PROCESSED, note="candidate deleted")
+    services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
+    return Outcome(WebhookStatus.PROCESSED, note="candidate updated")
+
+
+@_handle.register
+def _(event: JobChanged, connection: Connection) -> Outcome:
+    if event.deleted:
+        services.remote_job_delete(connection=connection, remote_id=event.remote_job_id)
+        return Outcome(WebhookStatus.PROCESSED, note="job deleted")
+    services.remote_job_upsert(connection=connection, remote_id=event.remote_job_id, title=event.title, status=event.status)
+    return Outcome(WebhookStatus.PROCESSED, note="job updated")
+
+
+@_handle.register
+def _(event: ConnectionRemoved, connection: Connection) -> Outcome:
+    services.connection_disconnect(connection=connection, reason=event.reason)
+    return Outcome(WebhookStatus.PROCESSED, note="connection disconnected")

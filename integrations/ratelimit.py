@@ -1,0 +1,117 @@
+"""Outbound rate limits per ATS credential, shared by every worker when the storage is Redis.
+
+``acquire(key, rate)`` waits for a slot in a moving window (never more than ``rate.limit`` calls in
+any ``rate.seconds``) instead of failing, so callers together never exceed the ATS's limit. A 429
+from the ATS ``block``s the key for everyone until the ATS's reset time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from limits import RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from .errors import RateLimited
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "stagehook-ats"
+DEFAULT_MAX_WAIT = 60.0
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``limit`` calls in any ``seconds``-long window."""
+
+    limit: int
+    seconds: int
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.seconds < 1:
+            raise ValueError("a rate needs limit >= 1 and seconds >= 1")
+
+    def __str__(self) -> str:
+        return f"{self.limit} per {self.seconds} s"
+
+
+class RateLimiter:
+    """A moving-window limiter over one ``limits`` storage (``redis://...`` or ``memory://``)."""
+
+    def __init__(self, storage_url: str):
+        self.storage_url = storage_url
+        self.storage = storage_from_string(storage_url)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    def try_acquire(self, key: str, rate: Rate) -> float:
+        """Take a slot now and return 0, or return how many seconds to wait before asking again."""
+        block_key = f"{NAMESPACE}/block/{key}"
+        if self.storage.get(block_key) > 0:
+            return max(self.storage.get_expiry(block_key) - time.time(), 0.05)
+        item = RateLimitItemPerSecond(rate.limit, rate.seconds)
+        if self.strategy.hit(item, NAMESPACE, key):
+            return 0.0
+        stats = self.strategy.get_window_stats(item, NAMESPACE, key)
+        return max(stats.reset_time - time.time(), 0.01)
+
+    def acquire(self, key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT) -> float:
+        """Block until a slot is free; returns the seconds waited. Raises ``RateLimited`` (with
+        ``retry_after``) when that would take longer than ``max_wait``."""
+        started = time.monotonic()
+        waited = 0.0
+        while True:
+            wait = self.try_acquire(key, rate)
+            if wait == 0.0:
+                if waited > 1:
+                    logger.info("rate limit: waited %.1f s for a slot (%s)", waited, rate)
+                return waited
+            remaining = max_wait - (time.monotonic() - started)
+            if wait > remaining:
+                raise RateLimited(f"no slot within {max_wait:.0f} s ({rate})", retry_after=wait)
+            # A little jitter so waiting workers do not all ask again at the same instant.
+            pause = wait + random.uniform(0, min(0.05, rate.seconds / rate.limit))
+            time.sleep(pause)
+            waited += pause
+
+    def block(self, key: str, seconds: float) -> None:
+        """Hold every caller of ``key`` back for ``seconds`` (the ATS said so with a 429)."""
+        if seconds <= 0:
+            return
+        block_key = f"{NAMESPACE}/block/{key}"
+        until = time.time() + seconds
+        if self.storage.get(block_key) > 0 and self.storage.get_expiry(block_key) >= until:
+            return
+        self.storage.clear(block_key)
+        self.storage.incr(block_key, expiry=math.ceil(seconds))
+
+    def reset(self) -> None:
+        """Forget every window (tests, and an admin after changing a rate)."""
+        self.storage.reset()
+
+
+_limiters: dict[str, RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_get() -> RateLimiter:
+    """The process's limiter for ``settings.RATE_LIMIT_STORAGE_URL`` (one per URL, reused)."""
+    url = settings.RATE_LIMIT_STORAGE_URL
+    with _limiters_lock:
+        if url not in _limiters:
+            _limiters[url] = RateLimiter(url)
+        return _limiters[url]
+
+
+def acquire(key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT) -> float:
+    return limiter_get().acquire(key, rate, max_wait=max_wait)
+
+
+def block(key: str, seconds: float) -> None:
+    limiter_get().block(key, seconds)

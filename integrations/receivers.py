@@ -1,0 +1,29 @@
+"""Listeners of what the assessments app announces; connected in ``IntegrationsConfig.ready``."""
+
+from __future__ import annotations
+
+from assessments.signals import assessment_status_changed, candidate_erasure_requested
+
+from .deliveries import delivery_create_for_status_change
+from .services import remote_candidates_erase
+
+DISPATCH_PREFIX = "integrations."
+
+
+def on_assessment_status_changed(sender, *, assessment, to_status, **kwargs) -> None:
+    """Queue the ATS write-back in the status change's own transaction."""
+    delivery_create_for_status_change(assessment=assessment, to_status=to_status)
+
+
+def on_candidate_erasure_requested(sender, *, email, tenant=None, **kwargs) -> int:
+    """Erase the candidate from the remote mirror; returns the rows changed."""
+    return remote_candidates_erase(email=email, tenant=tenant)
+
+
+def connect() -> None:
+    assessment_status_changed.connect(
+        on_assessment_status_changed, dispatch_uid=DISPATCH_PREFIX + "delivery_on_status_change"
+    )
+    candidate_erasure_requested.connect(
+        on_candidate_erasure_requested, dispatch_uid=DISPATCH_PREFIX + "mirror_erasure"
+    )

@@ -1,0 +1,145 @@
+"""Writes on connections and the remote mirror. Mirror rows are always keyed by connection + remote id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from .errors import ClientError
+from .models import Connection, ConnectionStatus, RemoteApplication, RemoteCandidate, RemoteJob
+from .providers import Candidate, provider_get
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    ok: bool
+    message: str
+
+
+def connection_test(*, connection: Connection) -> ConnectionTestResult:
+    """Ask the provider whether the stored credentials work (the admin's "test connection")."""
+    try:
+        provider = provider_get(connection.provider)
+        provider.validate_credentials(connection)
+    except LookupError:
+        return ConnectionTestResult(False, f"no provider is registered as {connection.provider!r}")
+    except NotImplementedError:
+        return ConnectionTestResult(False, f"the {connection.provider} provider cannot validate credentials yet")
+    except ClientError as exc:
+        return ConnectionTestResult(False, f"{exc.code}: {exc.message}")
+    return ConnectionTestResult(True, "the credentials work")
+
+
+def connection_disconnect(*, connection: Connection, reason: str = "") -> Connection:
+    connection.status = ConnectionStatus.DISCONNECTED
+    connection.status_reason = (reason or "removed in the ATS")[:300]
+    connection.save(update_fields=["status", "status_reason", "updated_at"])
+    logger.info("connection %s disconnected: %s", connection.pk, connection.status_reason)
+    return connection
+
+
+def connection_needs_attention(*, connection: Connection, reason: str) -> Connection:
+    """Flag a connection whose credentials the ATS refused (a disconnected one stays disconnected)."""
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        return connection
+    connection.status = ConnectionStatus.NEEDS_ATTENTION
+    connection.status_reason = reason[:300]
+    connection.save(update_fields=["status", "status_reason", "updated_at"])
+    return connection
+
+
+def _upsert(model, *, connection: Connection, remote_id: str, defaults: dict[str, Any]):
+    obj, _ = model.objects.update_or_create(connection=connection, remote_id=remote_id, defaults=defaults)
+    return obj
+
+
+def remote_candidate_upsert(*, connection: Connection, candidate: Candidate) -> RemoteCandidate:
+    return _upsert(
+        RemoteCandidate, connection=connection, remote_id=candidate.remote_id,
+        defaults={
+            "first_name": candidate.first_name, "last_name": candidate.last_name,
+            "email": candidate.email, "phone": candidate.phone,
+        },
+    )
+
+
+def remote_candidate_delete(*, connection: Connection, remote_id: str) -> int:
+    deleted, _ = RemoteCandidate.objects.filter(connection=connection, remote_id=remote_id).delete()
+    return deleted
+
+
+def remote_job_upsert(*, connection: Connection, remote_id: str, title: str = "", status: str = "") -> RemoteJob:
+    defaults = {"status": status}
+    if title:
+        defaults["title"] = title
+    return _upsert(RemoteJob, connection=connection, remote_id=remote_id, defaults=defaults)
+
+
+def remote_job_delete(*, connection: Connection, remote_id: str) -> int:
+    deleted, _ = RemoteJob.objects.filter(connection=connection, remote_id=remote_id).delete()
+    return deleted
+
+
+def remote_application_stage_set(
+    *,
+    connection: Connection,
+    remote_id: str,
+    remote_candidate_id: str,
+    remote_job_id: str,
+    remote_stage_id: str,
+    remote_sub_status: str = "",
+    changed_at: dt.datetime | None = None,
+) -> tuple[RemoteApplication, bool]:
+    """Record an application's stage; returns (row, moved). ``moved`` is False for a repeat of the
+    stage we already have or for a change older than the one we have (out of order)."""
+    with transaction.atomic():
+        row, created = RemoteApplication.objects.select_for_update().get_or_create(
+            connection=connection, remote_id=remote_id,
+            defaults={
+                "remote_candidate_id": remote_candidate_id, "remote_job_id": remote_job_id,
+                "remote_stage_id": remote_stage_id, "remote_sub_status": remote_sub_status,
+                "changed_stage_at": changed_at,
+            },
+        )
+        if created:
+            return row, True
+        if changed_at and row.changed_stage_at and changed_at < row.changed_stage_at:
+            return row, False
+        same = row.remote_stage_id == remote_stage_id and row.remote_sub_status == remote_sub_status
+        row.remote_candidate_id = remote_candidate_id or row.remote_candidate_id
+        row.remote_job_id = remote_job_id or row.remote_job_id
+        row.remote_stage_id = remote_stage_id
+        row.remote_sub_status = remote_sub_status
+        row.changed_stage_at = changed_at or row.changed_stage_at
+        row.save()
+        return row, not same
+
+
+def remote_application_reject(
+    *, connection: Connection, remote_id: str, rejected_at: dt.datetime | None
+) -> RemoteApplication:
+    return _upsert(RemoteApplication, connection=connection, remote_id=remote_id, defaults={"rejected_at": rejected_at})
+
+
+def remote_candidates_erase(*, email: str, tenant=None) -> int:
+    """Erase a candidate (by e-mail) from the mirror: their candidate rows go, their applications
+    keep only ids. Returns the number of rows changed."""
+    candidates = RemoteCandidate.objects.filter(email__iexact=email)
+    if tenant is not None:
+        candidates = candidates.filter(connection__tenant=tenant)
+    keys = list(candidates.values_list("connection_id", "remote_id"))
+    if not keys:
+        return 0
+    applications = RemoteApplication.objects.filter(
+        Q(*[Q(connection_id=c, remote_candidate_id=r) for c, r in keys], _connector=Q.OR)
+    ).exclude(data={})
+    changed = applications.update(data={})
+    deleted, _ = candidates.delete()
+    return deleted + changed

@@ -1,0 +1,200 @@
+"""The inbox: webhook intake shared by every ATS's views, and the processing of stored events.
+
+Intake authenticates through the provider on the raw body, stores one ``WebhookEvent`` per
+(provider, event id) and answers at once; a Celery task turns the event into normalized events and
+dispatches them (``integrations.events``). No ATS call happens inside the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from .errors import ClientError, EventFailed
+from .events import Outcome, event_dispatch
+from .models import ErrorCode, WebhookEvent, WebhookStatus
+from .providers import InboundRejected, provider_get
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+# Request headers never stored with an event: credentials and signatures (whatever the ATS calls them).
+_SECRET_HEADER = re.compile(r"auth|cookie|signature|token|secret|password|key|credential|session", re.I)
+_MAX_HEADER_VALUE = 500
+
+
+def _error(status: int, message: str, **extra_headers: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in extra_headers.items():
+        response[name] = value
+    return response
+
+
+def _is_json(content_type: str) -> bool:
+    content_type = content_type.lower()
+    return content_type == "application/json" or (content_type.startswith("application/") and content_type.endswith("+json"))
+
+
+def stored_headers(request: HttpRequest) -> dict[str, str]:
+    """The request's headers worth keeping for the admin, without credentials or signatures."""
+    return {
+        name: value[:_MAX_HEADER_VALUE]
+        for name, value in request.headers.items()
+        if not _SECRET_HEADER.search(name)
+    }
+
+
+def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> HttpResponse:
+    """Intake for one ATS entry point: checks, authentication by the provider, one stored event,
+    the provider's fast answer. The view calling this must be ``csrf_exempt``."""
+    if request.method != "POST":
+        return _error(405, "method not allowed: use POST", Allow="POST")
+    if not _is_json(request.content_type or ""):
+        return _error(415, "unsupported content type: send application/json")
+    limit = min(MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(400, "invalid Content-Length")
+    if declared > limit:
+        return _error(413, f"body larger than {limit} bytes")
+    try:
+        raw_body = request.body
+    except RequestDataTooBig:
+        return _error(413, f"body larger than {limit} bytes")
+    if len(raw_body) > limit:
+        return _error(413, f"body larger than {limit} bytes")
+
+    provider = provider_get(provider_name)
+    try:
+        verified = provider.verify_inbound(request, raw_body=raw_body, kind=kind)
+    except InboundRejected as exc:
+        logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, exc.message)
+        return _error(exc.status, exc.message)
+
+    event_id = verified.event_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
+    event, created = webhook_event_store(
+        provider=provider_name, connection=verified.connection, event_id=event_id,
+        event_type=verified.event_type, headers=stored_headers(request), raw_body=raw_body,
+    )
+    if not created:
+        logger.info("%s webhook %s is a duplicate of event %s", provider_name, event_id, event.pk)
+    return provider.acknowledge(event, duplicate=not created)
+
+
+def webhook_view(*, provider_name: str, kind: str):
+    """A ready-made view for an entry point that needs nothing besides the intake."""
+
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        return webhook_receive(request, provider_name=provider_name, kind=kind)
+
+    view.__name__ = f"{provider_name}_{kind}_webhook"
+    return view
+
+
+def webhook_event_store(
+    *, provider: str, connection, event_id: str, event_type: str, headers: dict, raw_body: bytes
+) -> tuple[WebhookEvent, bool]:
+    """Store an inbound event once per (provider, event id) and queue its processing after commit.
+    Returns (event, created); a duplicate returns the stored event and queues nothing."""
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                provider=provider, connection=connection, event_id=event_id[:200], event_type=event_type[:100],
+                headers=headers, raw_body=raw_body,
+            )
+            transaction.on_commit(lambda: _enqueue(event.pk))
+    except IntegrityError:
+        return WebhookEvent.objects.get(provider=provider, event_id=event_id[:200]), False
+    return event, True
+
+
+def _enqueue(webhook_event_id: int) -> None:
+    from .tasks import process_webhook_event  # tasks call this module's services
+
+    process_webhook_event.delay(webhook_event_id)
+
+
+# --- processing ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProcessResult:
+    """``retry``: an unexpected error the task should retry (the event is marked failed meanwhile)."""
+
+    event: WebhookEvent | None
+    retry: Exception | None = None
+
+
+def _aggregate(outcomes: list[Outcome]) -> Outcome:
+    if not outcomes:
+        return Outcome(WebhookStatus.IGNORED, note="no events in the payload")
+    acted = [o for o in outcomes if o.status == WebhookStatus.PROCESSED]
+    codes = [o.error_code for o in outcomes if o.error_code]
+    notes = "; ".join(o.note for o in outcomes if o.note)
+    status = WebhookStatus.PROCESSED if acted else WebhookStatus.IGNORED
+    return Outcome(status, note=notes, error_code="" if acted else (codes[0] if codes else ""))
+
+
+def webhook_event_process(*, webhook_event_id: int) -> ProcessResult:
+    """Process one stored event exactly once: lock it (another worker holding it -> skip), return
+    if already done, parse it with its provider, dispatch every normalized event in a savepoint.
+    Domain errors mark it failed for good; anything else marks it failed and asks for a retry."""
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("connection", "connection__tenant")
+            .filter(pk=webhook_event_id)
+            .first()
+        )
+        if event is None or event.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):
+            return ProcessResult(event)
+        event.attempts += 1
+        retry: Exception | None = None
+        try:
+            with transaction.atomic():
+                provider = provider_get(event.provider)
+                outcome = _aggregate(
+                    [event_dispatch(connection=event.connection, event=e) for e in provider.parse(event)]
+                )
+        except EventFailed as exc:
+            outcome = Outcome(WebhookStatus.FAILED, note=exc.message, error_code=exc.code)
+        except ClientError as exc:
+            outcome = Outcome(WebhookStatus.FAILED, note=exc.message, error_code=exc.code)
+            retry = exc if exc.retryable else None
+        except Exception as exc:  # a bug or an outage: keep the event, retry later
+            logger.exception("processing webhook event %s failed", event.pk)
+            outcome = Outcome(WebhookStatus.FAILED, note=f"{type(exc).__name__}: {exc}", error_code=ErrorCode.INTERNAL)
+            retry = exc
+        event.status = outcome.status
+        event.error_code = outcome.error_code
+        event.error = "" if outcome.status == WebhookStatus.PROCESSED else outcome.note[:2000]
+        event.processed_at = timezone.now() if outcome.status != WebhookStatus.FAILED else None
+        event.save(update_fields=["status", "error_code", "error", "processed_at", "attempts"])
+    if outcome.status == WebhookStatus.FAILED:
+        logger.warning("webhook event %s failed (%s): %s", event.pk, outcome.error_code, outcome.note)
+    return ProcessResult(event, retry)
+
+
+def webhook_event_requeue(*, webhook_event: WebhookEvent) -> None:
+    """Queue processing again (the sweeper; done events are skipped by the task)."""
+    _enqueue(webhook_event.pk)
+
+
+def webhook_event_reprocess(*, webhook_event: WebhookEvent) -> WebhookEvent:
+    """The admin's "reprocess": back to received, queued after commit. Effects stay idempotent."""
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=webhook_event.pk).update(
+            status=WebhookStatus.RECEIVED, error_code="", error="", processed_at=None
+        )
+        transaction.on_commit(lambda: _enqueue(webhook_event.pk))
+    webhook_event.refresh_from_db()
+    return webhook_event
