@@ -6,6 +6,8 @@ import pytest
 
 from config.celery import app as celery_app
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
 FIXTURES_DIR = REFERENCE_DIR / "fixtures"
 

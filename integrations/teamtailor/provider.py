@@ -1,0 +1,408 @@
+"""Teamtailor behind the provider seam: inbound authentication (partner trigger and company
+webhooks), parsing into normalized events, and the partner-result write-back.
+
+Write-back channels: order mode (the partner trigger) ``PUT``s the update-url Teamtailor gave us
+(``Assessment.callback_url``). Trigger mode (our own stage mapping, no update-url) creates a partner
+result with ``POST /partner/v1/partner-results`` and then updates it; the created id is kept in
+``Assessment.options["teamtailor_partner_result_id"]`` the moment Teamtailor returns it (so a
+retried delivery never creates a second one) and also returned as ``remote_refs``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from assessments.models import Assessment, Package, Status
+from assessments.selectors import assessment_report_url
+from integrations.errors import AuthFailed, BadRequest, PayloadError
+from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
+from integrations.providers import (
+    Candidate,
+    DeliverySpec,
+    InboundRejected,
+    NormalizedEvent,
+    Page,
+    Provider,
+    VerifiedInbound,
+    WriteBackResult,
+    provider_register,
+)
+from integrations.selectors import assessment_remote_refs
+
+from . import auth, webhooks
+from .client import PartnerApiClient, PublicApiClient
+
+KIND_PARTNER = "partner"
+KIND_COMPANY = "company"
+PARTNER_RESULT_REF = "partner_result_id"
+PARTNER_RESULT_OPTION = "teamtailor_partner_result_id"
+
+# Stagehook status -> partner-result status (TEAMTAILOR.md "Mapping our statuses"). ``ordered`` is
+# Teamtailor's own "sending", which it set before calling us: nothing to write.
+STATUS_MAP = {
+    Status.INVITED: "sent",
+    Status.IN_PROGRESS: "pending",
+    Status.COMPLETED: "completed",
+    Status.FAILED: "failed",
+    Status.EXPIRED: "failed",
+    Status.CANCELLED: "failed",
+}
+FAILED_SUMMARIES = {
+    Status.FAILED: "The Stagehook interview failed",
+    Status.EXPIRED: "The Stagehook interview expired before the candidate completed it",
+    Status.CANCELLED: "The Stagehook interview was cancelled",
+}
+UNAUTHORIZED = "Unauthorized."
+# Company webhooks that name no company are matched by signature against at most this many connections.
+MAX_SIGNATURE_CANDIDATES = 1000
+
+
+def _body(raw_body: bytes) -> Any:
+    try:
+        return json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise InboundRejected(400, "The body is not valid JSON.") from None
+
+
+# --- write-back payloads ------------------------------------------------------------------------
+def score_percent(assessment: Assessment) -> int | None:
+    """The score on Teamtailor's 0-100 integer scale."""
+    if assessment.score_value is None:
+        return None
+    low = assessment.score_min if assessment.score_min is not None else Decimal(0)
+    high = assessment.score_max if assessment.score_max is not None else Decimal(100)
+    if high <= low:
+        return None
+    share = (Decimal(assessment.score_value) - low) / (high - low) * 100
+    return int(min(max(share, Decimal(0)), Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _duration(assessment: Assessment) -> str:
+    if not (assessment.started_at and assessment.completed_at) or assessment.completed_at < assessment.started_at:
+        return ""
+    seconds = int((assessment.completed_at - assessment.started_at).total_seconds())
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _flat(value: Any) -> Any:
+    """A details value at most one more level deep (Teamtailor renders two levels)."""
+    if isinstance(value, dict):
+        return {str(k): v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.dumps(value)
+
+
+def _attachments(assessment: Assessment) -> list[dict[str, str]]:
+    items = []
+    for item in assessment.attachments or []:
+        if not isinstance(item, dict):
+            continue
+        url = str(item.get("url") or "")
+        if not url.startswith(("https://", "http://")):
+            continue
+        description = str(item.get("description") or item.get("name") or item.get("title") or "Attachment")
+        items.append({"url": url, "description": description[:200]})
+    return items
+
+
+def completed_attributes(assessment: Assessment) -> dict[str, Any]:
+    """A completed assessment's partner-result attributes, without the report ``url`` (a signed,
+    expiring link, made fresh when the delivery is sent)."""
+    score = score_percent(assessment)
+    threshold = (assessment.options or {}).get("threshold")
+    details: dict[str, Any] = {"package": assessment.package.name}
+    assessment_block: dict[str, Any] = {}
+    if score is not None:
+        assessment_block["score"] = score
+        details["score"] = f"{score} / 100"
+    if assessment.score_label:
+        details["rating"] = assessment.score_label
+    if isinstance(threshold, int) and score is not None:
+        passed = score >= threshold
+        details["threshold"] = str(threshold)
+        details["result"] = "pass" if passed else "fail"
+        assessment_block["grade"] = "top_fit" if passed else "might_not_be_fit"
+    duration = _duration(assessment)
+    if duration:
+        assessment_block["duration"] = duration
+    questions = (assessment.details or {}).get("questions") if isinstance(assessment.details, dict) else None
+    criteria = []
+    if isinstance(questions, list):
+        per_question = {}
+        for index, q in enumerate(questions, start=1):
+            if not isinstance(q, dict):
+                continue
+            percent = q.get("percent")
+            label = f"Q{q.get('position', index)}: {str(q.get('question') or '')[:60]}"
+            per_question[label] = f"{percent}%" if percent is not None else ""
+            if q.get("question_id") is not None and percent is not None:
+                try:
+                    criteria.append({"id": f"question-{q['question_id']}", "score": int(Decimal(str(percent)).quantize(Decimal(1), rounding=ROUND_HALF_UP))})
+                except ArithmeticError:
+                    pass
+        if per_question:
+            details["questions"] = _flat(per_question)
+    attributes: dict[str, Any] = {
+        "status": "completed",
+        "summary": assessment.summary or f"Completed: {assessment.package.name}",
+        "details": details,
+        "attachments": _attachments(assessment),
+    }
+    if assessment_block:
+        attributes["assessment"] = assessment_block
+    if criteria:
+        attributes["assessment-criteria"] = criteria
+    return attributes
+
+
+def attributes_for(assessment: Assessment, to_status: str) -> dict[str, Any] | None:
+    result_status = STATUS_MAP.get(to_status)
+    if result_status is None:
+        return None
+    if to_status == Status.COMPLETED:
+        return completed_attributes(assessment)
+    if result_status == "failed":
+        summary = FAILED_SUMMARIES.get(to_status, "The Stagehook interview did not complete")
+        reason = (assessment.status_reason or "").strip()
+        return {"status": "failed", "summary": f"{summary}: {reason}." if reason else f"{summary}."}
+    return {"status": result_status}
+
+
+def partner_client_for(connection: Connection, **kwargs: Any) -> PartnerApiClient:
+    return PartnerApiClient(
+        partner_api_key=auth.partner_api_key_for(connection),
+        api_base_url=connection.api_base_url,
+        region=connection.region,
+        **kwargs,
+    )
+
+
+def public_client_for(connection: Connection, **kwargs: Any) -> PublicApiClient:
+    credentials = connection.credentials or {}
+    return PublicApiClient(
+        api_key=str(credentials.get("api_key") or ""),
+        api_base_url=connection.api_base_url,
+        region=connection.region,
+        **kwargs,
+    )
+
+
+class TeamtailorProvider(Provider):
+    name = auth.PROVIDER_NAME
+
+    # --- inbound ----------------------------------------------------------------------------
+    def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
+        if kind == KIND_PARTNER:
+            return self._verify_partner(request, raw_body=raw_body)
+        if kind == KIND_COMPANY:
+            return self._verify_company(request, raw_body=raw_body)
+        raise InboundRejected(404, "Unknown Teamtailor endpoint.")
+
+    def _verify_partner(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
+        connection = auth.connection_for_provider_key(auth.bearer_token(request))
+        if connection is None:
+            raise InboundRejected(401, UNAUTHORIZED)
+        body = _body(raw_body)
+        try:
+            event_id = webhooks.partner_event_id(body)
+        except PayloadError as exc:
+            raise InboundRejected(400, f"{exc.message}.") from None
+        secret = str((connection.credentials or {}).get("webhook_secret") or "")
+        if secret and not auth.partner_signature_valid(
+            request.headers.get("Teamtailor-Signature", ""), secret=secret, partner_event_id=event_id
+        ):
+            raise InboundRejected(401, UNAUTHORIZED)
+        company = webhooks.partner_company_uuid(body)
+        if company and connection.remote_account_id and company != connection.remote_account_id:
+            raise InboundRejected(401, UNAUTHORIZED)
+        package_id = webhooks.partner_package_id(body)
+        if not package_id:
+            raise InboundRejected(400, "Choose a Stagehook interview package in the trigger.")
+        if not package_id.isdigit() or not Package.objects.filter(
+            pk=int(package_id), tenant_id=connection.tenant_id, active=True
+        ).exists():
+            raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
+        return VerifiedInbound(
+            connection=connection, event_id=event_id, event_type=webhooks.PARTNER_EVENT_TYPE, payload=body
+        )
+
+    def _verify_company(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
+        body = _body(raw_body)
+        try:
+            event_name, data = webhooks.company_payload(body)
+        except PayloadError as exc:
+            raise InboundRejected(400, f"{exc.message}.") from None
+        connection = None
+        for candidate in self._company_connections(request, data):
+            credentials = candidate.credentials or {}
+            if auth.company_signature_valid(
+                request.headers.get("TT-Signature", ""),
+                secret=str(credentials.get("company_webhook_secret") or ""),
+                raw_body=raw_body,
+                data_id=str(data.get("id")),
+                allow_v1=auth.truthy(credentials.get("allow_signature_v1")),
+            ):
+                connection = candidate
+                break
+        if connection is None:
+            raise InboundRejected(401, UNAUTHORIZED)
+        event_id = webhooks.company_event_id(
+            connection_id=connection.pk, event_name=event_name, data=data, raw_body=raw_body
+        )
+        return VerifiedInbound(connection=connection, event_id=event_id, event_type=event_name, payload=body)
+
+    @staticmethod
+    def _company_connections(request: HttpRequest, data: dict[str, Any]) -> list[Connection]:
+        """Whose webhook this may be: the Bearer provider key's connection when Teamtailor sends
+        one, else the company uuid's (``?company_id=`` in the URL we gave Teamtailor, or the
+        payload's ``company-uuid``). Without either, every live Teamtailor connection: the
+        per-company secret that verifies the signature then names the connection."""
+        key = auth.bearer_token(request)
+        if key:
+            found = auth.connection_for_provider_key(key)
+            return [found] if found is not None else []
+        live = (
+            Connection.objects.select_related("tenant")
+            .filter(provider=auth.PROVIDER_NAME, tenant__active=True)
+            .exclude(status=ConnectionStatus.DISCONNECTED)
+        )
+        company = (request.GET.get("company_id") or request.GET.get("company") or webhooks.company_uuid(data)).strip()
+        if company:
+            return list(live.filter(remote_account_id=company)[:1])
+        return list(live.order_by("id")[:MAX_SIGNATURE_CANDIDATES])
+
+    def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:
+        return JsonResponse({"received": True, "duplicate": duplicate}, status=200)
+
+    def parse(self, event: WebhookEvent) -> list[NormalizedEvent]:
+        try:
+            body = json.loads(bytes(event.raw_body))
+        except (ValueError, UnicodeDecodeError):
+            raise PayloadError("the stored body is not valid JSON") from None
+        try:
+            if event.event_type == webhooks.PARTNER_EVENT_TYPE:
+                return [webhooks.assessment_ordered_from_partner_event(body)]
+            return webhooks.events_from_company_webhook(body)
+        except PayloadError:
+            raise
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise PayloadError(f"unexpected payload shape: {type(exc).__name__}") from None
+
+    # --- write-back -------------------------------------------------------------------------
+    def delivery_for(self, *, connection: Connection, assessment: Assessment, to_status: str) -> DeliverySpec | None:
+        attributes = attributes_for(assessment, to_status)
+        if attributes is None:
+            return None
+        channel = DeliveryChannel.RESULT if assessment.callback_url else DeliveryChannel.NOTE
+        return DeliverySpec(channel=channel, payload={"assessment_status": str(to_status), "attributes": attributes})
+
+    def deliver(self, delivery: Delivery) -> WriteBackResult:
+        connection = delivery.connection
+        assessment = Assessment.objects.select_related("package").get(pk=delivery.assessment_id)
+        attributes = dict((delivery.payload or {}).get("attributes") or {})
+        if not attributes:
+            raise BadRequest("the delivery has no partner-result attributes")
+        if attributes.get("status") == "completed":
+            attributes["url"] = assessment_report_url(assessment=assessment)
+        client = partner_client_for(connection)
+        if assessment.callback_url:
+            client.partner_result_update(
+                result_id=assessment.remote_order_id, attributes=attributes, update_url=assessment.callback_url
+            )
+            return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: assessment.remote_order_id})
+        result_id = self._trigger_result(client=client, assessment=assessment, attributes=attributes)
+        return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
+
+    def _trigger_result(self, *, client: PartnerApiClient, assessment: Assessment, attributes: dict[str, Any]) -> str:
+        """Trigger mode: update the partner result we created earlier, or create it now. Move rules
+        in Teamtailor run only on an update, so a final status is always sent as an update too."""
+        if not assessment.remote_candidate_id:
+            raise BadRequest("a trigger-mode write-back needs the Teamtailor candidate id")
+        with transaction.atomic():
+            # The lock makes concurrent deliveries of one assessment create one partner result.
+            locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+            options = dict(locked.options or {})
+            result_id = str(options.get(PARTNER_RESULT_OPTION) or "")
+            if not result_id:
+                # Refs the outbox stored from earlier sent deliveries (options are written first).
+                result_id = assessment_remote_refs(assessment=locked).get(PARTNER_RESULT_REF, "")
+            if not result_id:
+                created = client.partner_result_create(
+                    candidate_id=locked.remote_candidate_id, job_id=locked.remote_job_id, attributes=attributes
+                )
+                result_id = str((created.get("data") or {}).get("id") or "")
+                if not result_id:
+                    raise BadRequest("Teamtailor created a partner result without an id")
+                options[PARTNER_RESULT_OPTION] = result_id
+                Assessment.objects.filter(pk=locked.pk).update(options=options)
+                if attributes.get("status") not in ("completed", "failed"):
+                    return result_id
+        client.partner_result_update(result_id=result_id, attributes=attributes)
+        return result_id
+
+    # --- reads ------------------------------------------------------------------------------
+    def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:
+        if not (connection.credentials or {}).get("api_key"):
+            return None  # without the company's API key the public API cannot be asked
+        try:
+            body = public_client_for(connection).candidate(remote_candidate_id, include="")
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        data = body.get("data") if isinstance(body, dict) else None
+        return webhooks.candidate_from(data) if isinstance(data, dict) else None
+
+    def validate_credentials(self, connection: Connection) -> None:
+        if not (connection.credentials or {}).get("api_key"):
+            raise AuthFailed("no Teamtailor API key is stored for this connection")
+        public_client_for(connection).validate_credentials()
+
+    def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
+        """Raw JSON:API resources, one ``Page`` per Teamtailor page; ``cursor`` is an updated-at /
+        changed-stage-at lower bound (ISO 8601) and ``next_cursor`` the newest one seen."""
+        client = public_client_for(connection)
+        if kind == "jobs":
+            source = client.jobs(updated_from=cursor or "")
+            field = "updated-at"
+        elif kind == "candidates":
+            source = client.candidates(updated_from=cursor or "")
+            field = "updated-at"
+        elif kind == "applications":
+            source = client.job_applications(changed_stage_from=cursor or "", include="stage")
+            field = "changed-stage-at"
+        elif kind == "stages":
+            yield from self._stage_pages(client)
+            return
+        else:
+            raise ValueError(f"unknown page kind {kind!r}")
+        newest = cursor
+        for page in source:
+            items = page.get("data") or []
+            for item in items:
+                value = (item.get("attributes") or {}).get(field)
+                if value and (newest is None or value > newest):
+                    newest = value
+            yield Page(kind=kind, items=items, next_cursor=newest)
+
+    @staticmethod
+    def _stage_pages(client: PublicApiClient) -> Iterator[Page]:
+        for jobs_page in client.jobs():
+            for job in jobs_page.get("data") or []:
+                for page in client.job_stages(str(job.get("id"))):
+                    items = []
+                    for stage in page.get("data") or []:
+                        stage = dict(stage)
+                        stage["job_id"] = str(job.get("id"))
+                        items.append(stage)
+                    yield Page(kind="stages", items=items, next_cursor=None)
+
+
+provider = provider_register(TeamtailorProvider())

@@ -1,0 +1,23 @@
+"""A fake Teamtailor (the subset Stagehook uses) for the demo, the benchmarks and the tests.
+
+``Sandbox(config)`` is a WSGI app: the public API (``/v1``), the partner API (``/partner/v1``)
+and ``/_sandbox/`` control endpoints (fire a partner trigger, move an application, activate,
+inspect results and notes, inject faults). ``python manage.py run_sandbox teamtailor`` serves it;
+the ``teamtailor_sandbox`` pytest fixture (tests/sandbox_fixtures.py) runs it in-process.
+The module names below are the run_sandbox convention every ATS sandbox follows.
+"""
+
+from .app import Sandbox, create_app
+from .config import SANDBOX_DEFAULTS, SandboxConfig
+from .outbound import activation_jws, company_signature_v1, company_signature_v2, partner_signature
+
+__all__ = [
+    "SANDBOX_DEFAULTS",
+    "Sandbox",
+    "SandboxConfig",
+    "activation_jws",
+    "company_signature_v1",
+    "company_signature_v2",
+    "create_app",
+    "partner_signature",
+]

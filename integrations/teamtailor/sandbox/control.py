@@ -1,0 +1,446 @@
+"""The sandbox's side of the conversation Teamtailor starts: partner events and company
+webhooks (built and signed here, sent through the outbox and its faults), the activation call,
+and the ``/_sandbox/`` control endpoints that fire them and show what Stagehook left behind.
+
+A mixin of ``Sandbox`` (app.py): it uses the sandbox's ``state``, ``config`` and ``outbox``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from werkzeug.wrappers import Request, Response
+
+from .jsonapi import ApiError, json_response, validation_error
+from .outbound import activation_jws, company_signature_v1, company_signature_v2, partner_signature
+from .state import fixture, isoformat, now
+from .validation import validate_attributes
+
+# Config a running sandbox may change over /_sandbox/config (never the secrets: they are the
+# contract both sides were configured with).
+MUTABLE_CONFIG = {"stagehook_url", "rate_limit", "rate_window", "package_field", "out_of_order_hold", "webhook_timeout"}
+
+
+class ControlEndpoints:
+    """Outgoing calls and control endpoints; see the module docstring."""
+
+    # --- outgoing: partner events and company webhooks ----------------------------------------
+    def _teamtailor_host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def _partner_event(
+        self, *, result: dict, candidate: dict, job: dict | None, application, webhook_data, user
+    ) -> dict:
+        """The body Teamtailor POSTs to the partner's webhook, shaped like the partner docs'
+        example (partner_webhook_request_body.json); bulk mode (no job) has no ``job``."""
+        template = fixture("partner_webhook_request_body.json")
+        attrs = candidate["attributes"]
+        event_candidate = {
+            "id": int(candidate["id"]),
+            "uuid": candidate["uuid"],
+            "first-name": attrs["first-name"],
+            "last-name": attrs["last-name"],
+            "email": attrs["email"],
+            "phone": attrs["phone"],
+            "picture-url": attrs.get("picture"),
+            "tags": list(attrs.get("tags") or []),
+            "department": None,
+            "role": None,
+            "job-offers": [],
+            "referrals": [],
+            "onboardings": [],
+        }
+        if job is not None:
+            stage = self.state.stages[application["stage_id"]]
+            event_candidate["job"] = {
+                "id": int(job["id"]),
+                "title": job["attributes"]["title"],
+                "stage-id": int(stage["id"]),
+                "stage": stage["attributes"]["name"],
+                "tags": list(job["attributes"].get("tags") or []),
+                "trigger-id": int(self.state.next_id("triggers")),
+                "custom-fields": [],
+                "status": {"rejected": bool(application["attributes"].get("rejected-at"))},
+                "triggered-by": {
+                    "id": int(user["id"]),
+                    "email": user["attributes"]["email"],
+                    "name": user["attributes"]["name"],
+                },
+            }
+        event_candidate.update(
+            {
+                "recruiter": {
+                    "name": user["attributes"]["name"],
+                    "email": user["attributes"]["email"],
+                    "phone": user["attributes"]["phone"],
+                },
+                "locations": [],
+                "questions": [],
+                "custom-fields": [],
+                "uploads": [],
+                "resume": None,
+            }
+        )
+        # Same key order as Teamtailor's example, so a diff against the docs reads easily.
+        ordered = {
+            key: event_candidate[key] for key in template["partner-event"]["candidate"] if key in event_candidate
+        }
+        return {
+            "partner-event": {
+                "id": str(uuid.uuid4()),
+                "webhook-data": webhook_data,
+                "partner-result": {
+                    "id": result["id"],
+                    "status": "sending",
+                    "update-url": f"{self.base_url}/partner/v1/partner-results/{result['id']}",
+                },
+                "candidate": ordered,
+            },
+            "company": {
+                "uuid": self._config.company_uuid,
+                "name": self._config.company_name,
+                "url": f"{self.base_url}/careersite",
+                "logotype": None,
+            },
+        }
+
+    def _on_partner_answer(self, result_id: str) -> Callable:
+        """Teamtailor reads ``partner_result_attributes`` from a 2xx answer and applies them to
+        the result; a >= 400 answer's text is shown on the result card."""
+
+        def apply(response) -> None:
+            answer: Any
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = response.text[:2000]
+            with self.state.lock:
+                result = self.state.partner_results[result_id]
+                result["webhook_answers"].append(
+                    {"at": isoformat(now()), "status": response.status_code, "body": answer}
+                )
+                if response.status_code >= 400:
+                    result["card_error"] = response.text[:500]
+                    return
+            if isinstance(answer, dict) and isinstance(answer.get("partner_result_attributes"), dict):
+                clean, problems = validate_attributes(answer["partner_result_attributes"], creating=False)
+                if problems:
+                    errors = [validation_error(*p) for p in problems]
+                    self.state.partner_result_reject(
+                        result_id, source="webhook answer", request_body=answer, errors=errors
+                    )
+                else:
+                    self.state.partner_result_apply(result_id, clean, source="webhook answer", request_body=answer)
+
+        return apply
+
+    def _company_webhook(self, application: dict) -> list[dict]:
+        data = {
+            "id": application["id"],
+            "type": "job-applications",
+            "attributes": application["attributes"],
+            "relationships": {
+                "candidate": {"data": {"type": "candidates", "id": application["candidate_id"]}},
+                "job": {"data": {"type": "jobs", "id": application["job_id"]}},
+                "stage": {"data": {"type": "stages", "id": application["stage_id"]}},
+            },
+        }
+        config = self._config
+        body = {
+            "payload": {"event_name": "job_application.update", "data": data},
+            "signature": company_signature_v1(config.company_webhook_secret, data["id"]),
+        }
+        raw = json.dumps(body).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "TT-Signature": company_signature_v2(config.company_webhook_secret, raw, int(time.time())),
+        }
+        return self.outbox.deliver(
+            kind="company-webhook", url=self.stagehook("company-webhooks"), body=raw, headers=headers
+        )
+
+    # --- control endpoints ---------------------------------------------------------------------
+    def control_index(self, request: Request) -> Response:
+        return json_response(
+            {
+                "sandbox": "teamtailor",
+                "base_url": self.base_url,
+                "endpoints": sorted({r.rule for r in self.url_map.iter_rules()}),
+            },
+            media_type="application/json",
+        )
+
+    def control_trigger(self, request: Request) -> Response:
+        body = self._control_body(request)
+        candidate_id = str(body.get("candidate_id") or "")
+        job_id = str(body["job_id"]) if body.get("job_id") not in (None, "") else None
+        webhook_data = {str(k).replace("_", "-"): str(v) for k, v in (body.get("webhook_data") or {}).items()}
+        user_id = str(body.get("user_id") or "34")
+        package = str(body.get("package_id") or "").strip()
+        if package:
+            if not package.isdigit():
+                # A package named like the recruiter picks it: its id from Stagehook's trigger form.
+                try:
+                    package = self._package_option(package, job_id=job_id, user_id=user_id)
+                except LookupError as exc:
+                    return _control_error(422, str(exc))
+            webhook_data[self._config.package_field.replace("_", "-")] = package
+        with self.state.lock:
+            candidate = self.state.candidates.get(candidate_id)
+            if candidate is None:
+                return _control_error(404, f"candidate {candidate_id or '(missing candidate_id)'} not found")
+            user = self.state.users.get(user_id)
+            if user is None:
+                return _control_error(404, f"user {user_id} not found")
+            job = application = None
+            if job_id is not None:
+                job = self.state.jobs.get(job_id)
+                application = self.state.application_for(candidate_id, job_id)
+                if job is None or application is None:
+                    return _control_error(422, f"candidate {candidate_id} has no application on job {job_id}")
+            result = self.state.partner_result_create(candidate_id=candidate_id, job_id=job_id, created_via="trigger")
+            event = self._partner_event(
+                result=result,
+                candidate=candidate,
+                job=job,
+                application=application,
+                webhook_data=webhook_data,
+                user=user,
+            )
+            result["partner_event_id"] = event["partner-event"]["id"]
+            result_id = result["id"]
+        config = self._config
+        timestamp = int(time.time())
+        raw = json.dumps(event).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self.provider_key}",
+            "Teamtailor-Signature": partner_signature(config.webhook_secret, event["partner-event"]["id"], timestamp),
+            "Teamtailor-Host": self._teamtailor_host(),
+            "Teamtailor-Api-Token": config.api_key,
+        }
+        answers = self.outbox.deliver(
+            kind="partner-event",
+            url=self.stagehook("webhook"),
+            body=raw,
+            headers=headers,
+            on_answer=self._on_partner_answer(result_id),
+        )
+        return json_response(
+            {
+                "partner_event_id": event["partner-event"]["id"],
+                "partner_result": self._inspect_result(result_id),
+                "stagehook": answers,
+            },
+            media_type="application/json",
+        )
+
+    def _trigger_config(self, *, job_id: str | None, stage_id: str | None, user_id: str) -> tuple[int, Any]:
+        """What Teamtailor asks when a recruiter builds the trigger: Stagehook's config fields."""
+        params = {"user_id": user_id}
+        if job_id:
+            params["job_id"] = job_id
+        if stage_id:
+            params["stage_id"] = stage_id
+        response = self.outbox.get(
+            self.stagehook("config"),
+            headers={"Authorization": f"Bearer {self.provider_key}", "Teamtailor-Host": self._teamtailor_host()},
+            params=params,
+        )
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, response.text[:2000]
+
+    def _package_option(self, label: str, *, job_id: str | None, user_id: str) -> str:
+        try:
+            status, body = self._trigger_config(job_id=job_id, stage_id=None, user_id=user_id)
+        except Exception as exc:  # noqa: BLE001 - transport errors become the message
+            raise LookupError(f"cannot read Stagehook's trigger form: {exc}") from None
+        fields = body.get("config", {}).get("fields", []) if isinstance(body, dict) else []
+        field = next((f for f in fields if f.get("id") == self._config.package_field), None)
+        if status >= 400 or field is None:
+            raise LookupError(f"Stagehook's trigger form has no {self._config.package_field!r} field ({status})")
+        options = list(field.get("options") or [])
+        for group in field.get("optgroups") or []:
+            options += group.get("options") or []
+        for option in options:
+            if str(option.get("label", "")).strip().lower() == label.lower():
+                return str(option["id"])
+        labels = ", ".join(repr(str(o.get("label"))) for o in options) or "none"
+        raise LookupError(f"no package {label!r} in Stagehook's trigger form (offered: {labels})")
+
+    def control_trigger_config(self, request: Request) -> Response:
+        try:
+            status, body = self._trigger_config(
+                job_id=request.args.get("job_id"),
+                stage_id=request.args.get("stage_id"),
+                user_id=request.args.get("user_id", "34"),
+            )
+        except Exception as exc:  # noqa: BLE001 - transport errors become the message
+            return _control_error(502, f"Stagehook unreachable: {exc}")
+        return json_response({"stagehook": {"status": status, "body": body}}, media_type="application/json")
+
+    def control_move(self, request: Request, application_id: str) -> Response:
+        body = self._control_body(request)
+        stage_id = str(body.get("stage_id") or "")
+        with self.state.lock:
+            application = self.state.applications.get(application_id)
+            if application is None:
+                return _control_error(404, f"job-application {application_id} not found")
+            try:
+                self._check_stage(application, stage_id, pointer="stage_id")
+            except ApiError as error:
+                return _control_error(422, error.detail)
+            moved = self.state.application_move(application_id, stage_id)
+        answers = self._company_webhook(moved)
+        return json_response(
+            {"application": self._application(moved, {"candidate", "job", "stage"}), "stagehook": answers},
+            media_type="application/json",
+        )
+
+    def control_activate(self, request: Request) -> Response:
+        """Teamtailor saving the activation form: the new provider key is a JWS of the filled
+        form, checked by Stagehook's validate endpoint; on success it becomes the provider key."""
+        body = self._control_body(request)
+        token = body.get("connection_token")
+        if not token:
+            return _control_error(400, "connection_token is required")
+        form = {"connection_token": token, **(body.get("fields") or {})}
+        jws = activation_jws(form, self._config.partner_api_key)
+        try:
+            response = self.outbox.get(
+                self.stagehook("activation/validate"),
+                headers={"Authorization": f"Bearer {jws}", "Teamtailor-Host": self._teamtailor_host()},
+                params={},
+            )
+        except Exception as exc:  # noqa: BLE001 - any transport error is the answer to show
+            return _control_error(502, f"Stagehook unreachable: {exc}")
+        activated = 200 <= response.status_code < 300
+        with self.state.lock:
+            self.state.activations.append(
+                {"at": isoformat(now()), "status": response.status_code, "activated": activated}
+            )
+            if activated and body.get("use_as_provider_key", True):
+                self.state.provider_key_override = jws
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = response.text[:2000]
+        return json_response(
+            {
+                "activated": activated,
+                "stagehook": {"status": response.status_code, "body": answer},
+                "provider_key": jws,
+            },
+            media_type="application/json",
+        )
+
+    def _inspect_result(self, result_id: str) -> dict:
+        with self.state.lock:
+            result = self.state.partner_results[result_id]
+            candidate = self.state.candidates.get(result["candidate_id"]) or {"attributes": {}}
+            return {
+                "id": result["id"],
+                "status": result["attributes"]["status"],
+                "score": result["attributes"]["assessment"].get("score"),
+                "candidate_id": result["candidate_id"],
+                "candidate_name": " ".join(
+                    filter(None, [candidate["attributes"].get("first-name"), candidate["attributes"].get("last-name")])
+                ),
+                "job_id": result["job_id"],
+                "created_via": result["created_via"],
+                "partner_event_id": result["partner_event_id"],
+                "created_at": result["created_at"],
+                "updated_at": result["updated_at"],
+                "update_url": f"{self.base_url}/partner/v1/partner-results/{result['id']}",
+                "attributes": self._result(result)["attributes"],
+                "card_error": result.get("card_error"),
+                "webhook_answers": copy.deepcopy(result["webhook_answers"]),
+                "history": copy.deepcopy(result["history"]),
+            }
+
+    def control_results(self, request: Request) -> Response:
+        candidate_id = request.args.get("candidate_id")
+        with self.state.lock:
+            results = sorted(self.state.partner_results.values(), key=lambda r: r["created_at"])
+            ids = [r["id"] for r in results if candidate_id is None or r["candidate_id"] == candidate_id]
+            return json_response(
+                {"partner_results": [self._inspect_result(i) for i in ids]}, media_type="application/json"
+            )
+
+    def control_notes(self, request: Request) -> Response:
+        with self.state.lock:
+            notes = sorted(self.state.notes.values(), key=lambda n: int(n["id"]))
+            return json_response({"notes": copy.deepcopy(notes)}, media_type="application/json")
+
+    def control_webhooks(self, request: Request) -> Response:
+        return json_response({"webhooks": self.state.snapshot("webhooks")}, media_type="application/json")
+
+    def control_stats(self, request: Request) -> Response:
+        with self.state.lock:
+            stats = copy.deepcopy(self.state.stats)
+            stats["faults"] = self.state.faults.describe()
+            stats["partner_results"] = len(self.state.partner_results)
+            stats["notes"] = len(self.state.notes)
+            stats["activations"] = len(self.state.activations)
+            return json_response(stats, media_type="application/json")
+
+    def control_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            described = self.state.faults_update({"clear": True})
+        elif request.method == "POST":
+            options = self._control_body(request)
+            try:
+                described = self.state.faults_update(options)
+            except (TypeError, ValueError) as exc:
+                return _control_error(400, f"bad fault options: {exc}")
+        else:
+            with self.state.lock:
+                described = self.state.faults.describe()
+        return json_response({"faults": described}, media_type="application/json")
+
+    def control_config(self, request: Request) -> Response:
+        if request.method == "POST":
+            options = self._control_body(request)
+            unknown = set(options) - MUTABLE_CONFIG
+            if unknown:
+                return _control_error(400, f"not changeable at run time: {', '.join(sorted(unknown))}")
+            self.configure(**options)
+        config = self._config
+        return json_response(
+            {
+                "base_url": self.base_url,
+                "company_uuid": config.company_uuid,
+                "company_name": config.company_name,
+                **{name: getattr(config, name) for name in sorted(MUTABLE_CONFIG)},
+            },
+            media_type="application/json",
+        )
+
+    def control_reset(self, request: Request) -> Response:
+        self.state.reset()
+        return json_response({"reset": True}, media_type="application/json")
+
+    @staticmethod
+    def _control_body(request: Request) -> dict:
+        raw = request.get_data()
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "Bad Request", "request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "Bad Request", "request body must be a JSON object")
+        return body
+
+
+def _control_error(status: int, message: str) -> Response:
+    return json_response({"error": message}, status, media_type="application/json")

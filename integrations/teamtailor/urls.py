@@ -1,0 +1,15 @@
+"""Teamtailor's calls to Stagehook, mounted at /teamtailor/ (paths fixed by the partner setup)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "teamtailor"
+
+urlpatterns = [
+    path("activation", views.activation, name="activation"),
+    path("activation/validate", views.activation_validate, name="activation-validate"),
+    path("config", views.config, name="config"),
+    path("webhook", views.webhook, name="webhook"),
+    path("company-webhooks", views.company_webhooks, name="company-webhooks"),
+]

@@ -1,0 +1,129 @@
+"""Shared set-up of the Teamtailor tests: a connected tenant, signed requests as Teamtailor sends them."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+import pytest
+
+from integrations.models import secret_hash
+from integrations.teamtailor import auth
+from tests.factories import ConnectionFactory, PackageFactory, QuestionFactory, TenantFactory
+
+PARTNER_API_KEY = "test-partner-api-key-long-enough-for-hs256"
+WEBHOOK_SECRET = "test-partner-webhook-secret"
+COMPANY_WEBHOOK_SECRET = "test-company-webhook-secret"
+API_KEY = "test-company-api-key"
+PROVIDER_KEY = "test-provider-key-0001"
+COMPANY_UUID = "vAXspNm0J2Y"
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(name="Acme")
+
+
+@pytest.fixture
+def package(tenant):
+    package = PackageFactory(tenant=tenant, name="Backend interview")
+    QuestionFactory(package=package, text="Explain a hard bug you fixed.")
+    return package
+
+
+@pytest.fixture
+def connection(tenant):
+    return ConnectionFactory(
+        tenant=tenant,
+        provider="teamtailor",
+        remote_account_id=COMPANY_UUID,
+        status="active",
+        region="eu",
+        api_base_url="https://api.teamtailor.com",
+        provider_key_hash=secret_hash(PROVIDER_KEY),
+        credentials={
+            "partner_api_key": PARTNER_API_KEY,
+            "webhook_secret": WEBHOOK_SECRET,
+            "api_key": API_KEY,
+            "company_webhook_secret": COMPANY_WEBHOOK_SECRET,
+            "provider_key": PROVIDER_KEY,
+        },
+    )
+
+
+def partner_body(reference_fixtures, *, package_id, event_id=None, result_id=None, update_url=None, threshold="75") -> dict:
+    """Teamtailor's own partner-event example with our trigger's field ids filled in."""
+    body = json.loads((reference_fixtures / "teamtailor/partner-docs/partner_webhook_request_body.json").read_text())
+    body = copy.deepcopy(body)
+    event = body["partner-event"]
+    event["webhook-data"] = {"package": str(package_id), "threshold": threshold}
+    if event_id:
+        event["id"] = event_id
+    if result_id:
+        event["partner-result"]["id"] = result_id
+    if update_url is not None:
+        event["partner-result"]["update-url"] = update_url
+    return body
+
+
+def partner_headers(*, event_id: str, provider_key: str = PROVIDER_KEY, secret: str = WEBHOOK_SECRET, timestamp=None) -> dict:
+    return {
+        "HTTP_AUTHORIZATION": f"Bearer {provider_key}",
+        "HTTP_TEAMTAILOR_SIGNATURE": auth.partner_signature_header(
+            secret=secret, partner_event_id=event_id, timestamp=int(time.time()) if timestamp is None else timestamp
+        ),
+        "HTTP_TEAMTAILOR_HOST": "api.teamtailor.com",
+    }
+
+
+def company_headers(raw_body: bytes, *, secret: str = COMPANY_WEBHOOK_SECRET, timestamp=None) -> dict:
+    return {
+        "HTTP_TT_SIGNATURE": auth.company_signature_header(
+            secret=secret, raw_body=raw_body, timestamp=int(time.time()) if timestamp is None else timestamp
+        )
+    }
+
+
+def post_json(client, path: str, raw: bytes, **headers):
+    return client.post(path, data=raw, content_type="application/json", **headers)
+
+
+@pytest.fixture
+def sandbox_connection(teamtailor_sandbox, settings, tenant):
+    """The tenant's connection to the sandbox, with the sandbox's secrets (as apply_config writes them)."""
+    settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
+    config = teamtailor_sandbox.config
+    return ConnectionFactory(
+        tenant=tenant,
+        provider="teamtailor",
+        remote_account_id=config.company_uuid,
+        status="active",
+        region="eu",
+        api_base_url=teamtailor_sandbox.url,
+        provider_key_hash=secret_hash(config.provider_key),
+        credentials={
+            "partner_api_key": config.partner_api_key,
+            "webhook_secret": config.webhook_secret,
+            "api_key": config.api_key,
+            "company_webhook_secret": config.company_webhook_secret,
+            "provider_key": config.provider_key,
+        },
+    )
+
+
+def sandbox_partner_body(sandbox, reference_fixtures, *, package_id, candidate_id="54321", job_id="12345", **kwargs) -> dict:
+    """Teamtailor's example partner event for a partner result that exists in the sandbox."""
+    result = sandbox.state.partner_result_create(candidate_id=candidate_id, job_id=job_id, created_via="trigger")
+    return partner_body(
+        reference_fixtures,
+        package_id=package_id,
+        result_id=result["id"],
+        update_url=f"{sandbox.url}/partner/v1/partner-results/{result['id']}",
+        **kwargs,
+    )
+
+
+def sandbox_partner_headers(sandbox, event_id: str, **kwargs) -> dict:
+    config = sandbox.config
+    return partner_headers(event_id=event_id, provider_key=config.provider_key, secret=config.webhook_secret, **kwargs)
