@@ -9,7 +9,13 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("app/integrations/teamtailor/", include("integrations.teamtailor.app_urls")),
+    path("app/", include("assessments.app_urls")),
     path("app/", include("tenants.urls")),
+    path("api/v1/", include("assessments.api_urls")),
+    path("i/", include("assessments.candidate_urls")),
+    path("teamtailor/", include("integrations.teamtailor.urls")),
+    path("", include("assessments.report_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
