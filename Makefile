@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
+# The benchmarks create and drop test_bench, apart from the suite's test_test.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 PYTEST_ARGS ?=
 
 .PHONY: install run test services chromium migrate demo bench clean
@@ -49,7 +51,7 @@ test: install services chromium
 		STATIC_MANIFEST=off $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var staticfiles
