@@ -50,10 +50,10 @@ def _send(client, raw, secret=COMPANY_WEBHOOK_SECRET, path=URL, **extra):
     return post_json(client, path, raw, **{**company_headers(raw, secret=secret), **extra})
 
 
-def test_sandbox_stage_move_is_accepted_and_orders_a_trigger_mode_interview(
-    client, sandbox_server, webhook_receiver, settings, tenant, package, django_capture_on_commit_callbacks
-):
-    """The sandbox signs exactly as Teamtailor does; its webhook, replayed byte for byte, passes."""
+@pytest.fixture
+def mapped_sandbox(sandbox_server, webhook_receiver, settings, tenant, package):
+    """A sandbox sending its webhooks to ``webhook_receiver``, and the tenant's connection to it
+    with stage 13 mapped to ``package``."""
     settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
     sandbox = sandbox_server("teamtailor", stagehook_url=webhook_receiver.url)
     config = sandbox.config
@@ -63,6 +63,15 @@ def test_sandbox_stage_move_is_accepted_and_orders_a_trigger_mode_interview(
                      "company_webhook_secret": config.company_webhook_secret},
     )
     StageMappingFactory(connection=connection, remote_stage_id="13", package=package)
+    return sandbox, connection
+
+
+def test_sandbox_stage_move_is_accepted_and_orders_a_trigger_mode_interview(
+    client, mapped_sandbox, webhook_receiver, package, django_capture_on_commit_callbacks
+):
+    """The sandbox signs exactly as Teamtailor does; its webhook, replayed byte for byte, passes."""
+    sandbox, connection = mapped_sandbox
+    config = sandbox.config
 
     with django_capture_on_commit_callbacks(execute=True):
         assert _send(client, _body("candidate.update", _candidate()), secret=config.company_webhook_secret).status_code == 200
@@ -91,18 +100,10 @@ def test_sandbox_stage_move_is_accepted_and_orders_a_trigger_mode_interview(
 
 
 def test_a_stage_move_of_an_unmirrored_candidate_reads_the_candidate_from_the_public_api(
-    client, sandbox_server, webhook_receiver, settings, tenant, package, django_capture_on_commit_callbacks
+    client, mapped_sandbox, webhook_receiver, django_capture_on_commit_callbacks
 ):
     """The company webhook names the candidate by id only: Stagehook asks Teamtailor who it is."""
-    settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
-    sandbox = sandbox_server("teamtailor", stagehook_url=webhook_receiver.url)
-    config = sandbox.config
-    connection = ConnectionFactory(
-        tenant=tenant, remote_account_id=config.company_uuid, region="eu", api_base_url=sandbox.url,
-        credentials={"partner_api_key": config.partner_api_key, "api_key": config.api_key,
-                     "company_webhook_secret": config.company_webhook_secret},
-    )
-    StageMappingFactory(connection=connection, remote_stage_id="13", package=package)
+    sandbox, connection = mapped_sandbox
     assert not RemoteCandidate.objects.exists()
 
     sandbox.move("637", "13")
