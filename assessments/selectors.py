@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from .engine import QuestionSpec
@@ -74,6 +74,24 @@ def assessment_ids_due_expiry(*, now: datetime | None = None) -> list[int]:
         Assessment.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now)
         .order_by("expires_at", "id")
         .values_list("id", flat=True)
+    )
+
+
+# An order whose invitation task never ran (broker down at commit, task lost) looks like this
+# after a while: still ``ordered`` and nothing recorded since the order itself.
+INVITATION_STUCK_AFTER = timedelta(minutes=15)
+
+
+def assessment_ids_invitation_stuck(*, now: datetime | None = None, limit: int = 200) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Assessment.objects.filter(
+            status=Status.ORDERED, created_at__lte=now - INVITATION_STUCK_AFTER, expires_at__gt=now
+        )
+        .annotate(event_count=Count("events"))
+        .filter(event_count__lte=1)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)[:limit]
     )
 
 

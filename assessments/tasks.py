@@ -8,7 +8,7 @@ from celery import shared_task
 from . import services
 from .exceptions import InvitationTemporaryFailure
 from .models import Assessment
-from .selectors import assessment_ids_due_expiry, assessment_ids_due_reminder
+from .selectors import assessment_ids_due_expiry, assessment_ids_due_reminder, assessment_ids_invitation_stuck
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,19 @@ def send_invitation(self, assessment_id: int) -> None:
             return
         countdown = min(INVITATION_RETRY_MAX_SECONDS, INVITATION_RETRY_BASE_SECONDS * 2 ** self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from None
+
+
+@shared_task(acks_late=True)
+def sweep_invitations() -> int:
+    """Beat: queue the invitation of orders whose own task never ran (a lost task never loses a
+    candidate). ``assessment_invite`` re-checks the status under a lock, so a late original task
+    and this one cannot both send."""
+    ids = assessment_ids_invitation_stuck()
+    for assessment_id in ids:
+        send_invitation.delay(assessment_id)
+    if ids:
+        logger.warning("sweep_invitations: re-queued %d invitations that were never sent", len(ids))
+    return len(ids)
 
 
 @shared_task(acks_late=True)
