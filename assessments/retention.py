@@ -167,7 +167,8 @@ def candidate_erase(*, email: str, actor: str, tenant: Tenant | None = None) -> 
                 )
             _assessment_scrub(assessment=assessment, now=now)
         responses = candidate_erasure_requested.send(
-            sender=Assessment, email=email, email_sha256=digest, tenant=tenant, actor=actor
+            sender=Assessment, email=email, email_sha256=digest, tenant=tenant, actor=actor,
+            assessment_ids=[a.pk for a in assessments],
         )
         other_rows = sum(r for _, r in responses if isinstance(r, int))
         AuditLog.objects.create(

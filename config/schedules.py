@@ -52,10 +52,23 @@ PERIODIC_TASKS: tuple[PeriodicTaskSpec, ...] = (
         "Removes candidate personal data older than each tenant's retention period.",
     ),
     PeriodicTaskSpec(
+        "Integration data retention",
+        "integrations.tasks.purge_integration_data",
+        Daily(hour=3, minute=30),
+        "Redacts webhook bodies, write-back payloads and errors, and mirrored candidates older than each "
+        "tenant's retention period.",
+    ),
+    PeriodicTaskSpec(
         "Expire assessments",
         "assessments.tasks.expire_assessments",
         Every(15 * 60),
         "Moves open assessments past their deadline to expired.",
+    ),
+    PeriodicTaskSpec(
+        "Invitation sweeper",
+        "assessments.tasks.sweep_invitations",
+        Every(10 * 60),
+        "Sends invitations of orders whose own invitation task never ran.",
     ),
     PeriodicTaskSpec(
         "Invitation reminders",

@@ -59,8 +59,11 @@ class StageMappingAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "provider", "event_type", "event_id", "connection", "status", "attempts", "error_code"]
-    list_filter = ["provider", "status", "event_type", "error_code"]
+    list_display = [
+        "received_at", "provider", "event_type", "event_id", "connection", "status", "attempts", "error_code",
+        "redacted",
+    ]
+    list_filter = ["provider", "status", "event_type", "error_code", ("redacted_at", admin.EmptyFieldListFilter)]
     search_fields = ["event_id"]
     date_hierarchy = "received_at"
     exclude = ["raw_body"]
@@ -69,13 +72,25 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Reprocess the selected events")
     def reprocess(self, request, queryset) -> None:
-        for event in queryset:
+        # A redacted body cannot be parsed, and must not be: it would bring an erased candidate back.
+        redacted = [event for event in queryset if event.redacted_at]
+        queued = [event for event in queryset if not event.redacted_at]
+        for event in queued:
             webhook_event_reprocess(webhook_event=event)
-        self.message_user(request, f"{len(queryset)} event(s) queued for processing.", messages.SUCCESS)
+        self.message_user(request, f"{len(queued)} event(s) queued for processing.", messages.SUCCESS)
+        if redacted:
+            self.message_user(request, f"{len(redacted)} redacted event(s) skipped.", messages.WARNING)
+
+    @admin.display(description="redacted", boolean=True, ordering="redacted_at")
+    def redacted(self, obj) -> bool:
+        return obj.redacted_at is not None
 
     @admin.display(description="raw body")
     def body_text(self, obj) -> str:
-        return bytes(obj.raw_body).decode("utf-8", errors="replace")
+        body = bytes(obj.raw_body).decode("utf-8", errors="replace")
+        if obj.redacted_at:
+            return f"redacted on {obj.redacted_at:%Y-%m-%d %H:%M} UTC: {body}"
+        return body
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -92,21 +107,25 @@ class DeliveryAttemptInline(admin.TabularInline):
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at", "connection", "assessment", "channel", "assessment_status", "status", "attempts",
-        "last_status_code", "error_code", "next_attempt_at",
+        "last_status_code", "error_code", "next_attempt_at", "redacted_at",
     ]
-    list_filter = ["status", "channel", "error_code", "connection__provider"]
+    list_filter = [
+        "status", "channel", "error_code", "connection__provider", ("redacted_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["assessment__id", "assessment__candidate_email"]
     inlines = [DeliveryAttemptInline]
     actions = ["resend_now"]
 
     @admin.action(description="Re-send now (dead or failed deliveries)")
     def resend_now(self, request, queryset) -> None:
-        resent = sum(delivery_resend(delivery=delivery) for delivery in queryset)
+        # A redacted delivery has no payload left to send (its candidate was erased, or it aged out).
+        resent = sum(delivery_resend(delivery=delivery) for delivery in queryset if not delivery.redacted_at)
         skipped = len(queryset) - resent
         self.message_user(request, f"{resent} delivery(ies) queued to re-send.", messages.SUCCESS)
         if skipped:
             self.message_user(
-                request, f"{skipped} skipped: already sent, or overtaken by a later delivery of the same assessment.",
+                request,
+                f"{skipped} skipped: already sent, redacted, or overtaken by a later delivery of the same assessment.",
                 messages.WARNING,
             )
 

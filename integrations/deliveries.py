@@ -157,6 +157,9 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
         logger.warning(
             "delivery %s attempt %s: %s %s -> %s", delivery.pk, delivery.attempts, code, status_code, delivery.status
         )
+    if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.DEAD) and delivery.assessment.personal_data_purged_at:
+        # The candidate's data was erased while this write-back waited: keep no copy once it is done.
+        delivery.payload, delivery.last_error, delivery.redacted_at = {}, "", timezone.now()
     delivery.save()
     return delivery
 

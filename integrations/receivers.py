@@ -5,7 +5,7 @@ from __future__ import annotations
 from assessments.signals import assessment_status_changed, candidate_erasure_requested
 
 from .deliveries import delivery_create_for_status_change
-from .services import remote_candidates_erase
+from .retention import candidate_integration_data_erase
 
 DISPATCH_PREFIX = "integrations."
 
@@ -15,9 +15,9 @@ def on_assessment_status_changed(sender, *, assessment, to_status, **kwargs) -> 
     delivery_create_for_status_change(assessment=assessment, to_status=to_status)
 
 
-def on_candidate_erasure_requested(sender, *, email, tenant=None, **kwargs) -> int:
-    """Erase the candidate from the remote mirror; returns the rows changed."""
-    return remote_candidates_erase(email=email, tenant=tenant)
+def on_candidate_erasure_requested(sender, *, email, tenant=None, assessment_ids=(), **kwargs) -> int:
+    """Erase the candidate from the mirror, the inbox and the outbox; returns the rows changed."""
+    return candidate_integration_data_erase(email=email, tenant=tenant, assessment_ids=assessment_ids)
 
 
 def connect() -> None:

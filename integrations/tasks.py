@@ -9,6 +9,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from .deliveries import deliveries_enqueue_due, delivery_send_by_id
+from .retention import integration_data_purge
 from .selectors import MAX_EVENT_ATTEMPTS, webhook_events_to_requeue
 from .webhooks import webhook_event_process, webhook_event_requeue
 
@@ -72,3 +73,14 @@ def sweep_outbox() -> None:
 def sync_all_connections() -> None:
     # The polling sync (paging each ATS for missed stage moves) is a later issue; deliberately a no-op.
     logger.info("sync_all_connections: the polling sync is not built yet (no-op)")
+
+
+@shared_task(acks_late=True)
+def purge_integration_data() -> None:
+    # The service skips redacted rows and locks what it takes, so a second run is harmless; the
+    # lock only saves it the work.
+    with _periodic_lock("purge_integration_data", ttl=3600) as acquired:
+        if not acquired:
+            return
+        changed = integration_data_purge()
+        logger.info("purge_integration_data: %d rows redacted or removed", changed)

@@ -156,7 +156,7 @@ def test_erase_removes_the_candidate_everywhere(erasure_listener):
     digest = hashlib.sha256(email.lower().encode()).hexdigest()
     assert erasure_listener == [
         {"signal": candidate_erasure_requested, "email": email.lower(), "email_sha256": digest, "tenant": None,
-         "actor": "admin:dpo"}
+         "actor": "admin:dpo", "assessment_ids": sorted([done_a.pk, open_a.pk, done_b.pk])}
     ]
     audit = AuditLog.objects.get(action="candidate_erase")
     assert audit.subject == f"email-sha256:{digest}" and audit.actor == "admin:dpo"
