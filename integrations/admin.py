@@ -1,4 +1,8 @@
+import json
+
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from .deliveries import delivery_resend
 from .models import (
@@ -13,7 +17,7 @@ from .models import (
     SyncRun,
     WebhookEvent,
 )
-from .services import connection_test
+from .services import connection_credentials_update, connection_test
 from .webhooks import webhook_event_reprocess
 
 
@@ -32,15 +36,66 @@ class StageMappingInline(admin.TabularInline):
     extra = 0
 
 
+class ConnectionAdminForm(forms.ModelForm):
+    """Credentials are write-only here: their names are shown, never their values."""
+
+    credentials_change = forms.CharField(
+        label="Change credentials",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text='A JSON object of strings, e.g. {"api_key": "..."}: sets the keys named, removes a key given '
+        "as \"\", keeps the others. Leave empty to change nothing. Stored encrypted.",
+    )
+
+    class Meta:
+        model = Connection
+        exclude = ["credentials"]
+
+        @staticmethod
+        def formfield_callback(field, **kwargs):
+            if isinstance(field, models.URLField):
+                kwargs["assume_scheme"] = "https"  # ATS hosts are https; Django 6's default
+            return field.formfield(**kwargs)
+
+    def clean_credentials_change(self) -> dict[str, str]:
+        text = self.cleaned_data["credentials_change"].strip()
+        if not text:
+            return {}
+        try:
+            changes = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        if not isinstance(changes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in changes.items()):
+            raise forms.ValidationError('Expected a JSON object of strings, e.g. {"api_key": "..."}.')
+        return changes
+
+
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "tenant", "provider", "remote_account_id", "status", "region", "last_synced_at"]
     list_filter = ["provider", "status", "region"]
     search_fields = ["name", "remote_account_id", "tenant__name"]
-    readonly_fields = ["provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at"]
-    exclude = ["credentials"]
+    readonly_fields = [
+        "stored_credentials", "provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at"
+    ]
     inlines = [StageMappingInline]
     actions = ["test_connection"]
+
+    @admin.display(description="stored credentials")
+    def stored_credentials(self, obj) -> str:
+        names = sorted((obj.credentials or {}).keys()) if obj and obj.pk else []
+        return ", ".join(names) or "none"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changes = form.cleaned_data.get("credentials_change") or {}
+        if changes:
+            updated = connection_credentials_update(connection=obj, changes=changes)
+            obj.credentials, obj.provider_key_hash = updated.credentials, updated.provider_key_hash
+            obj.connection_token_hash = updated.connection_token_hash
+            self.message_user(request, f"Credentials changed: {', '.join(sorted(changes))}.", messages.SUCCESS)
 
     @admin.action(description="Test connection (check the stored credentials with the ATS)")
     def test_connection(self, request, queryset) -> None:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from .errors import ClientError
-from .models import Connection, ConnectionStatus, RemoteApplication, RemoteCandidate, RemoteJob
+from .models import Connection, ConnectionStatus, RemoteApplication, RemoteCandidate, RemoteJob, secret_hash
 from .providers import Candidate, provider_get
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,29 @@ def connection_test(*, connection: Connection) -> ConnectionTestResult:
     except ClientError as exc:
         return ConnectionTestResult(False, f"{exc.code}: {exc.message}")
     return ConnectionTestResult(True, "the credentials work")
+
+
+def connection_credentials_update(*, connection: Connection, changes: dict[str, str]) -> Connection:
+    """Set (or, with an empty value, remove) the named credentials; the rest stay as stored.
+    ``provider_key`` is also kept as a lookup hash; a ``connection_token`` is kept only as a hash."""
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        credentials = dict(locked.credentials or {})
+        fields = ["credentials", "updated_at"]
+        for key, value in changes.items():
+            if key == "connection_token":
+                locked.connection_token_hash = secret_hash(value) if value else None
+                fields.append("connection_token_hash")
+            elif value:
+                credentials[key] = value
+            else:
+                credentials.pop(key, None)
+        if "provider_key" in changes:
+            locked.provider_key_hash = secret_hash(credentials["provider_key"]) if credentials.get("provider_key") else None
+            fields.append("provider_key_hash")
+        locked.credentials = credentials
+        locked.save(update_fields=fields)
+    return locked
 
 
 def connection_disconnect(*, connection: Connection, reason: str = "") -> Connection:
