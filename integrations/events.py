@@ -16,7 +16,7 @@ from assessments.models import Mode, Package
 from assessments.services import CandidateSnapshot, assessment_order
 
 from . import services
-from .errors import EventFailed
+from .errors import ClientError, EventFailed
 from .models import Connection, ConnectionStatus, ErrorCode, RemoteCandidate, RemoteJob, WebhookStatus
 from .providers import (
     ApplicationRejected,
@@ -127,7 +127,7 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
     candidate = event.candidate
     if candidate is None or not (candidate.email or candidate.phone):
         candidate = _candidate_known(connection=connection, remote_candidate_id=event.remote_candidate_id)
-    job = RemoteJob.objects.filter(connection=connection, remote_id=event.remote_job_id).first()
+    job = _job_known(connection=connection, remote_job_id=event.remote_job_id)
     options = {"stage_mapping_id": mapping.pk}
     if mapping.advance_threshold is not None:
         options |= {"advance_threshold": mapping.advance_threshold, "advance_to_stage_id": mapping.advance_to_stage_id}
@@ -149,6 +149,24 @@ def _candidate_known(*, connection: Connection, remote_candidate_id: str) -> Can
         raise EventFailed(ErrorCode.BAD_PAYLOAD, f"candidate {remote_candidate_id!r} is unknown to the ATS")
     services.remote_candidate_upsert(connection=connection, candidate=fetched)
     return fetched
+
+
+def _job_known(*, connection: Connection, remote_job_id: str) -> RemoteJob | None:
+    """The job from the mirror, else read from the ATS and mirrored. Only its title depends on it,
+    so an ATS error here is logged and the interview goes ahead without the title."""
+    job = RemoteJob.objects.filter(connection=connection, remote_id=remote_job_id).first()
+    if job is not None or not remote_job_id:
+        return job
+    try:
+        fetched = provider_get(connection.provider).job_fetch(connection, remote_job_id=remote_job_id)
+    except ClientError as exc:
+        logger.warning("job %s of connection %s not read: %s", remote_job_id, connection.pk, exc.code)
+        return None
+    if fetched is None:
+        return None
+    return services.remote_job_upsert(
+        connection=connection, remote_id=remote_job_id, title=fetched.title, status=fetched.status
+    )
 
 
 @_handle.register

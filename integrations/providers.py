@@ -158,6 +158,11 @@ class Provider:
         (e.g. a stage change whose webhook carries only ids). None when the ATS does not know it."""
         raise NotImplementedError
 
+    def job_fetch(self, connection: Connection, *, remote_job_id: str) -> JobChanged | None:
+        """Read one job from the ATS (its title names the interview for the candidate and the
+        recruiter). None when the ATS does not know it."""
+        return None
+
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
         raise NotImplementedError
 

@@ -281,3 +281,77 @@ def api_host_resolve(value: str) -> ApiHost | None:
     ):
         return ApiHost(region="", base_url=f"{scheme}://{netloc}")
     return None
+
+
+# --- headers on every partner call ----------------------------------------------------------------
+API_TOKEN_MAX_LENGTH = 512
+
+
+class RegionChangeRefused(Exception):
+    """``Teamtailor-Host`` names another region's host than the connection's: data residency says
+    the connection's data stays where it is, so the call is refused rather than followed."""
+
+    def __init__(self, current_region: str, new_region: str):
+        super().__init__(f"Teamtailor-Host is in region {new_region!r}, the connection in {current_region!r}")
+        self.current_region = current_region
+        self.new_region = new_region
+
+
+@dataclass(frozen=True)
+class PartnerHeaders:
+    """What a partner call's headers change on its connection: a new API host (None: keep it) and
+    a new company API key ("": keep it). ``host_ignored``: a host was sent that we do not call."""
+
+    api_host: ApiHost | None = None
+    api_token: str = ""
+    host_ignored: bool = False
+
+    @property
+    def changes(self) -> bool:
+        return self.api_host is not None or bool(self.api_token)
+
+
+def _base_url_key(url: str) -> str:
+    return (url or "").strip().rstrip("/").lower()
+
+
+def connection_region(connection: Connection) -> str:
+    """The connection's data region: its own, else the region of the Teamtailor host it calls."""
+    if connection.region:
+        return connection.region
+    host = (urlsplit(connection.api_base_url or "").hostname or "").lower()
+    return API_HOST_REGIONS.get(host, "")
+
+
+def partner_headers_check(*, connection: Connection, teamtailor_host: str, api_token: str) -> PartnerHeaders:
+    """Compare ``Teamtailor-Host`` and ``Teamtailor-Api-Token`` with the connection.
+
+    A host is taken only when it is Teamtailor's (or in ATS_EXTRA_ALLOWED_HOSTS) and differs from
+    the connection's; one of another region raises RegionChangeRefused (a dev host from
+    ATS_EXTRA_ALLOWED_HOSTS has no region and keeps the connection's). An API token is taken when
+    it is present, plausible and differs from the stored one. Reads only; the caller writes."""
+    api_host = None
+    host_ignored = False
+    if (teamtailor_host or "").strip():
+        resolved = api_host_resolve(teamtailor_host)
+        if resolved is None:
+            host_ignored = True
+        elif _base_url_key(resolved.base_url) != _base_url_key(connection.api_base_url):
+            current = connection_region(connection)
+            if resolved.region and current and resolved.region != current:
+                raise RegionChangeRefused(current, resolved.region)
+            api_host = resolved
+    token = (api_token or "").strip()
+    if token and (len(token) > API_TOKEN_MAX_LENGTH or not token.isprintable() or " " in token):
+        token = ""
+    if token and hmac.compare_digest(token.encode(), str((connection.credentials or {}).get("api_key") or "").encode()):
+        token = ""
+    return PartnerHeaders(api_host=api_host, api_token=token, host_ignored=host_ignored)
+
+
+def partner_headers_of(request: HttpRequest, *, connection: Connection) -> PartnerHeaders:
+    return partner_headers_check(
+        connection=connection,
+        teamtailor_host=request.headers.get("Teamtailor-Host", ""),
+        api_token=request.headers.get("Teamtailor-Api-Token", ""),
+    )

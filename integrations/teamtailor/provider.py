@@ -11,7 +11,9 @@ retried delivery never creates a second one) and also returned as ``remote_refs`
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -24,6 +26,7 @@ from integrations.errors import AuthFailed, BadRequest, PayloadError
 from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
 from integrations.providers import (
     Candidate,
+    JobChanged,
     DeliverySpec,
     InboundRejected,
     NormalizedEvent,
@@ -37,11 +40,13 @@ from integrations.selectors import assessment_remote_refs
 
 from . import auth, webhooks
 from .client import PartnerApiClient, PublicApiClient
+from .selectors import PARTNER_RESULT_OPTION
+
+logger = logging.getLogger(__name__)
 
 KIND_PARTNER = "partner"
 KIND_COMPANY = "company"
 PARTNER_RESULT_REF = "partner_result_id"
-PARTNER_RESULT_OPTION = "teamtailor_partner_result_id"
 
 # Stagehook status -> partner-result status (TEAMTAILOR.md "Mapping our statuses"). ``ordered`` is
 # Teamtailor's own "sending", which it set before calling us: nothing to write.
@@ -59,6 +64,23 @@ FAILED_SUMMARIES = {
     Status.CANCELLED: "The Stagehook interview was cancelled",
 }
 UNAUTHORIZED = "Unauthorized."
+REGION_REFUSED = (
+    "This Teamtailor account answers from another data region than its Stagehook connection. "
+    "Nothing was moved; contact Stagehook support."
+)
+
+# Buttons on the partner-result card (``actions[{buttonText, endpoint}]``). Teamtailor POSTs to
+# ``{our base URL}/{endpoint}`` when a recruiter clicks, i.e. ``/teamtailor/actions/<name>``.
+ACTION_RESEND = "resend"
+ACTION_CANCEL = "cancel"
+ACTION_BUTTONS = {ACTION_RESEND: "Resend invitation", ACTION_CANCEL: "Cancel interview"}
+ACTION_EVENT_PREFIX = "partner.action."
+# Which buttons a card shows in each state; a closed interview shows none (an empty list, sent on
+# purpose: Teamtailor keeps attributes an update leaves out, so the buttons must be cleared).
+ACTIONS_BY_STATUS = {
+    Status.INVITED: (ACTION_RESEND, ACTION_CANCEL),
+    Status.IN_PROGRESS: (ACTION_CANCEL,),
+}
 # Company webhooks that name no company are matched by signature against at most this many connections.
 MAX_SIGNATURE_CANDIDATES = 1000
 
@@ -162,17 +184,28 @@ def completed_attributes(assessment: Assessment) -> dict[str, Any]:
     return attributes
 
 
+def actions_for(to_status: str) -> list[dict[str, str]]:
+    """The card's buttons for an assessment in ``to_status`` (none once it is closed)."""
+    return [
+        {"buttonText": ACTION_BUTTONS[name], "endpoint": f"actions/{name}"}
+        for name in ACTIONS_BY_STATUS.get(to_status, ())
+    ]
+
+
 def attributes_for(assessment: Assessment, to_status: str) -> dict[str, Any] | None:
     result_status = STATUS_MAP.get(to_status)
     if result_status is None:
         return None
     if to_status == Status.COMPLETED:
-        return completed_attributes(assessment)
-    if result_status == "failed":
+        attributes = completed_attributes(assessment)
+    elif result_status == "failed":
         summary = FAILED_SUMMARIES.get(to_status, "The Stagehook interview did not complete")
         reason = (assessment.status_reason or "").strip()
-        return {"status": "failed", "summary": f"{summary}: {reason}." if reason else f"{summary}."}
-    return {"status": result_status}
+        attributes = {"status": "failed", "summary": f"{summary}: {reason}." if reason else f"{summary}."}
+    else:
+        attributes = {"status": result_status}
+    attributes["actions"] = actions_for(to_status)
+    return attributes
 
 
 def partner_client_for(connection: Connection, **kwargs: Any) -> PartnerApiClient:
@@ -194,6 +227,23 @@ def public_client_for(connection: Connection, **kwargs: Any) -> PublicApiClient:
     )
 
 
+@dataclass(frozen=True)
+class VerifiedAction:
+    connection: Connection
+    target: webhooks.ActionTarget
+    headers: auth.PartnerHeaders
+
+
+def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeaders) -> None:
+    from .services import teamtailor_partner_headers_record  # services import this module's constants
+
+    try:
+        teamtailor_partner_headers_record(connection=connection, headers=headers)
+    except auth.RegionChangeRefused:
+        # Lost a race with another call that moved the region: refuse like the first check does.
+        raise InboundRejected(403, REGION_REFUSED) from None
+
+
 class TeamtailorProvider(Provider):
     name = auth.PROVIDER_NAME
 
@@ -205,23 +255,49 @@ class TeamtailorProvider(Provider):
             return self._verify_company(request, raw_body=raw_body)
         raise InboundRejected(404, "Unknown Teamtailor endpoint.")
 
-    def _verify_partner(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
+    def _partner_connection(self, request: HttpRequest, *, raw_body: bytes, signed_id) -> tuple[Connection, Any]:
+        """The checks every partner call (trigger and action) passes: a Bearer provider key bound to
+        a live connection, a JSON body, and — when a webhook secret is configured — a fresh
+        ``Teamtailor-Signature`` over the id ``signed_id(body)`` returns. Unknown and wrong answer
+        alike (401), so the key is no oracle."""
         connection = auth.connection_for_provider_key(auth.bearer_token(request))
         if connection is None:
             raise InboundRejected(401, UNAUTHORIZED)
         body = _body(raw_body)
         try:
-            event_id = webhooks.partner_event_id(body)
+            event_id = signed_id(body)
         except PayloadError as exc:
             raise InboundRejected(400, f"{exc.message}.") from None
         secret = str((connection.credentials or {}).get("webhook_secret") or "")
-        if secret and not auth.partner_signature_valid(
-            request.headers.get("Teamtailor-Signature", ""), secret=secret, partner_event_id=event_id
+        if secret and not (
+            event_id
+            and auth.partner_signature_valid(
+                request.headers.get("Teamtailor-Signature", ""), secret=secret, partner_event_id=event_id
+            )
         ):
             raise InboundRejected(401, UNAUTHORIZED)
         company = webhooks.partner_company_uuid(body)
         if company and connection.remote_account_id and company != connection.remote_account_id:
             raise InboundRejected(401, UNAUTHORIZED)
+        return connection, body
+
+    @staticmethod
+    def partner_headers(request: HttpRequest, *, connection: Connection) -> auth.PartnerHeaders:
+        """``Teamtailor-Host`` / ``Teamtailor-Api-Token`` of an authenticated partner call; a host
+        of another region than the connection's is refused (403) and logged, never followed."""
+        try:
+            return auth.partner_headers_of(request, connection=connection)
+        except auth.RegionChangeRefused as exc:
+            logger.warning(
+                "connection %s: Teamtailor-Host of region %s refused, the connection is in region %s",
+                connection.pk, exc.new_region, exc.current_region,
+            )
+            raise InboundRejected(403, REGION_REFUSED) from None
+
+    def _verify_partner(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
+        connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=webhooks.partner_event_id)
+        event_id = webhooks.partner_event_id(body)
+        headers = self.partner_headers(request, connection=connection)
         package_id = webhooks.partner_package_id(body)
         if not package_id:
             raise InboundRejected(400, "Choose a Stagehook interview package in the trigger.")
@@ -229,9 +305,26 @@ class TeamtailorProvider(Provider):
             pk=int(package_id), tenant_id=connection.tenant_id, active=True
         ).exists():
             raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
+        # Only now, with the call accepted: a rejected call changes nothing.
+        record_partner_headers(connection=connection, headers=headers)
         return VerifiedInbound(
             connection=connection, event_id=event_id, event_type=webhooks.PARTNER_EVENT_TYPE, payload=body
         )
+
+    def verify_action(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedAction:
+        """A result-card action click. Signed like the trigger: the docs say the click carries "the
+        same partner event as originally sent", so the signature covers that event's id. For a
+        result we created ourselves (no original event) the docs are silent: the signature is then
+        checked over the partner-result id."""
+
+        def signed_id(body: Any) -> str:
+            target = webhooks.action_target(body)
+            return target.partner_event_id or target.partner_result_id
+
+        connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=signed_id)
+        target = webhooks.action_target(body)
+        headers = self.partner_headers(request, connection=connection)
+        return VerifiedAction(connection=connection, target=target, headers=headers)
 
     def _verify_company(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
         body = _body(raw_body)
@@ -286,6 +379,10 @@ class TeamtailorProvider(Provider):
             body = json.loads(bytes(event.raw_body))
         except (ValueError, UnicodeDecodeError):
             raise PayloadError("the stored body is not valid JSON") from None
+        if event.event_type.startswith(ACTION_EVENT_PREFIX):
+            # A click's effect happened in the request (services.teamtailor_action_perform); the
+            # row is its record, and reprocessing it must not repeat the effect.
+            return []
         try:
             if event.event_type == webhooks.PARTNER_EVENT_TYPE:
                 return [webhooks.assessment_ordered_from_partner_event(body)]
@@ -359,6 +456,18 @@ class TeamtailorProvider(Provider):
             raise
         data = body.get("data") if isinstance(body, dict) else None
         return webhooks.candidate_from(data) if isinstance(data, dict) else None
+
+    def job_fetch(self, connection: Connection, *, remote_job_id: str) -> JobChanged | None:
+        if not (connection.credentials or {}).get("api_key"):
+            return None
+        try:
+            body = public_client_for(connection).get_json(f"jobs/{remote_job_id}")
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        data = body.get("data") if isinstance(body, dict) else None
+        return webhooks.job_from(data) if isinstance(data, dict) else None
 
     def validate_credentials(self, connection: Connection) -> None:
         if not (connection.credentials or {}).get("api_key"):

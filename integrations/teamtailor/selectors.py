@@ -1,10 +1,12 @@
-"""Reads of the Teamtailor integration: what the trigger's config form offers a tenant."""
+"""Reads of the Teamtailor integration: what the trigger's config form offers a tenant, and which
+assessment a partner result (a card in Teamtailor) belongs to."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assessments.models import Package, Question
+from assessments.models import OPEN_STATUSES, Assessment, Package, Question
+from integrations.models import Connection
 from assessments.selectors_app import package_list
 from tenants.models import Tenant
 
@@ -28,3 +30,35 @@ def trigger_choices(*, tenant: Tenant) -> TriggerChoices:
     )
     criteria = [(f"question-{q.pk}", f"{q.package.name}: {q.text}"[:CRITERION_LABEL_MAX]) for q in questions]
     return TriggerChoices(packages=packages, criteria=criteria)
+
+
+# Where trigger mode keeps the partner result it created (provider.PARTNER_RESULT_OPTION).
+PARTNER_RESULT_OPTION = "teamtailor_partner_result_id"
+
+
+class AmbiguousCandidate(Exception):
+    """A click named only a candidate, who has several open interviews on the connection."""
+
+
+def assessment_for_partner_result(
+    *, connection: Connection, partner_result_id: str = "", candidate_id: str = "", job_id: str = ""
+) -> Assessment | None:
+    """The connection's assessment behind a partner result: order mode's ``remote_order_id``, or
+    the id trigger mode stored in ``options``. Without a result id, the candidate's (and job's)
+    one open assessment; several raise AmbiguousCandidate. Scoped by the connection's source key,
+    so one company can never reach another's assessments."""
+    scoped = Assessment.objects.filter(source=connection.source_key).select_related("package", "tenant")
+    if partner_result_id:
+        return (
+            scoped.filter(remote_order_id=partner_result_id).first()
+            or scoped.filter(**{f"options__{PARTNER_RESULT_OPTION}": partner_result_id}).first()
+        )
+    if not candidate_id:
+        return None
+    candidates = scoped.filter(remote_candidate_id=candidate_id, status__in=OPEN_STATUSES)
+    if job_id:
+        candidates = candidates.filter(remote_job_id=job_id)
+    found = list(candidates.order_by("-id")[:2])
+    if len(found) > 1:
+        raise AmbiguousCandidate(candidate_id)
+    return found[0] if found else None

@@ -1,17 +1,27 @@
 """Writes of the Teamtailor integration: issuing the one-time connection token a tenant admin pastes
-into Teamtailor's activation form, and binding the activation's provider key to the connection."""
+into Teamtailor's activation form, binding the activation's provider key to the connection,
+recording what partner calls' headers say (API host, company API key), and the result-card
+actions a recruiter clicks in Teamtailor."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from integrations.models import Connection, ConnectionStatus, secret_hash
+from assessments import services as assessment_services
+from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition, InvitationTemporaryFailure
+from assessments.models import Assessment, Status
+from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
 from tenants.models import Tenant
 
 from . import auth
+from .provider import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
+
+logger = logging.getLogger(__name__)
 
 CONNECTION_TOKEN_PREFIX = "shtt_"
 
@@ -132,3 +142,124 @@ def _connection_for_token(token: str) -> Connection | None:
     if not token:
         return None
     return Connection.objects.filter(provider=auth.PROVIDER_NAME, connection_token_hash=secret_hash(token)).first()
+
+
+# --- headers of partner calls -----------------------------------------------------------------------
+def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.PartnerHeaders) -> bool:
+    """Store what ``auth.partner_headers_check`` found: the API host (and its region) and the
+    company API key (encrypted with the rest of ``credentials``). Returns whether anything changed.
+    Neither value is ever logged. Re-checks the region on the locked row: two calls may race."""
+    if headers.host_ignored:
+        logger.warning("connection %s: a Teamtailor-Host we do not call was ignored", connection.pk)
+    if not headers.changes:
+        return False
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        fields: list[str] = []
+        if headers.api_host is not None and locked.api_base_url != headers.api_host.base_url:
+            current, region = auth.connection_region(locked), headers.api_host.region
+            if region and current and region != current:
+                raise auth.RegionChangeRefused(current, region)
+            locked.api_base_url = headers.api_host.base_url
+            fields.append("api_base_url")
+            if region and locked.region != region:
+                locked.region = region
+                fields.append("region")
+        if headers.api_token and (locked.credentials or {}).get("api_key") != headers.api_token:
+            locked.credentials = {**(locked.credentials or {}), "api_key": headers.api_token}
+            fields.append("credentials")
+        if not fields:
+            return False
+        locked.save(update_fields=[*fields, "updated_at"])
+    for name in fields:
+        setattr(connection, name, getattr(locked, name))
+    logger.info("connection %s: recorded %s from Teamtailor's headers", connection.pk, ", ".join(sorted(fields)))
+    return True
+
+
+# --- result-card actions ------------------------------------------------------------------------------
+class ActionError(Exception):
+    """An action Teamtailor asked for that we refuse; ``message`` is shown on the result card."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    assessment: Assessment
+    message: str
+    duplicate: bool = False  # the very same signed request again: answered, not repeated
+
+
+ACTION_ACTOR = "teamtailor:action"
+_CLOSED_MESSAGES = {
+    Status.COMPLETED: "The candidate has already completed this interview.",
+    Status.FAILED: "This interview has already failed.",
+    Status.EXPIRED: "This interview has expired.",
+    Status.CANCELLED: "This interview was cancelled.",
+}
+
+
+def _action_refusal(assessment: Assessment, action: str) -> str:
+    assessment.refresh_from_db(fields=["status"])
+    closed = _CLOSED_MESSAGES.get(assessment.status)
+    if action == ACTION_RESEND:
+        if assessment.status == Status.IN_PROGRESS:
+            return "The candidate has already started this interview: the invitation cannot be re-sent."
+        return f"{closed or 'This interview is not open.'} The invitation cannot be re-sent."
+    return f"{closed or 'This interview is not open.'} It can no longer be cancelled."
+
+
+def teamtailor_action_perform(
+    *,
+    connection: Connection,
+    assessment: Assessment,
+    action: str,
+    event_id: str,
+    headers: dict[str, str],
+    raw_body: bytes,
+    partner_headers: auth.PartnerHeaders,
+) -> ActionOutcome:
+    """Run a result-card action on ``assessment`` in one transaction with its inbox row (an audit
+    of the click, unique per ``event_id``: the same signed request again is answered as a duplicate
+    without a second effect) and the headers' changes. A refusal rolls everything back.
+
+    ``resend`` sends the invitation again with a fresh link (two clicks are two sends, as asked);
+    ``cancel`` cancels the interview (twice is one effect) and the outbox writes ``failed`` back."""
+    if action not in (ACTION_RESEND, ACTION_CANCEL):
+        raise ActionError(404, f"Unknown action {action!r}.")
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    WebhookEvent.objects.create(
+                        provider=auth.PROVIDER_NAME, connection=connection, event_id=event_id[:200],
+                        event_type=f"{ACTION_EVENT_PREFIX}{action}"[:100], headers=headers, raw_body=raw_body,
+                        status=WebhookStatus.PROCESSED, attempts=1, processed_at=timezone.now(),
+                    )
+            except IntegrityError:
+                assessment.refresh_from_db()
+                return ActionOutcome(assessment=assessment, message="Already done.", duplicate=True)
+            teamtailor_partner_headers_record(connection=connection, headers=partner_headers)
+            if action == ACTION_RESEND:
+                updated = assessment_services.assessment_resend_invitation(assessment=assessment, actor=ACTION_ACTOR)
+                if updated.status == Status.FAILED:
+                    # The address turned out undeliverable: the assessment failed (and says why).
+                    message = "The invitation could not be delivered; the interview failed."
+                else:
+                    message = "The invitation was sent again."
+            else:
+                updated = assessment_services.assessment_cancel(
+                    assessment=assessment, actor=ACTION_ACTOR, reason="requested in Teamtailor"
+                )
+                message = "The interview was cancelled."
+    except InvitationTemporaryFailure:
+        raise ActionError(503, "The invitation could not be sent just now. Try again in a few minutes.") from None
+    except (IllegalTransition, AssessmentError) as exc:
+        if not isinstance(exc, IllegalTransition) and exc.code == ErrorCode.EXPIRED:
+            raise ActionError(409, "The deadline of this interview has passed.") from None
+        raise ActionError(409, _action_refusal(assessment, action)) from None
+    return ActionOutcome(assessment=updated, message=message)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("activation/validate", views.activation_validate, name="activation-validate"),
     path("config", views.config, name="config"),
     path("webhook", views.webhook, name="webhook"),
+    path("actions/<str:name>", views.action, name="action"),
     path("company-webhooks", views.company_webhooks, name="company-webhooks"),
 ]

@@ -1,19 +1,28 @@
 """What Teamtailor calls on our base URL ``/teamtailor/``: the activation form and its validation,
 the trigger's config form, the partner webhook and company webhooks (the last two through the
-shared intake). Thin: authenticate, call one service or selector, translate."""
+shared intake), and the result-card actions. Thin: authenticate, call one service or selector,
+translate."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import uuid
+
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from integrations.webhooks import webhook_receive
+from integrations.providers import InboundRejected, provider_get
+from integrations.webhooks import MAX_BODY_BYTES, stored_headers, webhook_receive
 
 from . import auth, selectors, services
-from .provider import KIND_COMPANY, KIND_PARTNER
+from .provider import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, STATUS_MAP, actions_for
 from .webhooks import FIELD_PACKAGE, FIELD_THRESHOLD
+
+logger = logging.getLogger(__name__)
 
 CONNECTION_TOKEN_FIELD = "connection_token"
 
@@ -75,6 +84,11 @@ def config(request: HttpRequest) -> JsonResponse:
     connection = auth.connection_for_provider_key(auth.bearer_token(request))
     if connection is None:
         return _config_error("This Teamtailor account is not connected to Stagehook. Activate the integration again.", 401)
+    try:
+        headers = provider_get(auth.PROVIDER_NAME).partner_headers(request, connection=connection)
+        services.teamtailor_partner_headers_record(connection=connection, headers=headers)
+    except (InboundRejected, auth.RegionChangeRefused):
+        return _config_error(REGION_REFUSED, 403)
     choices = selectors.trigger_choices(tenant=connection.tenant)
     if not choices.packages:
         return _config_error("There is no active interview package in Stagehook yet. Create one first.", 200)
@@ -112,3 +126,103 @@ def webhook(request: HttpRequest) -> HttpResponse:
 def company_webhooks(request: HttpRequest) -> HttpResponse:
     """Company webhooks (``job_application.update`` etc.) for the trigger mode."""
     return webhook_receive(request, provider_name=auth.PROVIDER_NAME, kind=KIND_COMPANY)
+
+
+def _error(status: int, message: str, **extra: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in extra.items():
+        response[name] = value
+    return response
+
+
+def _is_json(content_type: str) -> bool:
+    content_type = content_type.lower()
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+def _action_event_id(request: HttpRequest, *, connection_id: int, name: str, raw_body: bytes) -> str:
+    """The inbox id of a click. Every click of a card carries the same body (the original partner
+    event), but a fresh signature timestamp: the signature header + body identify one request, so
+    a replay of it is a duplicate (as are two clicks within the same second: one intent). Unsigned
+    (no webhook secret configured): every click is new."""
+    signature = request.headers.get("Teamtailor-Signature", "")
+    if not signature:
+        return f"action:{connection_id}:{name}:{uuid.uuid4().hex}"
+    digest = hashlib.sha256(signature.encode() + b"\n" + raw_body).hexdigest()
+    return f"action:{connection_id}:{name}:{digest}"
+
+
+def _json_body(request: HttpRequest) -> bytes | JsonResponse:
+    """The raw body of a JSON POST, or the shared intake's answer to a wrong one (405/415/413)."""
+    if request.method != "POST":
+        return _error(405, "method not allowed: use POST", Allow="POST")
+    if not _is_json(request.content_type or ""):
+        return _error(415, "unsupported content type: send application/json")
+    limit = min(MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(400, "invalid Content-Length")
+    if declared > limit:
+        return _error(413, f"body larger than {limit} bytes")
+    try:
+        raw_body = request.body
+    except RequestDataTooBig:
+        return _error(413, f"body larger than {limit} bytes")
+    if len(raw_body) > limit:
+        return _error(413, f"body larger than {limit} bytes")
+    return raw_body
+
+
+@csrf_exempt
+def action(request: HttpRequest, name: str) -> JsonResponse:
+    """A recruiter clicked one of our buttons on the partner-result card (``actions/<name>``).
+    Not through the shared intake: a click carries the original partner event, whose id the
+    intake would take for a duplicate. The same guarantees (405/415/413/401/400, nothing stored on
+    rejection); then 404 for an unknown action or interview, 409 when its state forbids the action."""
+    raw_body = _json_body(request)
+    if isinstance(raw_body, JsonResponse):
+        return raw_body
+    provider = provider_get(auth.PROVIDER_NAME)
+    try:
+        verified = provider.verify_action(request, raw_body=raw_body)
+    except InboundRejected as exc:
+        logger.info("teamtailor action %s rejected: %s %s", name[:40], exc.status, exc.message)
+        return _error(exc.status, exc.message)
+    if name not in ACTION_BUTTONS:
+        return _error(404, f"Unknown Stagehook action {name[:40]!r}.")
+    target = verified.target
+    try:
+        assessment = selectors.assessment_for_partner_result(
+            connection=verified.connection, partner_result_id=target.partner_result_id,
+            candidate_id=target.candidate_id, job_id=target.job_id,
+        )
+    except selectors.AmbiguousCandidate:
+        return _error(409, "This candidate has several open Stagehook interviews; use the button on the right result.")
+    if assessment is None:
+        return _error(404, "This Stagehook interview was not found.")
+    try:
+        outcome = services.teamtailor_action_perform(
+            connection=verified.connection, assessment=assessment, action=name,
+            event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name, raw_body=raw_body),
+            headers=stored_headers(request), raw_body=raw_body, partner_headers=verified.headers,
+        )
+    except services.ActionError as exc:
+        return _error(exc.status, exc.message)
+    except auth.RegionChangeRefused:
+        return _error(403, REGION_REFUSED)
+    # No partner_result_attributes in the answer on purpose: the outbox is the one ordered channel
+    # that writes the card's state (a cancel's "failed" goes out through it), and an answer's
+    # snapshot could land after, and overwrite, a newer status the outbox already wrote.
+    status = outcome.assessment.status
+    return JsonResponse(
+        {
+            "action": name,
+            "message": outcome.message,
+            "duplicate": outcome.duplicate,
+            "status": STATUS_MAP.get(status, "sending"),
+            "actions": actions_for(status),
+        }
+    )

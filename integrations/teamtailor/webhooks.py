@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -120,6 +121,53 @@ def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
     )
 
 
+# --- result-card actions ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActionTarget:
+    """Whose card a recruiter clicked. ``partner_event_id`` is what Teamtailor's signature covers."""
+
+    partner_event_id: str
+    partner_result_id: str
+    candidate_id: str
+    job_id: str
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def action_target(body: Any) -> ActionTarget:
+    """Read an action click. Teamtailor's partner docs (tt-partner-docs, partner results, "Action
+    object"): "we send POST request to {base-url}/{endpoint} with the same partner event as
+    originally sent" — so ``partner-event.partner-result.id`` names the result (and
+    ``partner-event.id`` is the *original* event's id, the same on every click).
+
+    The docs are silent on results we created ourselves (trigger mode, no original event). To be
+    lenient, the partner-result id is also read from a top-level ``partner-result``, a
+    ``partner-result-id``/``partner_result_id`` key or a JSON:API ``data`` of type
+    ``partner-results``; without any, the candidate (and job) id identifies the interview."""
+    if not isinstance(body, dict):
+        raise PayloadError("the body must be a JSON object")
+    event = _dict(body.get("partner-event"))
+    data = _dict(body.get("data"))
+    attributes = _dict(data.get("attributes"))
+    result_id = (
+        _str(_dict(event.get("partner-result")).get("id"))
+        or _str(_dict(body.get("partner-result")).get("id"))
+        or _str(body.get("partner-result-id"))
+        or _str(body.get("partner_result_id"))
+        or (_str(data.get("id")) if data.get("type") == "partner-results" else "")
+    )
+    candidate = _dict(event.get("candidate")) or _dict(body.get("candidate"))
+    candidate_id = _str(candidate.get("id")) or _str(attributes.get("candidate-id")) or _str(body.get("candidate-id"))
+    job_id = _str(_dict(candidate.get("job")).get("id")) or _str(attributes.get("job-id")) or _str(body.get("job-id"))
+    if not result_id and not candidate_id:
+        raise PayloadError("partner-event.partner-result.id is missing")
+    return ActionTarget(
+        partner_event_id=_str(event.get("id")), partner_result_id=result_id, candidate_id=candidate_id, job_id=job_id
+    )
+
+
 # --- company webhooks -------------------------------------------------------------------------------
 def company_payload(body: Any) -> tuple[str, dict[str, Any]]:
     """(event_name, data) of a company webhook body ``{"payload": {"event_name", "data"}}``."""
@@ -197,6 +245,15 @@ def candidate_from(data: dict[str, Any]) -> Candidate:
     )
 
 
+def job_from(data: dict[str, Any], *, deleted: bool = False) -> JobChanged:
+    return JobChanged(
+        remote_job_id=_str(data.get("id")),
+        title=_str(attr(data, "title")),
+        status=_str(attr(data, "status")),
+        deleted=deleted,
+    )
+
+
 def events_from_company_webhook(body: Any) -> list[NormalizedEvent]:
     event_name, data = company_payload(body)
     resource, _, action = event_name.partition(".")
@@ -224,12 +281,5 @@ def events_from_company_webhook(body: Any) -> list[NormalizedEvent]:
     if resource == "candidate":
         return [CandidateChanged(candidate=candidate_from(data), deleted=deleted)]
     if resource == "job":
-        return [
-            JobChanged(
-                remote_job_id=_str(data.get("id")),
-                title=_str(attr(data, "title")),
-                status=_str(attr(data, "status")),
-                deleted=deleted,
-            )
-        ]
+        return [job_from(data, deleted=deleted)]
     return []

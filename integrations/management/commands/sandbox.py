@@ -4,6 +4,7 @@
     manage.py sandbox <ats> trigger-form [--job 12345]
     manage.py sandbox <ats> move --application 636 --stage 13
     manage.py sandbox <ats> results [--wait completed]
+    manage.py sandbox <ats> click --result <partner result id> --action "Resend invitation"   (or its index)
     manage.py sandbox <ats> notes | webhooks | stats | reset
     manage.py sandbox <ats> faults --status 503 --count 5 | --duplicate 3 | --drop 1 | --out-of-order | --clear
     manage.py sandbox <ats> activate --token <connection token>
@@ -54,7 +55,13 @@ class Command(BaseCommand):
         results.add_argument("--candidate", help="only this candidate's results")
         results.add_argument("--wait", metavar="STATUS", help="poll until the newest result has this status")
         results.add_argument("--timeout", type=float, default=120.0, help="seconds --wait polls (default 120)")
-        for action in (trigger, move, results):
+        click = actions.add_parser("click", help="click an action button on a result card (Teamtailor calls Stagehook)")
+        click.add_argument("--result", required=True, help="the partner result id (see `results`)")
+        # dest "button": "action" is the subcommand's own name.
+        click.add_argument(
+            "--action", dest="button", required=True, help='the button\'s text, e.g. "Resend invitation", or its index'
+        )
+        for action in (trigger, move, results, click):
             action.add_argument("--json", action="store_true", help="print raw JSON instead of text")
 
         notes = actions.add_parser("notes", help="notes Stagehook wrote")
@@ -173,11 +180,36 @@ class Command(BaseCommand):
                 self.stdout.write(f"    summary: {attributes['summary']}")
             if attributes.get("url"):
                 self.stdout.write(f"    report:  {attributes['url']}")
+            for index, button in enumerate(attributes.get("actions") or []):
+                self.stdout.write(f"    button {index}: [{button['buttonText']}] -> {button['endpoint']}")
             if result.get("card_error"):
                 self.stdout.write(f"    error on card: {result['card_error']}")
             for entry in result["history"]:
                 outcome = entry["status_after"] if entry["accepted"] else f"REFUSED {entry['errors'][0]['detail']}"
                 self.stdout.write(f"    {entry['at']}  {entry['source']:<16} {outcome}")
+
+    def do_click(self, options):
+        wanted = options["button"].strip()
+        if wanted.isdigit():
+            index = int(wanted)
+        else:
+            results = self.call("GET", "partner-results")["partner_results"]
+            result = next((r for r in results if r["id"] == options["result"]), None)
+            if result is None:
+                raise CommandError(f"no partner result {options['result']} in the sandbox")
+            buttons = result["attributes"].get("actions") or []
+            index = next((i for i, b in enumerate(buttons) if b["buttonText"].strip().lower() == wanted.lower()), None)
+            if index is None:
+                offered = ", ".join(repr(b["buttonText"]) for b in buttons) or "none"
+                raise CommandError(f"the card has no button {wanted!r} (buttons: {offered})")
+        body = self.call("POST", f"partner-results/{options['result']}/actions/{index}")
+        if self.raw:
+            return self.show(body)
+        result = body["partner_result"]
+        self.stdout.write(f"clicked [{body['action']['buttonText']}] on partner result {result['id']}")
+        for answer in body["stagehook"]:
+            self.stdout.write(f"Stagehook answered: {json.dumps(answer, ensure_ascii=False)}")
+        self.stdout.write(f"partner result {result['id']}  status {result['status']}")
 
     def do_notes(self, options):
         body = self.call("GET", "notes")

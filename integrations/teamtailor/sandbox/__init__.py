@@ -2,7 +2,8 @@
 
 ``Sandbox(config)`` is a WSGI app: the public API (``/v1``), the partner API (``/partner/v1``)
 and ``/_sandbox/`` control endpoints (fire a partner trigger, move an application, activate,
-inspect results and notes, inject faults). ``python manage.py run_sandbox teamtailor`` serves it;
+click a result card's action button, inspect results and notes, inject faults).
+``python manage.py run_sandbox teamtailor`` serves it;
 the ``teamtailor_sandbox`` pytest fixture (tests/sandbox_fixtures.py) runs it in-process.
 The module names below are the run_sandbox convention every ATS sandbox follows.
 """

@@ -70,6 +70,9 @@ _RULES = [
     Rule("/_sandbox/applications/<application_id>/move", endpoint="control_move", methods=["POST"]),
     Rule("/_sandbox/activate", endpoint="control_activate", methods=["POST"]),
     Rule("/_sandbox/partner-results", endpoint="control_results", methods=["GET"]),
+    Rule(
+        "/_sandbox/partner-results/<result_id>/actions/<int:index>", endpoint="control_click", methods=["POST"]
+    ),
     Rule("/_sandbox/notes", endpoint="control_notes", methods=["GET"]),
     Rule("/_sandbox/webhooks", endpoint="control_webhooks", methods=["GET"]),
     Rule("/_sandbox/stats", endpoint="control_stats", methods=["GET"]),

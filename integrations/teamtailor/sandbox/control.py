@@ -1,6 +1,7 @@
-"""The sandbox's side of the conversation Teamtailor starts: partner events and company
-webhooks (built and signed here, sent through the outbox and its faults), the activation call,
-and the ``/_sandbox/`` control endpoints that fire them and show what Stagehook left behind.
+"""The sandbox's side of the conversation Teamtailor starts: partner events, result-card action
+clicks and company webhooks (built and signed here, sent through the outbox and its faults), the
+activation call, and the ``/_sandbox/`` control endpoints that fire them and show what Stagehook
+left behind.
 
 A mixin of ``Sandbox`` (app.py): it uses the sandbox's ``state``, ``config`` and ``outbox``.
 """
@@ -110,9 +111,12 @@ class ControlEndpoints:
             },
         }
 
-    def _on_partner_answer(self, result_id: str) -> Callable:
+    def _on_partner_answer(
+        self, result_id: str, *, source: str = "webhook answer", log: str = "webhook_answers"
+    ) -> Callable:
         """Teamtailor reads ``partner_result_attributes`` from a 2xx answer and applies them to
-        the result; a >= 400 answer's text is shown on the result card."""
+        the result; a >= 400 answer's text is shown on the result card. Action answers are
+        treated alike (the docs only ask for a 2xx; applying attributes is the lenient reading)."""
 
         def apply(response) -> None:
             answer: Any
@@ -122,23 +126,38 @@ class ControlEndpoints:
                 answer = response.text[:2000]
             with self.state.lock:
                 result = self.state.partner_results[result_id]
-                result["webhook_answers"].append(
-                    {"at": isoformat(now()), "status": response.status_code, "body": answer}
-                )
+                result[log].append({"at": isoformat(now()), "status": response.status_code, "body": answer})
                 if response.status_code >= 400:
                     result["card_error"] = response.text[:500]
                     return
+                if log == "action_clicks":
+                    result["card_error"] = None  # a successful click replaces an earlier error
             if isinstance(answer, dict) and isinstance(answer.get("partner_result_attributes"), dict):
                 clean, problems = validate_attributes(answer["partner_result_attributes"], creating=False)
                 if problems:
                     errors = [validation_error(*p) for p in problems]
-                    self.state.partner_result_reject(
-                        result_id, source="webhook answer", request_body=answer, errors=errors
-                    )
+                    self.state.partner_result_reject(result_id, source=source, request_body=answer, errors=errors)
                 else:
-                    self.state.partner_result_apply(result_id, clean, source="webhook answer", request_body=answer)
+                    self.state.partner_result_apply(result_id, clean, source=source, request_body=answer)
 
         return apply
+
+    def _action_event(self, result: dict) -> dict:
+        """What a click sends: "the same partner event as originally sent" (Teamtailor's docs).
+        A result created over the partner API had no event; the sandbox then builds one for it
+        once (same shape, its own id, kept so every click of that card carries the same event)."""
+        if result.get("partner_event") is None:
+            candidate = self.state.candidates.get(result["candidate_id"])
+            job = self.state.jobs.get(result["job_id"]) if result["job_id"] else None
+            application = self.state.application_for(result["candidate_id"], result["job_id"]) if job else None
+            if candidate is None:
+                raise LookupError(f"candidate {result['candidate_id']} of the result no longer exists")
+            event = self._partner_event(
+                result=result, candidate=candidate, job=job if application else None,
+                application=application, webhook_data={}, user=self.state.users["34"],
+            )
+            result["partner_event"] = event
+        return copy.deepcopy(result["partner_event"])
 
     def _company_webhook(self, application: dict) -> list[dict]:
         data = {
@@ -214,6 +233,7 @@ class ControlEndpoints:
                 user=user,
             )
             result["partner_event_id"] = event["partner-event"]["id"]
+            result["partner_event"] = copy.deepcopy(event)
             result_id = result["id"]
         config = self._config
         timestamp = int(time.time())
@@ -363,8 +383,50 @@ class ControlEndpoints:
                 "attributes": self._result(result)["attributes"],
                 "card_error": result.get("card_error"),
                 "webhook_answers": copy.deepcopy(result["webhook_answers"]),
+                "action_clicks": copy.deepcopy(result["action_clicks"]),
                 "history": copy.deepcopy(result["history"]),
             }
+
+    def control_click(self, request: Request, result_id: str, index: int) -> Response:
+        """A recruiter clicks the result card's action button ``index`` (0-based, in the order
+        Stagehook sent them): Teamtailor POSTs the original partner event, signed, with the
+        provider key, to ``{partner base URL}/{endpoint}``."""
+        with self.state.lock:
+            result = self.state.partner_results.get(result_id)
+            if result is None:
+                return _control_error(404, f"partner result {result_id} not found")
+            actions = result["attributes"].get("actions") or []
+            if not 0 <= index < len(actions):
+                labels = ", ".join(f"{i}: {a['buttonText']!r}" for i, a in enumerate(actions)) or "none"
+                return _control_error(404, f"the card has no action {index} (actions: {labels})")
+            button = copy.deepcopy(actions[index])
+            endpoint = str(button["endpoint"]).strip()
+            if "://" in endpoint or endpoint.startswith("//") or ".." in endpoint.split("/"):
+                return _control_error(422, f"endpoint {endpoint!r} is not a path under the partner base URL")
+            try:
+                event = self._action_event(result)
+            except LookupError as exc:
+                return _control_error(422, str(exc))
+        config = self._config
+        event_id = event["partner-event"]["id"]
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self.provider_key}",
+            "Teamtailor-Signature": partner_signature(config.webhook_secret, event_id, int(time.time())),
+            "Teamtailor-Host": self._teamtailor_host(),
+            "Teamtailor-Api-Token": config.api_key,
+        }
+        answers = self.outbox.deliver(
+            kind="partner-action",
+            url=self.stagehook(endpoint.lstrip("/")),
+            body=json.dumps(event).encode(),
+            headers=headers,
+            on_answer=self._on_partner_answer(result_id, source="action answer", log="action_clicks"),
+        )
+        return json_response(
+            {"action": button, "partner_result": self._inspect_result(result_id), "stagehook": answers},
+            media_type="application/json",
+        )
 
     def control_results(self, request: Request) -> Response:
         candidate_id = request.args.get("candidate_id")

@@ -389,7 +389,10 @@ class SandboxState:
                 "created_at": moment,
                 "updated_at": moment,
                 "partner_event_id": None,
+                # The partner event as sent: Teamtailor sends it again when an action is clicked.
+                "partner_event": None,
                 "webhook_answers": [],
+                "action_clicks": [],
                 "history": [],
                 "attributes": {
                     "assessment": {"score": None, "grade": None, "duration": None},

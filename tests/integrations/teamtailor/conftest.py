@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -67,13 +68,16 @@ def partner_body(reference_fixtures, *, package_id, event_id=None, result_id=Non
     return body
 
 
-def partner_headers(*, event_id: str, provider_key: str = PROVIDER_KEY, secret: str = WEBHOOK_SECRET, timestamp=None) -> dict:
+def partner_headers(
+    *, event_id: str, provider_key: str = PROVIDER_KEY, secret: str = WEBHOOK_SECRET, timestamp=None,
+    host: str = "api.teamtailor.com",
+) -> dict:
     return {
         "HTTP_AUTHORIZATION": f"Bearer {provider_key}",
         "HTTP_TEAMTAILOR_SIGNATURE": auth.partner_signature_header(
             secret=secret, partner_event_id=event_id, timestamp=int(time.time()) if timestamp is None else timestamp
         ),
-        "HTTP_TEAMTAILOR_HOST": "api.teamtailor.com",
+        "HTTP_TEAMTAILOR_HOST": host,
     }
 
 
@@ -125,5 +129,7 @@ def sandbox_partner_body(sandbox, reference_fixtures, *, package_id, candidate_i
 
 
 def sandbox_partner_headers(sandbox, event_id: str, **kwargs) -> dict:
+    """Headers as the sandbox sends them: its own host is the ``Teamtailor-Host``."""
     config = sandbox.config
+    kwargs.setdefault("host", urlsplit(sandbox.url).netloc)
     return partner_headers(event_id=event_id, provider_key=config.provider_key, secret=config.webhook_secret, **kwargs)

@@ -99,7 +99,7 @@ def test_sandbox_stage_move_is_accepted_and_orders_a_trigger_mode_interview(
     assert (created[0]["candidate_id"], created[0]["job_id"]) == ("54322", "12345")
 
 
-def test_a_stage_move_of_an_unmirrored_candidate_reads_the_candidate_from_the_public_api(
+def test_a_stage_move_of_an_unmirrored_candidate_reads_candidate_and_job_from_the_public_api(
     client, mapped_sandbox, webhook_receiver, django_capture_on_commit_callbacks
 ):
     """The company webhook names the candidate by id only: Stagehook asks Teamtailor who it is."""
@@ -116,7 +116,11 @@ def test_a_stage_move_of_an_unmirrored_candidate_reads_the_candidate_from_the_pu
     assert WebhookEvent.objects.get(event_type="job_application.update").status == "processed"
     candidate = RemoteCandidate.objects.get(connection=connection, remote_id="54322")
     assert (candidate.first_name, candidate.email) == ("Ada", "ada.lovelace@example.com")
-    assert Assessment.objects.get().candidate_email == "ada.lovelace@example.com"
+    assessment = Assessment.objects.get()
+    assert assessment.candidate_email == "ada.lovelace@example.com"
+    # The job was not mirrored either: its title is read too, for the invitation and the list.
+    assert assessment.remote_job_title == "Full-stack web developer"
+    assert RemoteJob.objects.get(connection=connection, remote_id="12345").title == "Full-stack web developer"
     assert [m.to for m in mail.outbox] == [["ada.lovelace@example.com"]]
 
 

@@ -204,7 +204,9 @@ def test_delivery_for_channels_and_statuses(sandbox_connection, package, provide
     assert provider.delivery_for(connection=sandbox_connection, assessment=order, to_status="ordered") is None
     assert provider.delivery_for(connection=sandbox_connection, assessment=order, to_status="invited").channel == "result"
     assert provider.delivery_for(connection=sandbox_connection, assessment=trigger, to_status="invited").channel == "note"
-    assert attributes_for(order, "in_progress") == {"status": "pending"}
+    assert attributes_for(order, "in_progress") == {
+        "status": "pending", "actions": [{"buttonText": "Cancel interview", "endpoint": "actions/cancel"}],
+    }
 
 
 @pytest.mark.parametrize(

@@ -690,3 +690,107 @@ def test_run_sandbox_serves_the_named_sandbox():
 def test_run_sandbox_refuses_an_unknown_ats(name):
     with pytest.raises(CommandError):
         call_command("run_sandbox", name, "--port", "0")
+
+
+# --- result-card actions ----------------------------------------------------------------------------
+BUTTONS = [
+    {"buttonText": "Resend invitation", "endpoint": "actions/resend"},
+    {"buttonText": "Cancel interview", "endpoint": "actions/cancel"},
+]
+
+
+def _give_buttons(sandbox, result_id, buttons=BUTTONS):
+    response = sandbox.partner(
+        "PUT", f"partner-results/{result_id}", payload=result_update({"status": "sent", "actions": buttons})
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_actions_are_kept_and_rendered(teamtailor_sandbox):
+    result_id = make_result(teamtailor_sandbox)
+    answer = _give_buttons(teamtailor_sandbox, result_id)
+    assert answer.json()["data"]["attributes"]["actions"] == BUTTONS
+    shown = teamtailor_sandbox.partner("GET", f"partner-results/{result_id}").json()["data"]["attributes"]
+    assert shown["actions"] == BUTTONS
+    assert teamtailor_sandbox.results()[0]["attributes"]["actions"] == BUTTONS
+    # An update without actions keeps them (Teamtailor merges attributes); an empty list clears them.
+    teamtailor_sandbox.partner("PUT", f"partner-results/{result_id}", payload=result_update({"status": "pending"}))
+    assert teamtailor_sandbox.results()[0]["attributes"]["actions"] == BUTTONS
+    _give_buttons(teamtailor_sandbox, result_id, [])
+    assert teamtailor_sandbox.results()[0]["attributes"]["actions"] == []
+
+
+def test_a_click_posts_the_original_partner_event_signed(teamtailor_sandbox, webhook_receiver):
+    teamtailor_sandbox.configure(stagehook_url=webhook_receiver.url)
+    trigger = teamtailor_sandbox.trigger(54321, job_id=12345, package_id=1)
+    result_id = trigger["partner_result"]["id"]
+    _give_buttons(teamtailor_sandbox, result_id)
+    webhook_receiver.respond(200, {"action": "cancel"}, times=1)
+
+    answer = teamtailor_sandbox.control("POST", f"partner-results/{result_id}/actions/1").json()
+
+    event_call, click = webhook_receiver.requests
+    assert click.method == "POST" and click.path == "/actions/cancel"
+    assert click.body == event_call.body  # "the same partner event as originally sent"
+    assert click.headers["Authorization"] == "Bearer sandbox-provider-key-0001"
+    assert click.headers["Content-Type"] == "application/json"
+    assert click.headers["Teamtailor-Api-Token"] == "sandbox-company-api-key"
+    assert click.headers["Teamtailor-Host"] == f"127.0.0.1:{teamtailor_sandbox.server.server_port}"
+    parts = dict(part.split("=", 1) for part in click.headers["Teamtailor-Signature"].split(","))
+    event_id = click.json()["partner-event"]["id"]
+    assert event_id == trigger["partner_event_id"]
+    expected = hmac_hex("sandbox-partner-webhook-secret", f"{parts['t']}.{event_id}".encode())
+    assert hmac.compare_digest(parts["v1"], expected)
+    assert answer["action"] == BUTTONS[1] and answer["stagehook"] == [{"status": 200, "body": {"action": "cancel"}}]
+    [result] = teamtailor_sandbox.results()
+    assert result["action_clicks"][0]["status"] == 200
+    assert teamtailor_sandbox.webhooks()[-1]["kind"] == "partner-action"
+
+
+def test_a_click_on_a_result_created_over_the_api_carries_a_built_event(teamtailor_sandbox, webhook_receiver):
+    teamtailor_sandbox.configure(stagehook_url=webhook_receiver.url)
+    result_id = make_result(teamtailor_sandbox)
+    _give_buttons(teamtailor_sandbox, result_id)
+    teamtailor_sandbox.control("POST", f"partner-results/{result_id}/actions/0")
+    teamtailor_sandbox.control("POST", f"partner-results/{result_id}/actions/0")
+    first, second = (r.json() for r in webhook_receiver.requests)
+    assert first == second
+    assert first["partner-event"]["partner-result"]["id"] == result_id
+    assert first["partner-event"]["candidate"]["id"] == 54321
+
+
+def test_an_error_answer_to_a_click_is_shown_on_the_card(teamtailor_sandbox, webhook_receiver):
+    teamtailor_sandbox.configure(stagehook_url=webhook_receiver.url)
+    result_id = make_result(teamtailor_sandbox)
+    _give_buttons(teamtailor_sandbox, result_id)
+    webhook_receiver.respond(409, {"error": "This interview was cancelled."}, times=1)
+    teamtailor_sandbox.control("POST", f"partner-results/{result_id}/actions/0")
+    [result] = teamtailor_sandbox.results()
+    assert "This interview was cancelled." in result["card_error"]
+
+
+def test_clicking_a_button_the_card_does_not_have(teamtailor_sandbox, webhook_receiver):
+    teamtailor_sandbox.configure(stagehook_url=webhook_receiver.url)
+    result_id = make_result(teamtailor_sandbox)
+    missing = teamtailor_sandbox.control("POST", f"partner-results/{result_id}/actions/0")
+    assert missing.status_code == 404 and "actions: none" in missing.json()["error"]
+    assert teamtailor_sandbox.control("POST", "partner-results/nope/actions/0").status_code == 404
+    _give_buttons(teamtailor_sandbox, result_id, [{"buttonText": "Elsewhere", "endpoint": "https://evil.example/x"}])
+    assert teamtailor_sandbox.control("POST", f"partner-results/{result_id}/actions/0").status_code == 422
+    assert webhook_receiver.requests == []
+
+
+def test_cli_clicks_a_button_by_its_text(teamtailor_sandbox, webhook_receiver):
+    teamtailor_sandbox.configure(stagehook_url=webhook_receiver.url)
+    result_id = make_result(teamtailor_sandbox)
+    _give_buttons(teamtailor_sandbox, result_id)
+    listing = _cli(teamtailor_sandbox, "results")
+    assert "button 0: [Resend invitation] -> actions/resend" in listing
+    output = _cli(teamtailor_sandbox, "click", "--result", result_id, "--action", "cancel interview")
+    assert "clicked [Cancel interview]" in output and "202" in output
+    assert webhook_receiver.requests[-1].path == "/actions/cancel"
+    _cli(teamtailor_sandbox, "click", "--result", result_id, "--action", "0")
+    assert webhook_receiver.requests[-1].path == "/actions/resend"
+    with pytest.raises(CommandError, match="'Resend invitation', 'Cancel interview'"):
+        _cli(teamtailor_sandbox, "click", "--result", result_id, "--action", "Archive")
