@@ -17,7 +17,15 @@ from assessments.services import CandidateSnapshot, assessment_order
 
 from . import services
 from .errors import ClientError, EventFailed
-from .models import Connection, ConnectionStatus, ErrorCode, RemoteCandidate, RemoteJob, WebhookStatus
+from .models import (
+    Connection,
+    ConnectionStatus,
+    ErrorCode,
+    RemoteApplication,
+    RemoteCandidate,
+    RemoteJob,
+    WebhookStatus,
+)
 from .providers import (
     ApplicationRejected,
     AssessmentOrdered,
@@ -94,9 +102,12 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
         raise EventFailed(ErrorCode.BAD_PAYLOAD, f"unknown or inactive package {package_id[:64]!r}")
     if event.candidate.remote_id:
         services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
+    application_id = event.remote_application_id or _application_of(
+        connection=connection, remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id
+    )
     return _order(
         connection=connection, package=package, mode=Mode.ORDER, candidate=_snapshot(event.candidate),
-        remote_order_id=event.remote_order_id, remote_application_id=event.remote_application_id,
+        remote_order_id=event.remote_order_id, remote_application_id=application_id,
         remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id,
         remote_job_title=event.remote_job_title, callback_url=event.callback_url, options=dict(event.options),
     )
@@ -136,6 +147,20 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
         remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
         remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
     )
+
+
+def _application_of(*, connection: Connection, remote_candidate_id: str, remote_job_id: str) -> str:
+    """The mirrored application of a candidate on a job, when an order names only those two (a
+    Teamtailor partner event does). With it, an order and a stage mapping asking for the same
+    package on the same application make one interview, not two."""
+    if not (remote_candidate_id and remote_job_id):
+        return ""
+    ids = list(
+        RemoteApplication.objects.filter(
+            connection=connection, remote_candidate_id=remote_candidate_id, remote_job_id=remote_job_id
+        ).values_list("remote_id", flat=True)[:2]
+    )
+    return ids[0] if len(ids) == 1 else ""
 
 
 def _candidate_known(*, connection: Connection, remote_candidate_id: str) -> Candidate:

@@ -7,7 +7,10 @@ import pytest
 from django.core import mail
 
 from assessments.models import Assessment
-from integrations.models import WebhookEvent
+from integrations.events import event_dispatch
+from integrations.models import RemoteApplication, WebhookEvent
+from integrations.providers import StageChanged
+from tests.factories import StageMappingFactory
 
 from .conftest import post_json, sandbox_partner_body, sandbox_partner_headers
 
@@ -142,3 +145,28 @@ def test_no_webhook_secret_configured_bearer_alone_is_enough(
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(client, teamtailor_sandbox, body, HTTP_TEAMTAILOR_SIGNATURE="")
     assert response.status_code == 200 and Assessment.objects.count() == 1
+
+
+def test_an_order_for_an_application_our_stage_mapping_already_invited_is_one_interview(
+    client, teamtailor_sandbox, sandbox_connection, package, reference_fixtures, django_capture_on_commit_callbacks
+):
+    """The partner event names candidate and job, not the application: the mirror resolves it, so
+    the recruiter's order joins the interview the stage mapping started (one live interview per
+    application and package, whichever way it was asked for)."""
+    StageMappingFactory(connection=sandbox_connection, remote_stage_id="12", package=package)
+    RemoteApplication.objects.create(connection=sandbox_connection, remote_id="636", remote_candidate_id="54321",
+                                     remote_job_id="12345", remote_stage_id="11")
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = event_dispatch(connection=sandbox_connection, event=StageChanged(
+            remote_application_id="636", remote_candidate_id="54321", remote_job_id="12345", remote_stage_id="12",
+        ))
+    triggered = Assessment.objects.get()
+    assert outcome.assessment_id == triggered.pk and triggered.mode == "trigger"
+
+    body = sandbox_partner_body(teamtailor_sandbox, reference_fixtures, package_id=package.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(client, teamtailor_sandbox, body).status_code == 200
+
+    assert Assessment.objects.count() == 1
+    assert WebhookEvent.objects.get(event_type="partner.trigger").status == "processed"
+    assert len(mail.outbox) == 1
