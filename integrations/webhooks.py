@@ -53,9 +53,9 @@ def stored_headers(request: HttpRequest) -> dict[str, str]:
     }
 
 
-def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> HttpResponse:
-    """Intake for one ATS entry point: checks, authentication by the provider, one stored event,
-    the provider's fast answer. The view calling this must be ``csrf_exempt``."""
+def inbound_json_body(request: HttpRequest) -> bytes | JsonResponse:
+    """The raw body of an inbound JSON POST, or the answer to a wrong one (405/415/413/400).
+    Every ATS entry point reads its body through this, before any authentication."""
     if request.method != "POST":
         return _error(405, "method not allowed: use POST", Allow="POST")
     if not _is_json(request.content_type or ""):
@@ -73,6 +73,15 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
         return _error(413, f"body larger than {limit} bytes")
     if len(raw_body) > limit:
         return _error(413, f"body larger than {limit} bytes")
+    return raw_body
+
+
+def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> HttpResponse:
+    """Intake for one ATS entry point: checks, authentication by the provider, one stored event,
+    the provider's fast answer. The view calling this must be ``csrf_exempt``."""
+    raw_body = inbound_json_body(request)
+    if isinstance(raw_body, JsonResponse):
+        return raw_body
 
     provider = provider_get(provider_name)
     try:

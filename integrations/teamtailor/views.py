@@ -10,13 +10,12 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from integrations.providers import InboundRejected, provider_get
-from integrations.webhooks import MAX_BODY_BYTES, stored_headers, webhook_receive
+from integrations.webhooks import inbound_json_body, stored_headers, webhook_receive
 
 from . import auth, selectors, services
 from .provider import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, STATUS_MAP, actions_for
@@ -135,13 +134,6 @@ def _error(status: int, message: str, **extra: str) -> JsonResponse:
     return response
 
 
-def _is_json(content_type: str) -> bool:
-    content_type = content_type.lower()
-    return content_type == "application/json" or (
-        content_type.startswith("application/") and content_type.endswith("+json")
-    )
-
-
 def _action_event_id(request: HttpRequest, *, connection_id: int, name: str, raw_body: bytes) -> str:
     """The inbox id of a click. Every click of a card carries the same body (the original partner
     event), but a fresh signature timestamp: the signature header + body identify one request, so
@@ -154,35 +146,13 @@ def _action_event_id(request: HttpRequest, *, connection_id: int, name: str, raw
     return f"action:{connection_id}:{name}:{digest}"
 
 
-def _json_body(request: HttpRequest) -> bytes | JsonResponse:
-    """The raw body of a JSON POST, or the shared intake's answer to a wrong one (405/415/413)."""
-    if request.method != "POST":
-        return _error(405, "method not allowed: use POST", Allow="POST")
-    if not _is_json(request.content_type or ""):
-        return _error(415, "unsupported content type: send application/json")
-    limit = min(MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES)
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return _error(400, "invalid Content-Length")
-    if declared > limit:
-        return _error(413, f"body larger than {limit} bytes")
-    try:
-        raw_body = request.body
-    except RequestDataTooBig:
-        return _error(413, f"body larger than {limit} bytes")
-    if len(raw_body) > limit:
-        return _error(413, f"body larger than {limit} bytes")
-    return raw_body
-
-
 @csrf_exempt
 def action(request: HttpRequest, name: str) -> JsonResponse:
     """A recruiter clicked one of our buttons on the partner-result card (``actions/<name>``).
     Not through the shared intake: a click carries the original partner event, whose id the
     intake would take for a duplicate. The same guarantees (405/415/413/401/400, nothing stored on
     rejection); then 404 for an unknown action or interview, 409 when its state forbids the action."""
-    raw_body = _json_body(request)
+    raw_body = inbound_json_body(request)
     if isinstance(raw_body, JsonResponse):
         return raw_body
     provider = provider_get(auth.PROVIDER_NAME)
