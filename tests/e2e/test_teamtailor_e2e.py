@@ -1,9 +1,12 @@
 """Teamtailor end to end: the sandbox as a real HTTP server, Stagehook on ``live_server`` and a real
 Celery worker on Redis. Activation -> trigger -> invitation e-mail -> the candidate answers on
 /i/<token>/ -> the sandbox shows the partner result completed with the score; plus duplicate
-deliveries, an outage of the sandbox, and a burst of write-backs under Teamtailor's rate limit."""
+deliveries, an outage of the sandbox, a burst of write-backs under Teamtailor's rate limit, and a
+worker process killed in the middle of a write-back."""
 
+import os
 import re
+import signal
 
 import pytest
 import requests
@@ -153,3 +156,36 @@ def test_burst_of_200_write_backs_stays_under_the_rate_limit(sandbox, connection
     stats = sandbox.stats()
     assert stats["rate_limited"] == 0
     assert {_status(sandbox, a.remote_order_id) for a in assessments[:5]} == {"sent"}
+
+
+def _pool_processes(worker) -> list[int]:
+    return [int(pid) for pid in open(f"/proc/{worker.pid}/task/{worker.pid}/children").read().split()]
+
+
+def test_a_worker_killed_mid_write_back_sends_it_again(sandbox, connection, package, celery_worker):
+    """acks_late + reject_on_worker_lost: the task of a pool process killed in the middle of its
+    HTTP call goes back to the queue, runs again, and the ATS ends with one result, once recorded."""
+    result = sandbox.state.partner_result_create(candidate_id="54324", job_id="27", created_via="trigger")
+    assessment = AssessmentFactory(
+        tenant=connection.tenant, package=package, mode="order", source=connection.source_key,
+        remote_order_id=result["id"], callback_url=f"{sandbox.url}/partner/v1/partner-results/{result['id']}",
+        remote_candidate_id="54324", remote_job_id="27", status="ordered", candidate_email="killed@example.com",
+    )
+    sandbox.faults(delay=5)
+    before = sandbox.stats()["requests"]
+    assessment_services.assessment_set_status(assessment=assessment, to_status="invited", actor="e2e")
+
+    wait_for(lambda: sandbox.stats()["requests"] > before, timeout=30, what="the write-back in flight")
+    assert _status(sandbox, result["id"]) == "sending"
+    for pid in _pool_processes(celery_worker):
+        os.kill(pid, signal.SIGKILL)
+    sandbox.clear_faults()
+
+    delivery = wait_for(
+        lambda: Delivery.objects.filter(assessment=assessment, status="sent").first(),
+        timeout=60, what="the write-back sent again by a fresh pool process",
+    )
+    # The killed attempt's transaction was rolled back with its connection: one attempt on record.
+    assert delivery.attempts == 1
+    assert _status(sandbox, result["id"]) == "sent"
+    assert celery_worker.poll() is None  # the worker itself lived on
