@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 
 from integrations.models import secret_hash
@@ -133,3 +135,35 @@ def sandbox_partner_headers(sandbox, event_id: str, **kwargs) -> dict:
     config = sandbox.config
     kwargs.setdefault("host", urlsplit(sandbox.url).netloc)
     return partner_headers(event_id=event_id, provider_key=config.provider_key, secret=config.webhook_secret, **kwargs)
+
+
+# --- the partner-call security matrix, shared by every entry point Teamtailor signs -----------------
+SIGNED_EVENT_ID = "f3d7e8e2-da33-4c10-ae5f-0e7f4d46f6d7"  # partner_webhook_request_body.json's event
+
+
+def unix_now(skew: int = 0) -> int:
+    """A whole-second timestamp at least ``skew`` seconds from now in its direction (the request
+    takes a moment, so a future time is rounded up and a past one down)."""
+    return math.ceil(time.time()) + skew if skew > 0 else math.floor(time.time()) + skew
+
+
+def partner_signature(*, secret: str = WEBHOOK_SECRET, event_id: str = SIGNED_EVENT_ID, skew: int = 0) -> str:
+    return auth.partner_signature_header(secret=secret, partner_event_id=event_id, timestamp=unix_now(skew))
+
+
+# Each case: the headers it changes (built when the test runs, so timestamps are fresh).
+PARTNER_AUTH_CASES = {
+    "missing bearer": lambda: {"HTTP_AUTHORIZATION": ""},
+    "basic instead of bearer": lambda: {"HTTP_AUTHORIZATION": f"Basic {PROVIDER_KEY}"},
+    "unknown bearer": lambda: {"HTTP_AUTHORIZATION": "Bearer not-a-provider-key"},
+    "jws signed with another key": lambda: {
+        "HTTP_AUTHORIZATION": "Bearer "
+        + jwt.encode({"connection_token": "x"}, "another-key-long-enough-for-hs256-use", algorithm="HS256")
+    },
+    "missing signature": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": ""},
+    "wrong signature secret": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": partner_signature(secret="wrong")},
+    "signature of another event": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": partner_signature(event_id="other-event")},
+    "timestamp 301 s old": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": partner_signature(skew=-301)},
+    "timestamp 301 s ahead": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": partner_signature(skew=301)},
+    "garbled signature": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": "t=,v1=,,=="},
+}

@@ -3,30 +3,31 @@ error, and nothing stored (no WebhookEvent, no Assessment, no binding)."""
 
 import base64
 import json
-import math
-import time
 
 import jwt
 import pytest
 
 from assessments.models import Assessment
 from integrations.models import Connection, WebhookEvent, secret_hash
-from integrations.teamtailor import auth, services
+from integrations.teamtailor import services
 
 from .conftest import (
     COMPANY_WEBHOOK_SECRET,
+    PARTNER_AUTH_CASES,
+    SIGNED_EVENT_ID,
     PARTNER_API_KEY,
     PROVIDER_KEY,
-    WEBHOOK_SECRET,
     company_headers,
     partner_body,
     partner_headers,
+    partner_signature,
+    unix_now,
 )
 
 pytestmark = pytest.mark.django_db
 
 MIB = 1024 * 1024
-EVENT_ID = "f3d7e8e2-da33-4c10-ae5f-0e7f4d46f6d7"
+EVENT_ID = SIGNED_EVENT_ID
 
 
 def _nothing_stored():
@@ -47,37 +48,9 @@ def _partner_raw(reference_fixtures, package) -> bytes:
     return json.dumps(partner_body(reference_fixtures, package_id=package.pk, event_id=EVENT_ID)).encode()
 
 
-def _now(skew: int) -> int:
-    """A whole-second timestamp at least ``skew`` seconds from now in its direction (the request
-    takes a moment, so a future time is rounded up and a past one down)."""
-    return math.ceil(time.time()) + skew if skew > 0 else math.floor(time.time()) + skew
-
-
-def _signature(secret=WEBHOOK_SECRET, event_id=EVENT_ID, skew=0):
-    return auth.partner_signature_header(secret=secret, partner_event_id=event_id, timestamp=_now(skew))
-
-
-# Each case: the headers it changes (built when the test runs, so timestamps are fresh).
-PARTNER_CASES = {
-    "missing bearer": lambda: {"HTTP_AUTHORIZATION": ""},
-    "basic instead of bearer": lambda: {"HTTP_AUTHORIZATION": f"Basic {PROVIDER_KEY}"},
-    "unknown bearer": lambda: {"HTTP_AUTHORIZATION": "Bearer not-a-provider-key"},
-    "jws signed with another key": lambda: {
-        "HTTP_AUTHORIZATION": "Bearer "
-        + jwt.encode({"connection_token": "x"}, "another-key-long-enough-for-hs256-use", algorithm="HS256")
-    },
-    "missing signature": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": ""},
-    "wrong signature secret": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": _signature(secret="wrong")},
-    "signature of another event": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": _signature(event_id="other-event")},
-    "timestamp 301 s old": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": _signature(skew=-301)},
-    "timestamp 301 s ahead": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": _signature(skew=301)},
-    "garbled signature": lambda: {"HTTP_TEAMTAILOR_SIGNATURE": "t=,v1=,,=="},
-}
-
-
-@pytest.mark.parametrize("case", PARTNER_CASES, ids=list(PARTNER_CASES))
+@pytest.mark.parametrize("case", PARTNER_AUTH_CASES, ids=list(PARTNER_AUTH_CASES))
 def test_partner_webhook_rejections(client, connection, package, reference_fixtures, case):
-    headers = {**partner_headers(event_id=EVENT_ID), **PARTNER_CASES[case]()}
+    headers = {**partner_headers(event_id=EVENT_ID), **PARTNER_AUTH_CASES[case]()}
     response = client.post("/teamtailor/webhook", data=_partner_raw(reference_fixtures, package),
                            content_type="application/json", **headers)
     assert response.status_code == 401
@@ -90,7 +63,7 @@ def test_partner_unknown_and_wrong_answer_alike(client, connection, package, ref
     unknown = client.post("/teamtailor/webhook", data=raw, content_type="application/json",
                           **{**partner_headers(event_id=EVENT_ID), "HTTP_AUTHORIZATION": "Bearer nope"})
     wrong = client.post("/teamtailor/webhook", data=raw, content_type="application/json",
-                        **{**partner_headers(event_id=EVENT_ID), "HTTP_TEAMTAILOR_SIGNATURE": _signature(secret="x")})
+                        **{**partner_headers(event_id=EVENT_ID), "HTTP_TEAMTAILOR_SIGNATURE": partner_signature(secret="x")})
     assert (unknown.status_code, unknown.content) == (wrong.status_code, wrong.content)
 
 
@@ -143,7 +116,7 @@ COMPANY_RAW = json.dumps(
 
 
 def _v2(secret=COMPANY_WEBHOOK_SECRET, raw=COMPANY_RAW, skew=0):
-    return company_headers(raw, secret=secret, timestamp=_now(skew))["HTTP_TT_SIGNATURE"]
+    return company_headers(raw, secret=secret, timestamp=unix_now(skew))["HTTP_TT_SIGNATURE"]
 
 
 @pytest.mark.parametrize(
