@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
+# A task may arrive this much before its attempt is due (countdowns are not exact)...
+EARLY_ARRIVAL_SLACK_SECONDS = 1.0
+# ...so the shortest backoff must be longer: a duplicate task right after a failure must not count
+# as the next attempt.
+BACKOFF_MIN_SECONDS = 5.0
 # How long a delivery waiting for an earlier one of its assessment looks again (if not woken sooner).
 ORDER_WAIT_SECONDS = 30.0
 
@@ -37,7 +42,7 @@ def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next try after ``attempts`` failed ones: full jitter over an exponential
     ceiling, and never less than what the ATS asked for."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
-    delay = random.uniform(1.0, ceiling)
+    delay = random.uniform(BACKOFF_MIN_SECONDS, ceiling)
     return max(delay, retry_after or 0.0)
 
 
@@ -89,8 +94,7 @@ def delivery_send_by_id(*, delivery_id: int, now: dt.datetime | None = None) -> 
         )
         if delivery is None:
             return None
-        # A second of slack: a countdown task may arrive a hair early.
-        if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=1):
+        if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=EARLY_ARRIVAL_SLACK_SECONDS):
             return None
         return delivery_send(delivery=delivery, now=now)
 
