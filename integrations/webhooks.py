@@ -32,7 +32,8 @@ _SECRET_HEADER = re.compile(r"auth|cookie|signature|token|secret|password|key|cr
 _MAX_HEADER_VALUE = 500
 
 
-def _error(status: int, message: str, **extra_headers: str) -> JsonResponse:
+def json_error(status: int, message: str, **extra_headers: str) -> JsonResponse:
+    """The JSON error every ATS entry point answers with: ``{"error": message}``."""
     response = JsonResponse({"error": message}, status=status)
     for name, value in extra_headers.items():
         response[name] = value
@@ -57,22 +58,22 @@ def inbound_json_body(request: HttpRequest) -> bytes | JsonResponse:
     """The raw body of an inbound JSON POST, or the answer to a wrong one (405/415/413/400).
     Every ATS entry point reads its body through this, before any authentication."""
     if request.method != "POST":
-        return _error(405, "method not allowed: use POST", Allow="POST")
+        return json_error(405, "method not allowed: use POST", Allow="POST")
     if not _is_json(request.content_type or ""):
-        return _error(415, "unsupported content type: send application/json")
+        return json_error(415, "unsupported content type: send application/json")
     limit = min(MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return _error(400, "invalid Content-Length")
+        return json_error(400, "invalid Content-Length")
     if declared > limit:
-        return _error(413, f"body larger than {limit} bytes")
+        return json_error(413, f"body larger than {limit} bytes")
     try:
         raw_body = request.body
     except RequestDataTooBig:
-        return _error(413, f"body larger than {limit} bytes")
+        return json_error(413, f"body larger than {limit} bytes")
     if len(raw_body) > limit:
-        return _error(413, f"body larger than {limit} bytes")
+        return json_error(413, f"body larger than {limit} bytes")
     return raw_body
 
 
@@ -88,7 +89,7 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
         verified = provider.verify_inbound(request, raw_body=raw_body, kind=kind)
     except InboundRejected as exc:
         logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, exc.message)
-        return _error(exc.status, exc.message)
+        return json_error(exc.status, exc.message)
 
     event_id = verified.event_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
     event, created = webhook_event_store(

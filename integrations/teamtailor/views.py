@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from integrations.providers import InboundRejected, provider_get
-from integrations.webhooks import inbound_json_body, stored_headers, webhook_receive
+from integrations.webhooks import inbound_json_body, json_error, stored_headers, webhook_receive
 
 from . import auth, selectors, services
 from .provider import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, STATUS_MAP, actions_for
@@ -127,13 +127,6 @@ def company_webhooks(request: HttpRequest) -> HttpResponse:
     return webhook_receive(request, provider_name=auth.PROVIDER_NAME, kind=KIND_COMPANY)
 
 
-def _error(status: int, message: str, **extra: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in extra.items():
-        response[name] = value
-    return response
-
-
 def _action_event_id(request: HttpRequest, *, connection_id: int, name: str, raw_body: bytes) -> str:
     """The inbox id of a click. Every click of a card carries the same body (the original partner
     event), but a fresh signature timestamp: the signature header + body identify one request, so
@@ -160,9 +153,9 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
         verified = provider.verify_action(request, raw_body=raw_body)
     except InboundRejected as exc:
         logger.info("teamtailor action %s rejected: %s %s", name[:40], exc.status, exc.message)
-        return _error(exc.status, exc.message)
+        return json_error(exc.status, exc.message)
     if name not in ACTION_BUTTONS:
-        return _error(404, f"Unknown Stagehook action {name[:40]!r}.")
+        return json_error(404, f"Unknown Stagehook action {name[:40]!r}.")
     target = verified.target
     try:
         assessment = selectors.assessment_for_partner_result(
@@ -170,9 +163,9 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
             candidate_id=target.candidate_id, job_id=target.job_id,
         )
     except selectors.AmbiguousCandidate:
-        return _error(409, "This candidate has several open Stagehook interviews; use the button on the right result.")
+        return json_error(409, "This candidate has several open Stagehook interviews; use the button on the right result.")
     if assessment is None:
-        return _error(404, "This Stagehook interview was not found.")
+        return json_error(404, "This Stagehook interview was not found.")
     try:
         outcome = services.teamtailor_action_perform(
             connection=verified.connection, assessment=assessment, action=name,
@@ -180,9 +173,9 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
             headers=stored_headers(request), raw_body=raw_body, partner_headers=verified.headers,
         )
     except services.ActionError as exc:
-        return _error(exc.status, exc.message)
+        return json_error(exc.status, exc.message)
     except auth.RegionChangeRefused:
-        return _error(403, REGION_REFUSED)
+        return json_error(403, REGION_REFUSED)
     # No partner_result_attributes in the answer on purpose: the outbox is the one ordered channel
     # that writes the card's state (a cancel's "failed" goes out through it), and an answer's
     # snapshot could land after, and overwrite, a newer status the outbox already wrote.
