@@ -23,7 +23,8 @@ from django.http import HttpRequest
 from integrations.http import host_allowed
 from integrations.models import Connection, ConnectionStatus, secret_hash
 
-PROVIDER_NAME = "teamtailor"
+from .constants import PROVIDER_NAME
+
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 # Teamtailor's API hosts and the region each serves (a wrong region answers 401 like a bad key).

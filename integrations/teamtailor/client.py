@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from integrations.errors import BadRequest, RateLimited, RemoteError
 from integrations.http import AtsClient, Rate
+from integrations.models import Connection
 
+from . import auth
 from .auth import API_HOST_REGIONS, PROVIDER_NAME, REGION_API_HOSTS
 
 PUBLIC_API_VERSION = "20240904"
@@ -208,3 +210,23 @@ class PartnerApiClient(_TeamtailorClient):
 def _int_or_str(value: str) -> int | str:
     text = str(value)
     return int(text) if text.isdigit() else text
+
+
+# --- clients for a connection ---------------------------------------------------------------
+def partner_client_for(connection: Connection, **kwargs: Any) -> PartnerApiClient:
+    return PartnerApiClient(
+        partner_api_key=auth.partner_api_key_for(connection),
+        api_base_url=connection.api_base_url,
+        region=connection.region,
+        **kwargs,
+    )
+
+
+def public_client_for(connection: Connection, **kwargs: Any) -> PublicApiClient:
+    credentials = connection.credentials or {}
+    return PublicApiClient(
+        api_key=str(credentials.get("api_key") or ""),
+        api_base_url=connection.api_base_url,
+        region=connection.region,
+        **kwargs,
+    )

@@ -1,12 +1,6 @@
 """Teamtailor behind the provider seam: inbound authentication (partner trigger and company
-webhooks), parsing into normalized events, and the partner-result write-back.
-
-Write-back channels: order mode (the partner trigger) ``PUT``s the update-url Teamtailor gave us
-(``Assessment.callback_url``). Trigger mode (our own stage mapping, no update-url) creates a partner
-result with ``POST /partner/v1/partner-results`` and then updates it; the created id is kept in
-``Assessment.options["teamtailor_partner_result_id"]`` the moment Teamtailor returns it (so a
-retried delivery never creates a second one) and also returned as ``remote_refs``.
-"""
+webhooks), parsing into normalized events (parsing.py), the partner-result write-back
+(writeback.py) and the reads the shared machinery asks for."""
 
 from __future__ import annotations
 
@@ -14,16 +8,13 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from assessments.models import Assessment, Package, Status
-from assessments.selectors import assessment_report_url
+from assessments.models import Assessment, Package
 from integrations.errors import AuthFailed, BadRequest, PayloadError
-from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
+from integrations.models import Connection, ConnectionStatus, Delivery, WebhookEvent
 from integrations.providers import (
     Candidate,
     JobChanged,
@@ -36,51 +27,14 @@ from integrations.providers import (
     WriteBackResult,
     provider_register,
 )
-from integrations.selectors import assessment_remote_refs
 
-from . import auth, webhooks
-from .client import PartnerApiClient, PublicApiClient
-from .selectors import PARTNER_RESULT_OPTION
+from . import auth, parsing, writeback
+from .client import PublicApiClient, public_client_for
+from .constants import ACTION_EVENT_PREFIX, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, UNAUTHORIZED
+from .services import teamtailor_partner_headers_record
 
 logger = logging.getLogger(__name__)
 
-KIND_PARTNER = "partner"
-KIND_COMPANY = "company"
-PARTNER_RESULT_REF = "partner_result_id"
-
-# Stagehook status -> partner-result status (TEAMTAILOR.md "Mapping our statuses"). ``ordered`` is
-# Teamtailor's own "sending", which it set before calling us: nothing to write.
-STATUS_MAP = {
-    Status.INVITED: "sent",
-    Status.IN_PROGRESS: "pending",
-    Status.COMPLETED: "completed",
-    Status.FAILED: "failed",
-    Status.EXPIRED: "failed",
-    Status.CANCELLED: "failed",
-}
-FAILED_SUMMARIES = {
-    Status.FAILED: "The Stagehook interview failed",
-    Status.EXPIRED: "The Stagehook interview expired before the candidate completed it",
-    Status.CANCELLED: "The Stagehook interview was cancelled",
-}
-UNAUTHORIZED = "Unauthorized."
-REGION_REFUSED = (
-    "This Teamtailor account answers from another data region than its Stagehook connection. "
-    "Nothing was moved; contact Stagehook support."
-)
-
-# Buttons on the partner-result card (``actions[{buttonText, endpoint}]``). Teamtailor POSTs to
-# ``{our base URL}/{endpoint}`` when a recruiter clicks, i.e. ``/teamtailor/actions/<name>``.
-ACTION_RESEND = "resend"
-ACTION_CANCEL = "cancel"
-ACTION_BUTTONS = {ACTION_RESEND: "Resend invitation", ACTION_CANCEL: "Cancel interview"}
-ACTION_EVENT_PREFIX = "partner.action."
-# Which buttons a card shows in each state; a closed interview shows none (an empty list, sent on
-# purpose: Teamtailor keeps attributes an update leaves out, so the buttons must be cleared).
-ACTIONS_BY_STATUS = {
-    Status.INVITED: (ACTION_RESEND, ACTION_CANCEL),
-    Status.IN_PROGRESS: (ACTION_CANCEL,),
-}
 # Company webhooks that name no company are matched by signature against at most this many connections.
 MAX_SIGNATURE_CANDIDATES = 1000
 
@@ -92,151 +46,14 @@ def _body(raw_body: bytes) -> Any:
         raise InboundRejected(400, "The body is not valid JSON.") from None
 
 
-# --- write-back payloads ------------------------------------------------------------------------
-def score_percent(assessment: Assessment) -> int | None:
-    """The score on Teamtailor's 0-100 integer scale."""
-    if assessment.score_value is None:
-        return None
-    low = assessment.score_min if assessment.score_min is not None else Decimal(0)
-    high = assessment.score_max if assessment.score_max is not None else Decimal(100)
-    if high <= low:
-        return None
-    share = (Decimal(assessment.score_value) - low) / (high - low) * 100
-    return int(min(max(share, Decimal(0)), Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _duration(assessment: Assessment) -> str:
-    if not (assessment.started_at and assessment.completed_at) or assessment.completed_at < assessment.started_at:
-        return ""
-    seconds = int((assessment.completed_at - assessment.started_at).total_seconds())
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def _flat(value: Any) -> Any:
-    """A details value at most one more level deep (Teamtailor renders two levels)."""
-    if isinstance(value, dict):
-        return {str(k): v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in value.items()}
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return json.dumps(value)
-
-
-def _attachments(assessment: Assessment) -> list[dict[str, str]]:
-    items = []
-    for item in assessment.attachments or []:
-        if not isinstance(item, dict):
-            continue
-        url = str(item.get("url") or "")
-        if not url.startswith(("https://", "http://")):
-            continue
-        description = str(item.get("description") or item.get("name") or item.get("title") or "Attachment")
-        items.append({"url": url, "description": description[:200]})
-    return items
-
-
-def completed_attributes(assessment: Assessment) -> dict[str, Any]:
-    """A completed assessment's partner-result attributes, without the report ``url`` (a signed,
-    expiring link, made fresh when the delivery is sent)."""
-    score = score_percent(assessment)
-    threshold = (assessment.options or {}).get("threshold")
-    details: dict[str, Any] = {"package": assessment.package.name}
-    assessment_block: dict[str, Any] = {}
-    if score is not None:
-        assessment_block["score"] = score
-        details["score"] = f"{score} / 100"
-    if assessment.score_label:
-        details["rating"] = assessment.score_label
-    if isinstance(threshold, int) and score is not None:
-        passed = score >= threshold
-        details["threshold"] = str(threshold)
-        details["result"] = "pass" if passed else "fail"
-        assessment_block["grade"] = "top_fit" if passed else "might_not_be_fit"
-    duration = _duration(assessment)
-    if duration:
-        assessment_block["duration"] = duration
-    questions = (assessment.details or {}).get("questions") if isinstance(assessment.details, dict) else None
-    criteria = []
-    if isinstance(questions, list):
-        per_question = {}
-        for index, q in enumerate(questions, start=1):
-            if not isinstance(q, dict):
-                continue
-            percent = q.get("percent")
-            label = f"Q{q.get('position', index)}: {str(q.get('question') or '')[:60]}"
-            per_question[label] = f"{percent}%" if percent is not None else ""
-            if q.get("question_id") is not None and percent is not None:
-                try:
-                    criteria.append({"id": f"question-{q['question_id']}", "score": int(Decimal(str(percent)).quantize(Decimal(1), rounding=ROUND_HALF_UP))})
-                except ArithmeticError:
-                    pass
-        if per_question:
-            details["questions"] = _flat(per_question)
-    attributes: dict[str, Any] = {
-        "status": "completed",
-        "summary": assessment.summary or f"Completed: {assessment.package.name}",
-        "details": details,
-        "attachments": _attachments(assessment),
-    }
-    if assessment_block:
-        attributes["assessment"] = assessment_block
-    if criteria:
-        attributes["assessment-criteria"] = criteria
-    return attributes
-
-
-def actions_for(to_status: str) -> list[dict[str, str]]:
-    """The card's buttons for an assessment in ``to_status`` (none once it is closed)."""
-    return [
-        {"buttonText": ACTION_BUTTONS[name], "endpoint": f"actions/{name}"}
-        for name in ACTIONS_BY_STATUS.get(to_status, ())
-    ]
-
-
-def attributes_for(assessment: Assessment, to_status: str) -> dict[str, Any] | None:
-    result_status = STATUS_MAP.get(to_status)
-    if result_status is None:
-        return None
-    if to_status == Status.COMPLETED:
-        attributes = completed_attributes(assessment)
-    elif result_status == "failed":
-        summary = FAILED_SUMMARIES.get(to_status, "The Stagehook interview did not complete")
-        reason = (assessment.status_reason or "").strip()
-        attributes = {"status": "failed", "summary": f"{summary}: {reason}." if reason else f"{summary}."}
-    else:
-        attributes = {"status": result_status}
-    attributes["actions"] = actions_for(to_status)
-    return attributes
-
-
-def partner_client_for(connection: Connection, **kwargs: Any) -> PartnerApiClient:
-    return PartnerApiClient(
-        partner_api_key=auth.partner_api_key_for(connection),
-        api_base_url=connection.api_base_url,
-        region=connection.region,
-        **kwargs,
-    )
-
-
-def public_client_for(connection: Connection, **kwargs: Any) -> PublicApiClient:
-    credentials = connection.credentials or {}
-    return PublicApiClient(
-        api_key=str(credentials.get("api_key") or ""),
-        api_base_url=connection.api_base_url,
-        region=connection.region,
-        **kwargs,
-    )
-
-
 @dataclass(frozen=True)
 class VerifiedAction:
     connection: Connection
-    target: webhooks.ActionTarget
+    target: parsing.ActionTarget
     headers: auth.PartnerHeaders
 
 
 def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeaders) -> None:
-    from .services import teamtailor_partner_headers_record  # services import this module's constants
-
     try:
         teamtailor_partner_headers_record(connection=connection, headers=headers)
     except auth.RegionChangeRefused:
@@ -276,7 +93,7 @@ class TeamtailorProvider(Provider):
             )
         ):
             raise InboundRejected(401, UNAUTHORIZED)
-        company = webhooks.partner_company_uuid(body)
+        company = parsing.partner_company_uuid(body)
         if company and connection.remote_account_id and company != connection.remote_account_id:
             raise InboundRejected(401, UNAUTHORIZED)
         return connection, body
@@ -295,10 +112,10 @@ class TeamtailorProvider(Provider):
             raise InboundRejected(403, REGION_REFUSED) from None
 
     def _verify_partner(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
-        connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=webhooks.partner_event_id)
-        event_id = webhooks.partner_event_id(body)
+        connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=parsing.partner_event_id)
+        event_id = parsing.partner_event_id(body)
         headers = self.partner_headers(request, connection=connection)
-        package_id = webhooks.partner_package_id(body)
+        package_id = parsing.partner_package_id(body)
         if not package_id:
             raise InboundRejected(400, "Choose a Stagehook interview package in the trigger.")
         if not package_id.isdigit() or not Package.objects.filter(
@@ -308,7 +125,7 @@ class TeamtailorProvider(Provider):
         # Only now, with the call accepted: a rejected call changes nothing.
         record_partner_headers(connection=connection, headers=headers)
         return VerifiedInbound(
-            connection=connection, event_id=event_id, event_type=webhooks.PARTNER_EVENT_TYPE, payload=body
+            connection=connection, event_id=event_id, event_type=parsing.PARTNER_EVENT_TYPE, payload=body
         )
 
     def verify_action(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedAction:
@@ -318,18 +135,18 @@ class TeamtailorProvider(Provider):
         checked over the partner-result id."""
 
         def signed_id(body: Any) -> str:
-            target = webhooks.action_target(body)
+            target = parsing.action_target(body)
             return target.partner_event_id or target.partner_result_id
 
         connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=signed_id)
-        target = webhooks.action_target(body)
+        target = parsing.action_target(body)
         headers = self.partner_headers(request, connection=connection)
         return VerifiedAction(connection=connection, target=target, headers=headers)
 
     def _verify_company(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
         body = _body(raw_body)
         try:
-            event_name, data = webhooks.company_payload(body)
+            event_name, data = parsing.company_payload(body)
         except PayloadError as exc:
             raise InboundRejected(400, f"{exc.message}.") from None
         connection = None
@@ -346,7 +163,7 @@ class TeamtailorProvider(Provider):
                 break
         if connection is None:
             raise InboundRejected(401, UNAUTHORIZED)
-        event_id = webhooks.company_event_id(
+        event_id = parsing.company_event_id(
             connection_id=connection.pk, event_name=event_name, data=data, raw_body=raw_body
         )
         return VerifiedInbound(connection=connection, event_id=event_id, event_type=event_name, payload=body)
@@ -366,7 +183,7 @@ class TeamtailorProvider(Provider):
             .filter(provider=auth.PROVIDER_NAME, tenant__active=True)
             .exclude(status=ConnectionStatus.DISCONNECTED)
         )
-        company = (request.GET.get("company_id") or request.GET.get("company") or webhooks.company_uuid(data)).strip()
+        company = (request.GET.get("company_id") or request.GET.get("company") or parsing.company_uuid(data)).strip()
         if company:
             return list(live.filter(remote_account_id=company)[:1])
         return list(live.order_by("id")[:MAX_SIGNATURE_CANDIDATES])
@@ -384,9 +201,9 @@ class TeamtailorProvider(Provider):
             # row is its record, and reprocessing it must not repeat the effect.
             return []
         try:
-            if event.event_type == webhooks.PARTNER_EVENT_TYPE:
-                return [webhooks.assessment_ordered_from_partner_event(body)]
-            return webhooks.events_from_company_webhook(body)
+            if event.event_type == parsing.PARTNER_EVENT_TYPE:
+                return [parsing.assessment_ordered_from_partner_event(body)]
+            return parsing.events_from_company_webhook(body)
         except PayloadError:
             raise
         except (KeyError, TypeError, AttributeError) as exc:
@@ -394,55 +211,10 @@ class TeamtailorProvider(Provider):
 
     # --- write-back -------------------------------------------------------------------------
     def delivery_for(self, *, connection: Connection, assessment: Assessment, to_status: str) -> DeliverySpec | None:
-        attributes = attributes_for(assessment, to_status)
-        if attributes is None:
-            return None
-        channel = DeliveryChannel.RESULT if assessment.callback_url else DeliveryChannel.NOTE
-        return DeliverySpec(channel=channel, payload={"assessment_status": str(to_status), "attributes": attributes})
+        return writeback.delivery_spec_for(connection=connection, assessment=assessment, to_status=to_status)
 
     def deliver(self, delivery: Delivery) -> WriteBackResult:
-        connection = delivery.connection
-        assessment = Assessment.objects.select_related("package").get(pk=delivery.assessment_id)
-        attributes = dict((delivery.payload or {}).get("attributes") or {})
-        if not attributes:
-            raise BadRequest("the delivery has no partner-result attributes")
-        if attributes.get("status") == "completed":
-            attributes["url"] = assessment_report_url(assessment=assessment)
-        client = partner_client_for(connection)
-        if assessment.callback_url:
-            client.partner_result_update(
-                result_id=assessment.remote_order_id, attributes=attributes, update_url=assessment.callback_url
-            )
-            return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: assessment.remote_order_id})
-        result_id = self._trigger_result(client=client, assessment=assessment, attributes=attributes)
-        return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
-
-    def _trigger_result(self, *, client: PartnerApiClient, assessment: Assessment, attributes: dict[str, Any]) -> str:
-        """Trigger mode: update the partner result we created earlier, or create it now. Move rules
-        in Teamtailor run only on an update, so a final status is always sent as an update too."""
-        if not assessment.remote_candidate_id:
-            raise BadRequest("a trigger-mode write-back needs the Teamtailor candidate id")
-        with transaction.atomic():
-            # The lock makes concurrent deliveries of one assessment create one partner result.
-            locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-            options = dict(locked.options or {})
-            result_id = str(options.get(PARTNER_RESULT_OPTION) or "")
-            if not result_id:
-                # Refs the outbox stored from earlier sent deliveries (options are written first).
-                result_id = assessment_remote_refs(assessment=locked).get(PARTNER_RESULT_REF, "")
-            if not result_id:
-                created = client.partner_result_create(
-                    candidate_id=locked.remote_candidate_id, job_id=locked.remote_job_id, attributes=attributes
-                )
-                result_id = str((created.get("data") or {}).get("id") or "")
-                if not result_id:
-                    raise BadRequest("Teamtailor created a partner result without an id")
-                options[PARTNER_RESULT_OPTION] = result_id
-                Assessment.objects.filter(pk=locked.pk).update(options=options)
-                if attributes.get("status") not in ("completed", "failed"):
-                    return result_id
-        client.partner_result_update(result_id=result_id, attributes=attributes)
-        return result_id
+        return writeback.deliver(delivery)
 
     # --- reads ------------------------------------------------------------------------------
     def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:
@@ -455,7 +227,7 @@ class TeamtailorProvider(Provider):
                 return None
             raise
         data = body.get("data") if isinstance(body, dict) else None
-        return webhooks.candidate_from(data) if isinstance(data, dict) else None
+        return parsing.candidate_from(data) if isinstance(data, dict) else None
 
     def job_fetch(self, connection: Connection, *, remote_job_id: str) -> JobChanged | None:
         if not (connection.credentials or {}).get("api_key"):
@@ -467,7 +239,7 @@ class TeamtailorProvider(Provider):
                 return None
             raise
         data = body.get("data") if isinstance(body, dict) else None
-        return webhooks.job_from(data) if isinstance(data, dict) else None
+        return parsing.job_from(data) if isinstance(data, dict) else None
 
     def validate_credentials(self, connection: Connection) -> None:
         if not (connection.credentials or {}).get("api_key"):

@@ -10,6 +10,8 @@ from integrations.models import Connection
 from assessments.selectors_app import package_list
 from tenants.models import Tenant
 
+from .constants import PARTNER_RESULT_OPTION
+
 CRITERION_LABEL_MAX = 120
 
 
@@ -32,8 +34,6 @@ def trigger_choices(*, tenant: Tenant) -> TriggerChoices:
     return TriggerChoices(packages=packages, criteria=criteria)
 
 
-# Where trigger mode keeps the partner result it created (provider.PARTNER_RESULT_OPTION).
-PARTNER_RESULT_OPTION = "teamtailor_partner_result_id"
 
 
 class AmbiguousCandidate(Exception):

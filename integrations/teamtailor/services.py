@@ -19,7 +19,7 @@ from integrations.models import Connection, ConnectionStatus, WebhookEvent, Webh
 from tenants.models import Tenant
 
 from . import auth
-from .provider import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
+from .constants import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
 
 logger = logging.getLogger(__name__)
 

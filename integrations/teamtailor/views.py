@@ -18,8 +18,9 @@ from integrations.providers import InboundRejected, provider_get
 from integrations.webhooks import inbound_json_body, json_error, stored_headers, webhook_receive
 
 from . import auth, selectors, services
-from .provider import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, STATUS_MAP, actions_for
-from .webhooks import FIELD_PACKAGE, FIELD_THRESHOLD
+from .constants import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED
+from .parsing import FIELD_PACKAGE, FIELD_THRESHOLD
+from .writeback import STATUS_MAP, actions_for
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from assessments.models import Assessment
 from integrations.errors import HostNotAllowed, RemoteError
 from integrations.models import Delivery
 from integrations.providers import provider_get
-from integrations.teamtailor.provider import PARTNER_RESULT_OPTION, attributes_for, score_percent
+from integrations.teamtailor.constants import PARTNER_RESULT_OPTION
+from integrations.teamtailor.writeback import attributes_for, score_percent
 from tests.factories import AssessmentFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.db import connection as db_connection
 from assessments import services as assessment_services
 from assessments.models import Assessment, AssessmentEvent
 from integrations.models import Connection, Delivery, WebhookEvent
-from integrations.teamtailor.provider import PARTNER_RESULT_OPTION
+from integrations.teamtailor.constants import PARTNER_RESULT_OPTION
 from tests.factories import AssessmentFactory, ConnectionFactory, TenantFactory
 
 from .conftest import (
