@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import services
-from .exceptions import AssessmentError, ErrorCode
+from .exceptions import AssessmentError, AssessmentErrorCode
 from .models import Status
 from .selectors import CandidateAccess, assessment_candidate_access, assessment_question_specs
 
@@ -119,7 +119,7 @@ def questions(request: HttpRequest, token: str) -> HttpResponse:
         try:
             services.assessment_submit_answers(assessment=assessment, answers=form.answers())
         except AssessmentError as exc:
-            if exc.code != ErrorCode.INVALID_ANSWERS:
+            if exc.code != AssessmentErrorCode.INVALID_ANSWERS:
                 # Expired, cancelled or completed meanwhile (a double submit): show where it stands.
                 return _after_refusal(request, token)
             error = exc.message

@@ -4,7 +4,7 @@
 from django.db import models
 
 
-class ErrorCode(models.TextChoices):
+class AssessmentErrorCode(models.TextChoices):
     TENANT_INACTIVE = "TENANT_INACTIVE", "Tenant is inactive"
     PACKAGE_NOT_FOUND = "PACKAGE_NOT_FOUND", "Package does not belong to the tenant"
     PACKAGE_INACTIVE = "PACKAGE_INACTIVE", "Package is inactive"
@@ -22,9 +22,9 @@ class ErrorCode(models.TextChoices):
 
 
 class AssessmentError(Exception):
-    """A request the assessments domain refuses; ``code`` is an :class:`ErrorCode`."""
+    """A request the assessments domain refuses; ``code`` is an :class:`AssessmentErrorCode`."""
 
-    def __init__(self, code: ErrorCode, message: str = ""):
+    def __init__(self, code: AssessmentErrorCode, message: str = ""):
         self.code = code
         self.message = message or code.label
         super().__init__(f"{code.value}: {self.message}")
@@ -34,18 +34,18 @@ class IllegalTransition(AssessmentError):
     def __init__(self, from_status: str, to_status: str, message: str = ""):
         self.from_status = from_status
         self.to_status = to_status
-        super().__init__(ErrorCode.ILLEGAL_TRANSITION, message or f"cannot move from {from_status!r} to {to_status!r}")
+        super().__init__(AssessmentErrorCode.ILLEGAL_TRANSITION, message or f"cannot move from {from_status!r} to {to_status!r}")
 
 
 class InvitationUndeliverable(AssessmentError):
     """The address itself is bad (invalid, refused, bounced): retrying cannot help."""
 
     def __init__(self, message: str):
-        super().__init__(ErrorCode.INVITATION_UNDELIVERABLE, message)
+        super().__init__(AssessmentErrorCode.INVITATION_UNDELIVERABLE, message)
 
 
 class InvitationTemporaryFailure(AssessmentError):
     """The channel is down or slow: the same invitation may succeed later."""
 
     def __init__(self, message: str):
-        super().__init__(ErrorCode.INVITATION_TEMPORARY, message)
+        super().__init__(AssessmentErrorCode.INVITATION_TEMPORARY, message)

@@ -15,7 +15,7 @@ from tenants.models import Tenant
 from .engine import get_engine
 from .exceptions import (
     AssessmentError,
-    ErrorCode,
+    AssessmentErrorCode,
     IllegalTransition,
     InvitationTemporaryFailure,
     InvitationUndeliverable,
@@ -147,32 +147,32 @@ def _order_existing(*, tenant: Tenant, source: str, remote_order_id: str, remote
     if existing is not None and existing.tenant_id != tenant.pk:
         # ``source`` is meant to be unique per ordering party; a clash across tenants is a bug
         # upstream, and answering with another tenant's assessment would leak it.
-        raise AssessmentError(ErrorCode.SOURCE_CONFLICT)
+        raise AssessmentError(AssessmentErrorCode.SOURCE_CONFLICT)
     return existing
 
 
 def _order_validate(*, tenant: Tenant, package: Package, mode: str, candidate: CandidateSnapshot,
                     fields: Mapping[str, tuple[str, int]], expires_at: datetime | None, options) -> None:
     if not tenant.active:
-        raise AssessmentError(ErrorCode.TENANT_INACTIVE)
+        raise AssessmentError(AssessmentErrorCode.TENANT_INACTIVE)
     if package.tenant_id != tenant.pk:
-        raise AssessmentError(ErrorCode.PACKAGE_NOT_FOUND)
+        raise AssessmentError(AssessmentErrorCode.PACKAGE_NOT_FOUND)
     if not package.active:
-        raise AssessmentError(ErrorCode.PACKAGE_INACTIVE)
+        raise AssessmentError(AssessmentErrorCode.PACKAGE_INACTIVE)
     if mode not in Mode.values:
-        raise AssessmentError(ErrorCode.INVALID_MODE, f"unknown mode {mode!r}")
+        raise AssessmentError(AssessmentErrorCode.INVALID_MODE, f"unknown mode {mode!r}")
     for name, (value, limit) in fields.items():
         if not isinstance(value, str):
-            raise AssessmentError(ErrorCode.INVALID_ORDER, f"{name} must be a string")
+            raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, f"{name} must be a string")
         if len(value) > limit:
-            code = ErrorCode.INVALID_CANDIDATE if name.startswith("candidate") else ErrorCode.INVALID_ORDER
+            code = AssessmentErrorCode.INVALID_CANDIDATE if name.startswith("candidate") else AssessmentErrorCode.INVALID_ORDER
             raise AssessmentError(code, f"{name} is longer than {limit} characters")
     if not (candidate.email.strip() or candidate.phone.strip()):
-        raise AssessmentError(ErrorCode.NO_CONTACT)
+        raise AssessmentError(AssessmentErrorCode.NO_CONTACT)
     if options is not None and not isinstance(options, dict):
-        raise AssessmentError(ErrorCode.INVALID_ORDER, "options must be an object")
+        raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, "options must be an object")
     if expires_at is not None and (timezone.is_naive(expires_at) or expires_at <= timezone.now()):
-        raise AssessmentError(ErrorCode.INVALID_ORDER, "expires_at must be an aware time in the future")
+        raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, "expires_at must be an aware time in the future")
 
 
 def assessment_order(
@@ -201,7 +201,7 @@ def assessment_order(
     savepoint and it returns the winner's row. The invitation is queued after commit.
     """
     if not isinstance(candidate, CandidateSnapshot):
-        raise AssessmentError(ErrorCode.INVALID_CANDIDATE, "candidate must be a CandidateSnapshot")
+        raise AssessmentError(AssessmentErrorCode.INVALID_CANDIDATE, "candidate must be a CandidateSnapshot")
     lookup = dict(tenant=tenant, source=source, remote_order_id=remote_order_id,
                   remote_application_id=remote_application_id, package=package)
     existing = _order_existing(**lookup)
@@ -378,7 +378,7 @@ def assessment_remind(
 
 def _ensure_not_past_deadline(locked: Assessment) -> None:
     if locked.expires_at is not None and locked.expires_at <= timezone.now():
-        raise AssessmentError(ErrorCode.EXPIRED)
+        raise AssessmentError(AssessmentErrorCode.EXPIRED)
 
 
 def assessment_start(*, assessment: Assessment, actor: str = "candidate") -> Assessment:
@@ -397,12 +397,12 @@ def _decimal(name: str, value) -> Decimal:
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
-        raise AssessmentError(ErrorCode.INVALID_RESULT, f"{name} is not a number") from None
+        raise AssessmentError(AssessmentErrorCode.INVALID_RESULT, f"{name} is not a number") from None
     if not result.is_finite():
-        raise AssessmentError(ErrorCode.INVALID_RESULT, f"{name} is not a finite number")
+        raise AssessmentError(AssessmentErrorCode.INVALID_RESULT, f"{name} is not a finite number")
     result = result.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if abs(result) >= Decimal("100000"):
-        raise AssessmentError(ErrorCode.INVALID_RESULT, f"{name} is out of range")
+        raise AssessmentError(AssessmentErrorCode.INVALID_RESULT, f"{name} is out of range")
     return result
 
 
@@ -427,9 +427,9 @@ def assessment_record_result(
     value = _decimal("score_value", score_value)
     low, high = _decimal("score_min", score_min), _decimal("score_max", score_max)
     if not low <= value <= high:
-        raise AssessmentError(ErrorCode.INVALID_RESULT, "score_value must lie between score_min and score_max")
+        raise AssessmentError(AssessmentErrorCode.INVALID_RESULT, "score_value must lie between score_min and score_max")
     if started_at and completed_at and started_at > completed_at:
-        raise AssessmentError(ErrorCode.INVALID_RESULT, "started_at is after completed_at")
+        raise AssessmentError(AssessmentErrorCode.INVALID_RESULT, "started_at is after completed_at")
     with transaction.atomic():
         locked = _assessment_lock(assessment_id=assessment.pk)
         if locked.status not in (Status.INVITED, Status.IN_PROGRESS):
@@ -469,9 +469,9 @@ def assessment_submit_answers(
         for q in questions:
             text = (answers.get(q.id) or "").strip()
             if not text:
-                raise AssessmentError(ErrorCode.INVALID_ANSWERS, f"question {q.position} is not answered")
+                raise AssessmentError(AssessmentErrorCode.INVALID_ANSWERS, f"question {q.position} is not answered")
             if len(text) > MAX_ANSWER_CHARS:
-                raise AssessmentError(ErrorCode.INVALID_ANSWERS, f"answer to question {q.position} is too long")
+                raise AssessmentError(AssessmentErrorCode.INVALID_ANSWERS, f"answer to question {q.position} is too long")
             cleaned[q.id] = text
         result = get_engine().score(questions=questions, answers=cleaned)
         return assessment_record_result(

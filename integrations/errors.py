@@ -2,6 +2,8 @@
 
 ``ClientError`` and its subclasses come from talking to an ATS (raised by ``integrations.http``);
 ``EventFailed`` is a domain error while processing an inbound event: stored, never retried.
+``InboundRejected`` is the one refusal of a call an ATS (or its admin) makes to us: a status and a
+message, answered as JSON, nothing stored.
 """
 
 from __future__ import annotations
@@ -80,3 +82,14 @@ class PayloadError(EventFailed):
 
     def __init__(self, message: str):
         super().__init__(ErrorCode.BAD_PAYLOAD, message)
+
+
+class InboundRejected(Exception):
+    """A call to one of our ATS entry points that we refuse (authentication, a bad body, an
+    activation or a result-card action that cannot be done): answered with ``status`` and a JSON
+    error carrying ``message``; nothing is stored."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .errors import InboundRejected  # noqa: F401 - part of the provider seam
+
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
@@ -85,15 +87,7 @@ NormalizedEvent = AssessmentOrdered | StageChanged | ApplicationRejected | Candi
 
 
 # --- what a provider answers ---------------------------------------------------------------------
-class InboundRejected(Exception):
-    """An inbound call we refuse: answered with ``status`` and a JSON error, nothing stored."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
+# ``verify_inbound`` raises ``InboundRejected`` (integrations.errors, importable from here too).
 @dataclass(frozen=True)
 class VerifiedInbound:
     """An authenticated inbound call: whose it is and how to store it."""

@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assessments import services as assessment_services
-from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition, InvitationTemporaryFailure
+from assessments.exceptions import AssessmentError, AssessmentErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
+from integrations.errors import InboundRejected
 from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
 from tenants.models import Tenant
 
@@ -24,15 +25,6 @@ from .constants import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
 logger = logging.getLogger(__name__)
 
 CONNECTION_TOKEN_PREFIX = "shtt_"
-
-
-class ActivationError(Exception):
-    """Activation refused; ``status`` and ``message`` are what Teamtailor shows the admin."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def teamtailor_connection_get_or_create(*, tenant: Tenant) -> Connection:
@@ -76,7 +68,7 @@ def teamtailor_activation_bind(
     a connection token comes with the request. The token is one-time: it is consumed here.
     """
     if not provider_key:
-        raise ActivationError(401, "Missing provider key.")
+        raise InboundRejected(401, "Missing provider key.")
 
     already = auth.connection_for_provider_key(provider_key)
     token = query_token
@@ -84,24 +76,24 @@ def teamtailor_activation_bind(
         try:
             unverified = auth.provider_key_claims_unverified(provider_key)
         except auth.ProviderKeyInvalid:
-            raise ActivationError(401, "The provider key could not be verified.") from None
+            raise InboundRejected(401, "The provider key could not be verified.") from None
         token = auth.claim(unverified, "connection_token") or token
         target = already or _connection_for_token(token)
         try:
             auth.provider_key_claims(provider_key, partner_api_key=auth.partner_api_key_for(target))
         except auth.ProviderKeyInvalid:
-            raise ActivationError(401, "The provider key could not be verified.") from None
+            raise InboundRejected(401, "The provider key could not be verified.") from None
 
     if already is not None:
         return Activation(connection=already, created=False)
     if not token:
-        raise ActivationError(400, "Enter the connection token from Stagehook (Integrations > Teamtailor).")
+        raise InboundRejected(400, "Enter the connection token from Stagehook (Integrations > Teamtailor).")
 
     api_host = None
     if teamtailor_host:
         api_host = auth.api_host_resolve(teamtailor_host)
         if api_host is None:
-            raise ActivationError(400, "This Teamtailor host is not supported.")
+            raise InboundRejected(400, "This Teamtailor host is not supported.")
 
     with transaction.atomic():
         connection = (
@@ -111,7 +103,7 @@ def teamtailor_activation_bind(
         )
         if connection is None:
             # Unknown, already used or replaced: one answer for all, so the token is no oracle.
-            raise ActivationError(400, "The connection token is invalid or has already been used.")
+            raise InboundRejected(400, "The connection token is invalid or has already been used.")
         credentials = dict(connection.credentials or {})
         credentials["provider_key"] = provider_key
         connection.credentials = credentials
@@ -126,7 +118,7 @@ def teamtailor_activation_bind(
             connection.region = region
         if company_id:
             if connection.remote_account_id and connection.remote_account_id != company_id:
-                raise ActivationError(409, "This connection is already bound to another Teamtailor company.")
+                raise InboundRejected(409, "This connection is already bound to another Teamtailor company.")
             connection.remote_account_id = company_id
         connection.status = ConnectionStatus.ACTIVE
         connection.status_reason = ""
@@ -134,7 +126,7 @@ def teamtailor_activation_bind(
             with transaction.atomic():
                 connection.save()
         except IntegrityError:
-            raise ActivationError(409, "This Teamtailor company is already connected to Stagehook.") from None
+            raise InboundRejected(409, "This Teamtailor company is already connected to Stagehook.") from None
     return Activation(connection=connection, created=True)
 
 
@@ -178,15 +170,6 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
 
 
 # --- result-card actions ------------------------------------------------------------------------------
-class ActionError(Exception):
-    """An action Teamtailor asked for that we refuse; ``message`` is shown on the result card."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @dataclass(frozen=True)
 class ActionOutcome:
     assessment: Assessment
@@ -230,7 +213,7 @@ def teamtailor_action_perform(
     ``resend`` sends the invitation again with a fresh link (two clicks are two sends, as asked);
     ``cancel`` cancels the interview (twice is one effect) and the outbox writes ``failed`` back."""
     if action not in (ACTION_RESEND, ACTION_CANCEL):
-        raise ActionError(404, f"Unknown action {action!r}.")
+        raise InboundRejected(404, f"Unknown action {action!r}.")
     try:
         with transaction.atomic():
             try:
@@ -257,9 +240,9 @@ def teamtailor_action_perform(
                 )
                 message = "The interview was cancelled."
     except InvitationTemporaryFailure:
-        raise ActionError(503, "The invitation could not be sent just now. Try again in a few minutes.") from None
+        raise InboundRejected(503, "The invitation could not be sent just now. Try again in a few minutes.") from None
     except (IllegalTransition, AssessmentError) as exc:
-        if not isinstance(exc, IllegalTransition) and exc.code == ErrorCode.EXPIRED:
-            raise ActionError(409, "The deadline of this interview has passed.") from None
-        raise ActionError(409, _action_refusal(assessment, action)) from None
+        if not isinstance(exc, IllegalTransition) and exc.code == AssessmentErrorCode.EXPIRED:
+            raise InboundRejected(409, "The deadline of this interview has passed.") from None
+        raise InboundRejected(409, _action_refusal(assessment, action)) from None
     return ActionOutcome(assessment=updated, message=message)

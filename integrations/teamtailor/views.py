@@ -67,7 +67,7 @@ def activation_validate(request: HttpRequest) -> JsonResponse:
             company_id=(request.GET.get("company_id") or "").strip()[:128],
             query_token=(request.GET.get(CONNECTION_TOKEN_FIELD) or "").strip(),
         )
-    except services.ActivationError as exc:
+    except InboundRejected as exc:
         return _errors(exc.status, exc.message)
     return JsonResponse({"status": "active", "created": result.created})
 
@@ -173,7 +173,7 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
             event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name, raw_body=raw_body),
             headers=stored_headers(request), raw_body=raw_body, partner_headers=verified.headers,
         )
-    except services.ActionError as exc:
+    except InboundRejected as exc:
         return json_error(exc.status, exc.message)
     except auth.RegionChangeRefused:
         return json_error(403, REGION_REFUSED)

@@ -10,7 +10,7 @@ from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition
+from assessments.exceptions import AssessmentError, AssessmentErrorCode, IllegalTransition
 from assessments.models import Assessment, AssessmentEvent, Mode, Status
 from assessments.services import (
     CandidateSnapshot,
@@ -129,24 +129,24 @@ def test_order_id_of_another_tenant_is_a_conflict_not_a_leak():
     stranger = PackageFactory()
     with pytest.raises(AssessmentError) as info:
         order(stranger, source="shared", remote_order_id="o-1", send_invitation=False)
-    assert info.value.code == ErrorCode.SOURCE_CONFLICT
+    assert info.value.code == AssessmentErrorCode.SOURCE_CONFLICT
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"package": "other-tenant"}, ErrorCode.PACKAGE_NOT_FOUND),
-        ({"package": "inactive"}, ErrorCode.PACKAGE_INACTIVE),
-        ({"tenant": "inactive"}, ErrorCode.TENANT_INACTIVE),
-        ({"mode": "telepathy"}, ErrorCode.INVALID_MODE),
-        ({"candidate": CandidateSnapshot(first_name="No", last_name="Contact")}, ErrorCode.NO_CONTACT),
-        ({"candidate": CandidateSnapshot(email="   ", phone=" ")}, ErrorCode.NO_CONTACT),
-        ({"candidate": CandidateSnapshot(email="a" * 250 + "@x.io")}, ErrorCode.INVALID_CANDIDATE),
-        ({"candidate": {"email": "ada@example.com"}}, ErrorCode.INVALID_CANDIDATE),
-        ({"remote_order_id": "x" * 129}, ErrorCode.INVALID_ORDER),
-        ({"options": ["not", "a", "dict"]}, ErrorCode.INVALID_ORDER),
-        ({"expires_at": "past"}, ErrorCode.INVALID_ORDER),
+        ({"package": "other-tenant"}, AssessmentErrorCode.PACKAGE_NOT_FOUND),
+        ({"package": "inactive"}, AssessmentErrorCode.PACKAGE_INACTIVE),
+        ({"tenant": "inactive"}, AssessmentErrorCode.TENANT_INACTIVE),
+        ({"mode": "telepathy"}, AssessmentErrorCode.INVALID_MODE),
+        ({"candidate": CandidateSnapshot(first_name="No", last_name="Contact")}, AssessmentErrorCode.NO_CONTACT),
+        ({"candidate": CandidateSnapshot(email="   ", phone=" ")}, AssessmentErrorCode.NO_CONTACT),
+        ({"candidate": CandidateSnapshot(email="a" * 250 + "@x.io")}, AssessmentErrorCode.INVALID_CANDIDATE),
+        ({"candidate": {"email": "ada@example.com"}}, AssessmentErrorCode.INVALID_CANDIDATE),
+        ({"remote_order_id": "x" * 129}, AssessmentErrorCode.INVALID_ORDER),
+        ({"options": ["not", "a", "dict"]}, AssessmentErrorCode.INVALID_ORDER),
+        ({"expires_at": "past"}, AssessmentErrorCode.INVALID_ORDER),
     ],
 )
 def test_order_validation(change, code):
@@ -310,7 +310,7 @@ def test_record_result_validates_scores(bad):
     assessment = AssessmentFactory(status=Status.IN_PROGRESS)
     with pytest.raises(AssessmentError) as info:
         assessment_record_result(assessment=assessment, actor="engine", **{**RESULT, **bad})
-    assert info.value.code == ErrorCode.INVALID_RESULT
+    assert info.value.code == AssessmentErrorCode.INVALID_RESULT
 
 
 @pytest.mark.django_db
@@ -343,7 +343,7 @@ def test_submit_requires_every_answer_and_in_progress():
     assessment_start(assessment=assessment)
     with pytest.raises(AssessmentError) as info:
         assessment_submit_answers(assessment=assessment, answers={q1.id: "only one"})
-    assert info.value.code == ErrorCode.INVALID_ANSWERS
+    assert info.value.code == AssessmentErrorCode.INVALID_ANSWERS
     assessment.refresh_from_db()
     assert assessment.status == Status.IN_PROGRESS
 
@@ -353,5 +353,5 @@ def test_start_after_the_deadline_is_refused():
     assessment = AssessmentFactory(status=Status.INVITED, expires_at=timezone.now() - timedelta(minutes=1))
     with pytest.raises(AssessmentError) as info:
         assessment_start(assessment=assessment)
-    assert info.value.code == ErrorCode.EXPIRED
+    assert info.value.code == AssessmentErrorCode.EXPIRED
     assert not AssessmentEvent.objects.filter(assessment=assessment).exists()

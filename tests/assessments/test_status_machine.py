@@ -5,7 +5,7 @@ import itertools
 import pytest
 from django.db import transaction
 
-from assessments.exceptions import ErrorCode, IllegalTransition
+from assessments.exceptions import AssessmentErrorCode, IllegalTransition
 from assessments.models import AssessmentEvent, Status
 from assessments.services import TRANSITIONS, assessment_cancel, assessment_set_status
 from assessments.signals import assessment_status_changed
@@ -81,7 +81,7 @@ def test_illegal_move(from_status, to_status, signals_received):
     assessment = AssessmentFactory(status=from_status)
     with pytest.raises(IllegalTransition) as info:
         assessment_set_status(assessment=assessment, to_status=to_status, actor="tester")
-    assert info.value.code == ErrorCode.ILLEGAL_TRANSITION
+    assert info.value.code == AssessmentErrorCode.ILLEGAL_TRANSITION
     assessment.refresh_from_db()
     assert assessment.status == from_status
     assert not AssessmentEvent.objects.filter(assessment=assessment).exists()
