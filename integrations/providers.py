@@ -124,6 +124,16 @@ class Provider:
     """Base class: one subclass per ATS, in ``integrations/<name>/provider.py``."""
 
     name: str = ""
+    # Mounted by ``integrations.ats_urls`` (config/urls.py names no ATS): ``urls`` (the module of the
+    # routes the ATS calls) at ``/<url_prefix>/``, ``app_urls`` (the tenant admin's pages) at
+    # ``/app/integrations/<url_prefix>/``. Empty: nothing mounted. ``url_prefix`` defaults to ``name``.
+    urls: str = ""
+    app_urls: str = ""
+    url_prefix: str = ""
+
+    @property
+    def mount(self) -> str:
+        return self.url_prefix or self.name
 
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
         """Authenticate an inbound call of ``kind`` (e.g. "partner", "company") from the raw body
@@ -187,3 +197,7 @@ def provider_get(name: str) -> Provider:
 
 def provider_names() -> list[str]:
     return sorted(_registry)
+
+
+def provider_all() -> list[Provider]:
+    return [_registry[name] for name in sorted(_registry)]

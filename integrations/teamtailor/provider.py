@@ -63,6 +63,8 @@ def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeade
 
 class TeamtailorProvider(Provider):
     name = auth.PROVIDER_NAME
+    urls = "integrations.teamtailor.urls"
+    app_urls = "integrations.teamtailor.app_urls"
 
     # --- inbound ----------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
