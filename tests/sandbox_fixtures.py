@@ -1,16 +1,18 @@
 """pytest plugin: ATS sandboxes served as real threaded HTTP servers on 127.0.0.1 (port 0, a
 background thread each), and a tiny receiver that records what a sandbox sends.
 
-Fixtures: ``teamtailor_sandbox`` (a running fake Teamtailor, fresh state per test),
-``sandbox_server`` (a factory: ``sandbox_server("teamtailor", stagehook_url=...)``) and
-``webhook_receiver`` (stands in for Stagehook when a test checks what the sandbox sends).
+Any sandbox registered with the kit (``integrations/<ats>/sandbox`` exposing ``SANDBOX``) can be
+served: ``sandbox_server("<ats>", stagehook_url=...)`` (a factory fixture) or ``serve_sandbox``.
+The handle is ``RunningSandbox`` (the kit's generic control endpoints) or the ATS's subclass in
+``HANDLES`` (its API and control calls). Fixtures: ``sandbox_server``, ``teamtailor_sandbox`` (a
+running fake Teamtailor, fresh state per test) and ``webhook_receiver`` (stands in for Stagehook
+when a test checks what the sandbox sends).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import threading
 import time
@@ -22,6 +24,8 @@ import requests
 from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from integrations.sandbox import bind, build, sandbox_spec
 
 LOOPBACK = "127.0.0.1"
 
@@ -43,7 +47,7 @@ def _server(app: Any) -> Any:
 
 
 class RunningSandbox:
-    """A served sandbox: ``url``, live ``state`` and ``config``, and HTTP helpers for the
+    """A served sandbox: ``url``, live ``state`` and ``config``, and HTTP helpers for the kit's
     ``/_sandbox/`` control endpoints (every ATS sandbox has them)."""
 
     def __init__(self, app: Any, server: Any, thread: threading.Thread):
@@ -81,12 +85,6 @@ class RunningSandbox:
     def stats(self) -> dict:
         return self._control_json("GET", "stats")
 
-    def results(self) -> list[dict]:
-        return self._control_json("GET", "partner-results")["partner_results"]
-
-    def notes(self) -> list[dict]:
-        return self._control_json("GET", "notes")["notes"]
-
     def webhooks(self) -> list[dict]:
         return self._control_json("GET", "webhooks")["webhooks"]
 
@@ -103,6 +101,12 @@ class RunningSandbox:
 
 class RunningTeamtailorSandbox(RunningSandbox):
     """Adds Teamtailor's API calls, with the right headers unless a test overrides them."""
+
+    def results(self) -> list[dict]:
+        return self._control_json("GET", "partner-results")["partner_results"]
+
+    def notes(self) -> list[dict]:
+        return self._control_json("GET", "notes")["notes"]
 
     def api(
         self,
@@ -174,20 +178,19 @@ class RunningTeamtailorSandbox(RunningSandbox):
         self.app.wait_background(timeout)
 
 
-_HANDLES = {"teamtailor": RunningTeamtailorSandbox}
+# An ATS's handle class (its API and control helpers); any other registered sandbox gets the
+# generic RunningSandbox.
+HANDLES: dict[str, type[RunningSandbox]] = {"teamtailor": RunningTeamtailorSandbox}
 
 
 @contextlib.contextmanager
 def serve_sandbox(name: str, **overrides: Any) -> Iterator[RunningSandbox]:
-    """Serve ``integrations.<name>.sandbox`` on 127.0.0.1:<free port> until the block ends."""
-    module = importlib.import_module(f"integrations.{name}.sandbox")
-    config = dataclasses.replace(module.SANDBOX_DEFAULTS, host=LOOPBACK, port=0, **overrides)
-    app = module.Sandbox(config)
-    server = _server(app)
-    app.configure(port=server.server_port)
+    """Serve the registered sandbox ``name`` on 127.0.0.1:<free port> until the block ends."""
+    app = build(sandbox_spec(name), host=LOOPBACK, port=0, **overrides)
+    server = bind(app, host=LOOPBACK, port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"{name}-sandbox", daemon=True)
     thread.start()
-    handle = _HANDLES.get(name, RunningSandbox)(app, server, thread)
+    handle = HANDLES.get(name, RunningSandbox)(app, server, thread)
     try:
         yield handle
     finally:

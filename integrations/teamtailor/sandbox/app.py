@@ -11,15 +11,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
+
+from integrations.sandbox import KitSettings, RateHeaders, RateRules, Routes, SandboxKit
 
 from .config import SANDBOX_DEFAULTS, SandboxConfig
 from .control import ControlEndpoints
@@ -35,7 +33,6 @@ from .jsonapi import (
     resource,
     validation_error,
 )
-from .outbound import Outbox
 from .state import SandboxState, parse_time
 from .validation import validate_attributes
 
@@ -74,12 +71,32 @@ _RULES = [
         "/_sandbox/partner-results/<result_id>/actions/<int:index>", endpoint="control_click", methods=["POST"]
     ),
     Rule("/_sandbox/notes", endpoint="control_notes", methods=["GET"]),
-    Rule("/_sandbox/webhooks", endpoint="control_webhooks", methods=["GET"]),
-    Rule("/_sandbox/stats", endpoint="control_stats", methods=["GET"]),
-    Rule("/_sandbox/faults", endpoint="control_faults", methods=["GET", "POST", "DELETE"]),
-    Rule("/_sandbox/config", endpoint="control_config", methods=["GET", "POST"]),
-    Rule("/_sandbox/reset", endpoint="control_reset", methods=["POST"]),
+    # /_sandbox/ stats, webhooks, faults, config and reset are the kit's (integrations.sandbox).
 ]
+
+# Teamtailor's reported limit: about 50 requests per 10 s per key, and its header names.
+RATE_HEADERS = RateHeaders(limit="X-Rate-Limit-Limit", remaining="X-Rate-Limit-Remaining", reset="X-Rate-Limit-Reset")
+# Header names the webhook log leaves out: the credentials Teamtailor sends.
+REDACTED_HEADERS = ("authorization", "teamtailor-api-token")
+# Config a running sandbox may change over /_sandbox/config (never the secrets: they are the
+# contract both sides were configured with).
+MUTABLE_CONFIG = frozenset(
+    {"stagehook_url", "rate_limit", "rate_window", "package_field", "out_of_order_hold", "webhook_timeout"}
+)
+
+
+def kit_settings(config: SandboxConfig) -> KitSettings:
+    return KitSettings(
+        rate=RateRules(limit=config.rate_limit, window=config.rate_window, headers=RATE_HEADERS),
+        webhook_timeout=config.webhook_timeout,
+        out_of_order_hold=config.out_of_order_hold,
+        redact_headers=REDACTED_HEADERS,
+        control_clients=config.control_clients,
+    )
+
+
+def _error(status: int, title: str, detail: str) -> Response:
+    return error_response(ApiError(status, title, detail))
 
 
 def _area(path: str) -> str | None:
@@ -101,17 +118,23 @@ class Sandbox(ControlEndpoints):
 
     def __init__(self, config: SandboxConfig = SANDBOX_DEFAULTS):
         self._config = config
-        self.state = SandboxState(rate_limit=config.rate_limit, rate_window=config.rate_window)
-        self.outbox = Outbox(
-            self.state, timeout=lambda: self._config.webhook_timeout, hold=lambda: self._config.out_of_order_hold
+        self.kit = SandboxKit(
+            kit_settings(config),
+            name="teamtailor",
+            render_error=_error,
+            config_view=self._config_view,
+            config_change=self.configure,
+            mutable_config=MUTABLE_CONFIG,
+            extra_stats=self._extra_stats,
+            on_reset=lambda: self.state.reset(),
         )
-        # A werkzeug Rule binds to one Map: every sandbox gets fresh copies.
-        self.url_map = Map([rule.empty() for rule in _RULES])
-        self._background: list[threading.Thread] = []
+        self.state = SandboxState(lock=self.kit.lock)
+        self.outbox = self.kit.outbox
+        self.routes = Routes(_RULES)
 
     def close(self) -> None:
         """Release outgoing connections and send nothing more (held webhooks are dropped)."""
-        self.outbox.close()
+        self.kit.close()
 
     # --- configuration -----------------------------------------------------------------------
     @property
@@ -123,9 +146,25 @@ class Sandbox(ControlEndpoints):
         receiver as ``stagehook_url``)."""
         with self.state.lock:
             self._config = dataclasses.replace(self._config, **changes)
-            self.state.rate_limit = self._config.rate_limit
-            self.state.rate_window = self._config.rate_window
+            self.kit.update_settings(**vars(kit_settings(self._config)))
             return self._config
+
+    def _config_view(self) -> dict[str, Any]:
+        config = self._config
+        return {
+            "base_url": self.base_url,
+            "company_uuid": config.company_uuid,
+            "company_name": config.company_name,
+            **{name: getattr(config, name) for name in sorted(MUTABLE_CONFIG)},
+        }
+
+    def _extra_stats(self) -> dict[str, Any]:
+        with self.state.lock:
+            return {
+                "partner_results": len(self.state.partner_results),
+                "notes": len(self.state.notes),
+                "activations": len(self.state.activations),
+            }
 
     @property
     def base_url(self) -> str:
@@ -140,9 +179,7 @@ class Sandbox(ControlEndpoints):
 
     def wait_background(self, timeout: float = 10.0) -> None:
         """Wait for webhooks sent from API requests (they go out on their own threads)."""
-        deadline = time.monotonic() + timeout
-        for thread in list(self._background):
-            thread.join(max(0.0, deadline - time.monotonic()))
+        self.kit.wait_background(timeout)
 
     # --- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -153,36 +190,14 @@ class Sandbox(ControlEndpoints):
     def dispatch(self, request: Request) -> Response:
         area = _area(request.path)
         if area == CONTROL:
-            if request.remote_addr not in self._config.control_clients:
-                return json_response({"error": "control endpoints answer loopback clients only"}, 403)
-            return self._route(request, area)
+            return self.kit.control(request, fallback=lambda r: self._route(r, area))
         if area is None:
             return json_response({"errors": [{"status": 404, "title": "Not Found", "detail": request.path}]}, 404)
-
-        with self.state.lock:
-            self.state.stats["requests"] += 1
-        decision = self.state.rate_limit_hit(request.headers.get("Authorization", ""))
-        rate_headers = {
-            "X-Rate-Limit-Limit": str(decision.limit),
-            "X-Rate-Limit-Remaining": str(decision.remaining),
-            "X-Rate-Limit-Reset": str(decision.reset),
-        }
-        if not decision.allowed:
-            response = error_response(
-                ApiError(429, "Too Many Requests", f"Rate limit exceeded, retry in {decision.reset} seconds")
-            )
-        else:
-            response = self._api(request, area)
-        response.headers.update(rate_headers)
-        return response
+        return self.kit.api(
+            request, key=request.headers.get("Authorization", ""), handler=lambda r: self._api(r, area)
+        )
 
     def _api(self, request: Request, area: str) -> Response:
-        status, delay = self.state.api_fault_take()
-        if delay:
-            time.sleep(delay)
-        if status is not None:
-            title = HTTP_STATUS_CODES.get(status, "Error")
-            return error_response(ApiError(status, title, "Injected by the sandbox (/_sandbox/faults)"))
         try:
             self._authenticate(request, area)
             if request.method in ("POST", "PUT", "PATCH"):
@@ -213,18 +228,7 @@ class Sandbox(ControlEndpoints):
             )
 
     def _route(self, request: Request, area: str) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
-        try:
-            endpoint, values = adapter.match()
-            return getattr(self, endpoint)(request, **values)
-        except ApiError as error:
-            return error_response(error)
-        except MethodNotAllowed:
-            return error_response(ApiError(405, "Method Not Allowed", f"{request.method} {request.path}"))
-        except NotFound:
-            return error_response(ApiError(404, "Not Found", request.path))
-        except HTTPException as exc:  # e.g. a strict-slashes redirect
-            return exc.get_response(request.environ)
+        return self.routes.dispatch(request, self, error=_error, handle=_api_error)
 
     # --- helpers -----------------------------------------------------------------------------
     @staticmethod
@@ -448,9 +452,7 @@ class Sandbox(ControlEndpoints):
             self._check_stage(application, stage_id, pointer="/data/relationships/stage")
             moved = self.state.application_move(application_id, stage_id)
             rendered = self._application(moved)
-        thread = threading.Thread(target=self._company_webhook, args=(moved,), daemon=True)
-        self._background = [t for t in self._background if t.is_alive()] + [thread]
-        thread.start()
+        self.kit.background(self._company_webhook, moved)
         return json_response({"data": rendered})
 
     def _check_stage(self, application: dict, stage_id: str, *, pointer: str) -> None:
@@ -620,3 +622,7 @@ class Sandbox(ControlEndpoints):
 
 def create_app(config: SandboxConfig = SANDBOX_DEFAULTS) -> Sandbox:
     return Sandbox(config)
+
+
+def _api_error(exc: Exception) -> Response | None:
+    return error_response(exc) if isinstance(exc, ApiError) else None

@@ -3,7 +3,9 @@ clicks and company webhooks (built and signed here, sent through the outbox and 
 activation call, and the ``/_sandbox/`` control endpoints that fire them and show what Stagehook
 left behind.
 
-A mixin of ``Sandbox`` (app.py): it uses the sandbox's ``state``, ``config`` and ``outbox``.
+A part of ``Sandbox`` (app.py), declared below: it uses the sandbox's ``state``, ``kit``, live
+config and the API renderers. The generic control endpoints (faults, stats, webhooks, config,
+reset) are the sandbox kit's (integrations.sandbox).
 """
 
 from __future__ import annotations
@@ -18,18 +20,30 @@ from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from integrations.sandbox import Outbox, Routes, SandboxKit
+
+from .config import SandboxConfig
 from .jsonapi import ApiError, json_response, validation_error
 from .outbound import activation_jws, company_signature_v1, company_signature_v2, partner_signature
-from .state import fixture, isoformat, now
+from .state import SandboxState, fixture, isoformat, now
 from .validation import validate_attributes
-
-# Config a running sandbox may change over /_sandbox/config (never the secrets: they are the
-# contract both sides were configured with).
-MUTABLE_CONFIG = {"stagehook_url", "rate_limit", "rate_window", "package_field", "out_of_order_hold", "webhook_timeout"}
 
 
 class ControlEndpoints:
-    """Outgoing calls and control endpoints; see the module docstring."""
+    """Outgoing calls and Teamtailor's own control endpoints; see the module docstring."""
+
+    # What this part uses of the Sandbox it belongs to (set in Sandbox.__init__ / its properties).
+    state: SandboxState
+    kit: SandboxKit
+    outbox: Outbox
+    routes: Routes
+    _config: SandboxConfig
+    base_url: str
+    provider_key: str
+    stagehook: Callable[[str], str]
+    _application: Callable[..., dict]
+    _result: Callable[[dict], dict]
+    _check_stage: Callable[..., None]
 
     # --- outgoing: partner events and company webhooks ----------------------------------------
     def _teamtailor_host(self) -> str:
@@ -190,7 +204,7 @@ class ControlEndpoints:
             {
                 "sandbox": "teamtailor",
                 "base_url": self.base_url,
-                "endpoints": sorted({r.rule for r in self.url_map.iter_rules()}),
+                "endpoints": sorted(set(self.routes.paths()) | set(self.kit.control_paths())),
             },
             media_type="application/json",
         )
@@ -441,54 +455,6 @@ class ControlEndpoints:
         with self.state.lock:
             notes = sorted(self.state.notes.values(), key=lambda n: int(n["id"]))
             return json_response({"notes": copy.deepcopy(notes)}, media_type="application/json")
-
-    def control_webhooks(self, request: Request) -> Response:
-        return json_response({"webhooks": self.state.snapshot("webhooks")}, media_type="application/json")
-
-    def control_stats(self, request: Request) -> Response:
-        with self.state.lock:
-            stats = copy.deepcopy(self.state.stats)
-            stats["faults"] = self.state.faults.describe()
-            stats["partner_results"] = len(self.state.partner_results)
-            stats["notes"] = len(self.state.notes)
-            stats["activations"] = len(self.state.activations)
-            return json_response(stats, media_type="application/json")
-
-    def control_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            described = self.state.faults_update({"clear": True})
-        elif request.method == "POST":
-            options = self._control_body(request)
-            try:
-                described = self.state.faults_update(options)
-            except (TypeError, ValueError) as exc:
-                return _control_error(400, f"bad fault options: {exc}")
-        else:
-            with self.state.lock:
-                described = self.state.faults.describe()
-        return json_response({"faults": described}, media_type="application/json")
-
-    def control_config(self, request: Request) -> Response:
-        if request.method == "POST":
-            options = self._control_body(request)
-            unknown = set(options) - MUTABLE_CONFIG
-            if unknown:
-                return _control_error(400, f"not changeable at run time: {', '.join(sorted(unknown))}")
-            self.configure(**options)
-        config = self._config
-        return json_response(
-            {
-                "base_url": self.base_url,
-                "company_uuid": config.company_uuid,
-                "company_name": config.company_name,
-                **{name: getattr(config, name) for name in sorted(MUTABLE_CONFIG)},
-            },
-            media_type="application/json",
-        )
-
-    def control_reset(self, request: Request) -> Response:
-        self.state.reset()
-        return json_response({"reset": True}, media_type="application/json")
 
     @staticmethod
     def _control_body(request: Request) -> dict:

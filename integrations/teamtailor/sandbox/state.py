@@ -1,5 +1,6 @@
-"""The sandbox's in-memory Teamtailor: records seeded from the copied reference fixtures, the
-partner results and notes Stagehook leaves behind, rate-limit windows, faults and counters.
+"""The sandbox's in-memory Teamtailor: records seeded from the copied reference fixtures and the
+partner results and notes Stagehook leaves behind. (Rate windows, faults, counters and the webhook
+log are the sandbox kit's: integrations/sandbox/.)
 
 Every read and write goes through one re-entrant lock, because the server is threaded and a test
 inspects the state while requests are in flight. Records are plain dicts: attributes exactly as
@@ -12,11 +13,8 @@ import copy
 import datetime as dt
 import functools
 import json
-import math
 import threading
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,62 +50,12 @@ def fixture(name: str) -> dict[str, Any]:
     return json.loads(_fixture_text(name))
 
 
-@dataclass
-class Faults:
-    """What the sandbox is told to do wrong. API faults apply to /v1 and /partner/v1 only."""
-
-    status: int | None = None  # answer this status instead of the real response
-    delay: float = 0.0  # sleep this long before answering
-    count: int | None = None  # ...for this many API requests (None: no count limit)
-    until: float | None = None  # ...or until this time.monotonic() (None: no time limit)
-    drop_webhooks: int = 0  # drop the next N outgoing webhooks
-    duplicate_webhooks: int = 1  # send every outgoing webhook this many times
-    out_of_order: bool = False  # hold the next webhook back until a later one has been sent
-
-    def api_fault_active(self) -> bool:
-        if self.status is None and not self.delay:
-            return False
-        if self.count is not None and self.count <= 0:
-            return False
-        if self.until is not None and time.monotonic() >= self.until:
-            return False
-        return True
-
-    def describe(self) -> dict[str, Any]:
-        remaining = None if self.until is None else max(0.0, round(self.until - time.monotonic(), 3))
-        return {
-            "status": self.status,
-            "delay": self.delay,
-            "count": self.count,
-            "seconds_left": remaining,
-            "active": self.api_fault_active(),
-            "drop_webhooks": self.drop_webhooks,
-            "duplicate_webhooks": self.duplicate_webhooks,
-            "out_of_order": self.out_of_order,
-        }
-
-
-@dataclass
-class RateWindow:
-    started: float
-    count: int = 0
-
-
-@dataclass
-class RateDecision:
-    allowed: bool
-    limit: int
-    remaining: int
-    reset: int  # whole seconds until the window restarts
-
-
 class SandboxState:
     """All mutable sandbox data. Public methods take the lock; ``_``-methods expect it held."""
 
-    def __init__(self, *, rate_limit: int = 50, rate_window: float = 10.0):
-        self.lock = threading.RLock()
-        self.rate_limit = rate_limit
-        self.rate_window = rate_window
+    def __init__(self, *, lock: threading.RLock | None = None):
+        # The sandbox kit's lock when the sandbox has one: counters, faults and the outbox share it.
+        self.lock = lock or threading.RLock()
         self.reset()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -120,20 +68,7 @@ class SandboxState:
             self.users: dict[str, dict[str, Any]] = {}
             self.notes: dict[str, dict[str, Any]] = {}
             self.partner_results: dict[str, dict[str, Any]] = {}
-            self.webhooks: list[dict[str, Any]] = []  # every outgoing delivery attempt
             self.activations: list[dict[str, Any]] = []
-            self.faults = Faults()
-            self.rate_windows: dict[str, RateWindow] = {}
-            self.stats: dict[str, Any] = {
-                "requests": 0,
-                "rate_limited": 0,
-                "rate_limited_by_key": {},
-                "faults_served": 0,
-                "webhooks_sent": 0,
-                "webhooks_dropped": 0,
-                "webhooks_duplicated": 0,
-                "webhooks_failed": 0,
-            }
             self.provider_key_override: str | None = None
             self._next_id = {"candidates": 60000, "job-applications": 700, "notes": 1, "triggers": 1}
             self._seed()
@@ -463,63 +398,3 @@ class SandboxState:
                 "request": copy.deepcopy(request_body),
             }
             return self.notes[note_id]
-
-    # --- rate limit --------------------------------------------------------------------------
-    def rate_limit_hit(self, key: str) -> RateDecision:
-        """A fixed window per key, started by the key's first request: Teamtailor's reset header
-        counts down to the moment the whole allowance comes back."""
-        with self.lock:
-            clock = time.monotonic()
-            window = self.rate_windows.get(key)
-            if window is None or clock - window.started >= self.rate_window:
-                window = self.rate_windows[key] = RateWindow(started=clock)
-            reset = max(1, math.ceil(window.started + self.rate_window - clock))
-            if window.count >= self.rate_limit:
-                self.stats["rate_limited"] += 1
-                by_key = self.stats["rate_limited_by_key"]
-                label = _key_label(key)
-                by_key[label] = by_key.get(label, 0) + 1
-                return RateDecision(False, self.rate_limit, 0, reset)
-            window.count += 1
-            return RateDecision(True, self.rate_limit, self.rate_limit - window.count, reset)
-
-    # --- faults ------------------------------------------------------------------------------
-    def faults_update(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``options`` into the current faults (``clear`` first drops everything)."""
-        with self.lock:
-            if options.get("clear"):
-                self.faults = Faults()
-            faults = self.faults
-            if "status" in options:
-                faults.status = None if options["status"] in (None, "", 0) else int(options["status"])
-            if "delay" in options:
-                faults.delay = float(options["delay"] or 0)
-            if "count" in options:
-                faults.count = None if options["count"] is None else int(options["count"])
-            if "seconds" in options:
-                faults.until = None if options["seconds"] is None else time.monotonic() + float(options["seconds"])
-            if "drop_webhooks" in options:
-                faults.drop_webhooks = int(options["drop_webhooks"] or 0)
-            if "duplicate_webhooks" in options:
-                faults.duplicate_webhooks = max(1, int(options["duplicate_webhooks"] or 1))
-            if "out_of_order" in options:
-                faults.out_of_order = bool(options["out_of_order"])
-            return faults.describe()
-
-    def api_fault_take(self) -> tuple[int | None, float]:
-        """The (status, delay) to apply to this API request, consuming one count if limited."""
-        with self.lock:
-            faults = self.faults
-            if not faults.api_fault_active():
-                return None, 0.0
-            if faults.count is not None:
-                faults.count -= 1
-            if faults.status is not None:
-                self.stats["faults_served"] += 1
-            return faults.status, faults.delay
-
-
-def _key_label(authorization: str) -> str:
-    # Stats are shown on screens and in logs: name the scheme, never print the credential.
-    scheme = authorization.split(" ", 1)[0] if authorization else "anonymous"
-    return f"{scheme} …{authorization[-4:]}" if authorization else scheme
