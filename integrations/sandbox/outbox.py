@@ -68,14 +68,21 @@ class Outbox:
         body: bytes,
         headers: dict[str, str],
         on_answer: Callable[[requests.Response], None] | None = None,
+        sign: Callable[[bytes], dict[str, str]] | None = None,
     ) -> list[dict[str, Any]]:
-        job = {"id": str(uuid.uuid4()), "kind": kind, "url": url, "body": body, "headers": headers, "on_answer": on_answer}
+        """Send ``body`` to ``url`` with ``headers``. ``sign(body)``, when given, is called for
+        each copy as it goes out and its headers are added (a held or duplicated webhook then
+        carries a fresh timestamp, as an ATS's retry does)."""
+        job = {
+            "id": str(uuid.uuid4()), "kind": kind, "url": url, "body": body, "headers": headers,
+            "on_answer": on_answer, "sign": sign,
+        }
         with self.lock:
             faults = self.faults.current
             if faults.drop_webhooks > 0:
                 faults.drop_webhooks -= 1
                 self.counters.add("webhooks_dropped")
-                self._record(job, copy=1, status=None, error="dropped by fault injection", answer="", took=0.0)
+                self._record(job, job["headers"], copy=1, status=None, error="dropped by fault injection", answer="", took=0.0)
                 return [{"dropped": True}]
             copies = faults.duplicate_webhooks
             if faults.out_of_order and not self._held:
@@ -114,28 +121,33 @@ class Outbox:
     def _send(self, job: dict[str, Any], copies: int) -> list[dict[str, Any]]:
         answers = []
         for copy in range(1, copies + 1):
+            headers = dict(job["headers"])
+            if job["sign"] is not None:
+                headers.update(job["sign"](job["body"]))
             started = time.monotonic()
             try:
                 response = self._session.post(
-                    job["url"], data=job["body"], headers=job["headers"], timeout=self._timeout(), allow_redirects=False
+                    job["url"], data=job["body"], headers=headers, timeout=self._timeout(), allow_redirects=False
                 )
             except requests.RequestException as exc:
                 took = time.monotonic() - started
                 self.counters.add("webhooks_failed")
-                self._record(job, copy=copy, status=None, error=f"{type(exc).__name__}: {exc}", answer="", took=took)
+                self._record(
+                    job, headers, copy=copy, status=None, error=f"{type(exc).__name__}: {exc}", answer="", took=took
+                )
                 answers.append({"status": None, "error": str(exc)})
                 continue
             took = time.monotonic() - started
             self.counters.add("webhooks_sent")
             if copy > 1:
                 self.counters.add("webhooks_duplicated")
-            self._record(job, copy=copy, status=response.status_code, error=None, answer=response.text, took=took)
+            self._record(job, headers, copy=copy, status=response.status_code, error=None, answer=response.text, took=took)
             answers.append({"status": response.status_code, "body": _parse(response)})
             if job["on_answer"] is not None:
                 job["on_answer"](response)
         return answers
 
-    def _record(self, job, *, copy: int, status, error, answer: str, took: float) -> None:
+    def _record(self, job, headers: dict[str, str], *, copy: int, status, error, answer: str, took: float) -> None:
         try:
             request_body: Any = json.loads(job["body"])
         except ValueError:
@@ -151,7 +163,7 @@ class Outbox:
                     "status": status,
                     "error": error,
                     "duration_ms": round(took * 1000, 1),
-                    "request_headers": {k: v for k, v in job["headers"].items() if k.lower() not in self._redact},
+                    "request_headers": {k: v for k, v in headers.items() if k.lower() not in self._redact},
                     "request_body": request_body,
                     "answer": answer[:2000],
                 }

@@ -288,3 +288,20 @@ def test_an_ats_verb_may_not_shadow_a_generic_one():
         verbs_for([Verb("stats", "mine", lambda cli, o: None)])
     names = [v.name for v in verbs_for([Verb("order", "order a package", lambda cli, o: None)])]
     assert names == ["order", *[v.name for v in GENERIC_VERBS]]
+
+
+def test_the_outbox_signs_each_copy_as_it_goes_out(webhook_receiver):
+    app = ToyAts(SMARTRECRUITERS_LIKE)
+    app.kit.faults.update({"duplicate_webhooks": 2})
+    signed: list[int] = []
+
+    def sign(body: bytes) -> dict[str, str]:
+        signed.append(len(body))
+        return {"X-Signature": f"v1=copy{len(signed)}", "Authorization": "Bearer secret-token"}
+
+    app.kit.outbox.deliver(kind="toy-event", url=webhook_receiver.url, body=b'{"id": 2}', headers={}, sign=sign)
+    received = webhook_receiver.wait_for(2)
+    assert [r.headers["X-Signature"] for r in received] == ["v1=copy1", "v1=copy2"]
+    log = app.kit.outbox.snapshot()
+    assert [e["request_headers"] for e in log] == [{"X-Signature": "v1=copy1"}, {"X-Signature": "v1=copy2"}]
+    app.kit.close()
