@@ -3,8 +3,8 @@ background thread each), and a tiny receiver that records what a sandbox sends.
 
 Any sandbox registered with the kit (``integrations/<ats>/sandbox`` exposing ``SANDBOX``) can be
 served: ``sandbox_server("<ats>", stagehook_url=...)`` (a factory fixture) or ``serve_sandbox``.
-The handle is ``RunningSandbox`` (the kit's generic control endpoints) or the ATS's subclass in
-``HANDLES`` (its API and control calls). Fixtures: ``sandbox_server``, ``teamtailor_sandbox`` (a
+The handle is ``RunningSandbox`` (the kit's generic control endpoints) or the ATS's subclass
+(its API and control calls: ``HANDLES`` here, or ``HANDLE`` in tests/integrations/<ats>/sandbox_handle.py). Fixtures: ``sandbox_server``, ``teamtailor_sandbox`` (a
 running fake Teamtailor, fresh state per test) and ``webhook_receiver`` (stands in for Stagehook
 when a test checks what the sandbox sends).
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
+import importlib.util
 import json
 import threading
 import time
@@ -178,9 +180,26 @@ class RunningTeamtailorSandbox(RunningSandbox):
         self.app.wait_background(timeout)
 
 
-# An ATS's handle class (its API and control helpers); any other registered sandbox gets the
-# generic RunningSandbox.
+# An ATS's handle class (its API and control helpers). Another ATS may instead put its class in
+# tests/integrations/<ats>/sandbox_handle.py as ``HANDLE`` (no edit here); any other registered
+# sandbox gets the generic RunningSandbox.
 HANDLES: dict[str, type[RunningSandbox]] = {"teamtailor": RunningTeamtailorSandbox}
+
+
+def handle_class(name: str) -> type[RunningSandbox]:
+    if name in HANDLES:
+        return HANDLES[name]
+    module_name = f"tests.integrations.{name}.sandbox_handle"
+    try:
+        found = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError:
+        found = None
+    if found is None:
+        return RunningSandbox
+    handle = getattr(importlib.import_module(module_name), "HANDLE", None)
+    if not (isinstance(handle, type) and issubclass(handle, RunningSandbox)):
+        raise TypeError(f"{module_name}.HANDLE must be a subclass of tests.sandbox_fixtures.RunningSandbox")
+    return handle
 
 
 @contextlib.contextmanager
@@ -190,7 +209,7 @@ def serve_sandbox(name: str, **overrides: Any) -> Iterator[RunningSandbox]:
     server = bind(app, host=LOOPBACK, port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"{name}-sandbox", daemon=True)
     thread.start()
-    handle = HANDLES.get(name, RunningSandbox)(app, server, thread)
+    handle = handle_class(name)(app, server, thread)
     try:
         yield handle
     finally:

@@ -305,3 +305,13 @@ def test_the_outbox_signs_each_copy_as_it_goes_out(webhook_receiver):
     log = app.kit.outbox.snapshot()
     assert [e["request_headers"] for e in log] == [{"X-Signature": "v1=copy1"}, {"X-Signature": "v1=copy2"}]
     app.kit.close()
+
+
+def test_the_test_plugin_serves_a_registered_sandbox_with_its_handle(sandbox_server):
+    from tests.sandbox_fixtures import RunningSandbox, RunningTeamtailorSandbox, handle_class
+
+    assert handle_class("teamtailor") is RunningTeamtailorSandbox
+    assert handle_class("no_handle_module_here") is RunningSandbox
+    running = sandbox_server("teamtailor", rate_limit=7)
+    assert running.url.startswith("http://127.0.0.1:") and running.config.rate_limit == 7
+    assert running.stats()["requests"] == 0 and running.faults(status=503)["status"] == 503
