@@ -173,3 +173,13 @@ def test_a_write_back_reaches_the_sandbox_in_the_documented_shape(contract, refe
     assert received, "the sandbox accepted no write-back for the assessment"
     problems = contract.adapter.writeback_problems(received[-1], reference=reference_fixtures)
     assert problems == [], json.dumps(received[-1], indent=1)[:2000]
+
+
+def test_teamtailors_shape_check_catches_an_undocumented_write_back(reference_fixtures):
+    """The shape check can fail: a body Teamtailor does not document is reported, piece by piece."""
+    adapter = adapter_for("teamtailor")
+    bad = {"data": {"type": "partner-result", "attributes": {"status": "done", "score": 80, "assessment": {"score": 8.5}}}}
+    problems = adapter.writeback_problems(bad, reference=reference_fixtures)
+    assert len(problems) == 4, problems
+    good = {"data": {"type": "partner-results", "attributes": {"status": "completed", "assessment": {"score": 82}}}}
+    assert adapter.writeback_problems(good, reference=reference_fixtures) == []
