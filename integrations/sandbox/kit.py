@@ -10,7 +10,7 @@
 - ``extra_stats()``: the ATS's own counters for ``/_sandbox/stats``; ``on_reset()``: reseed.
 
 The kit then gives the sandbox: ``api(request, key=..., handler=...)`` (count, rate window with
-headers and 429, API faults, then the handler), ``control(request, routes)`` (loopback only;
+headers and 429, API faults, then the handler), ``control(request, fallback=...)`` (loopback only;
 the generic control endpoints ``faults``, ``stats``, ``webhooks``, ``config``, ``reset`` and the
 ATS's own), the ``outbox`` for signed webhooks, ``background(fn)`` for webhooks an API call sets
 off, and ``lock``, the one re-entrant lock the ATS's state should share.
@@ -50,9 +50,9 @@ class KitSettings:
     control_clients: tuple[str, ...] = LOOPBACK
 
 
-
 class ControlError(Exception):
-    """A control request refused: answered ``{"error": message}`` with ``status``."""
+    """A control request refused (e.g. a body that is not a JSON object): answered with
+    ``status`` in the ATS's error shape (``render_error``)."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -129,6 +129,7 @@ class SandboxKit:
         with self.lock:
             self._settings = dataclasses.replace(self._settings, **changes)
             self.limiter.rules = self._settings.rate
+            self.outbox.redact(self._settings.redact_headers)
             return self._settings
 
     # --- the API areas -----------------------------------------------------------------------

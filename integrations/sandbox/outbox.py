@@ -56,6 +56,11 @@ class Outbox:
         with self.lock:
             self.log = []
 
+    def redact(self, header_names: tuple[str, ...]) -> None:
+        """Replace the header names the log leaves out."""
+        with self.lock:
+            self._redact = {name.lower() for name in header_names}
+
     def snapshot(self) -> list[dict[str, Any]]:
         with self.lock:
             return json.loads(json.dumps(self.log))
