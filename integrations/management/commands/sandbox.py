@@ -24,7 +24,8 @@ class Command(BaseCommand):
         for name in sandbox_names():
             try:
                 spec = sandbox_spec(name)
-            except UnknownSandbox as exc:
+            except (UnknownSandbox, ImportError) as exc:
+                # One broken sandbox must not take the others' verbs down with it.
                 atss.add_parser(name, help=f"(unusable: {exc})")
                 continue
             ats = atss.add_parser(name, help=spec.description or f"the {name} sandbox")
@@ -37,12 +38,14 @@ class Command(BaseCommand):
                 if verb.json_option:
                     sub.add_argument("--json", action="store_true", help="print raw JSON instead of text")
 
-    def handle(self, *args, name, verb, url=None, **options):
+    def handle(self, *args, name, verb=None, url=None, **options):
         try:
             spec = sandbox_spec(name)
         except UnknownSandbox as exc:
             raise CommandError(str(exc)) from exc
-        chosen = next(v for v in verbs_for(spec.verbs) if v.name == verb)
+        chosen = next((v for v in verbs_for(spec.verbs) if v.name == verb), None)
+        if chosen is None:
+            raise CommandError(f"the {name} sandbox has no verb {verb!r}")
         cli = SandboxCli(
             name=name, base_url=url or spec.defaults.base_url, write=self.stdout.write, raw=options.get("json", False)
         )
