@@ -246,6 +246,7 @@ def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeade
 
 class TeamtailorProvider(Provider):
     name = auth.PROVIDER_NAME
+    supports_stage_move = True
 
     # --- inbound ----------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
@@ -403,6 +404,8 @@ class TeamtailorProvider(Provider):
     def deliver(self, delivery: Delivery) -> WriteBackResult:
         connection = delivery.connection
         assessment = Assessment.objects.select_related("package").get(pk=delivery.assessment_id)
+        if delivery.channel == DeliveryChannel.STAGE_MOVE:
+            return self._stage_move(connection=connection, assessment=assessment, payload=delivery.payload or {})
         attributes = dict((delivery.payload or {}).get("attributes") or {})
         if not attributes:
             raise BadRequest("the delivery has no partner-result attributes")
@@ -416,6 +419,30 @@ class TeamtailorProvider(Provider):
             return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: assessment.remote_order_id})
         result_id = self._trigger_result(client=client, assessment=assessment, attributes=attributes)
         return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
+
+    @staticmethod
+    def _stage_move(*, connection: Connection, assessment: Assessment, payload: dict[str, Any]) -> WriteBackResult:
+        """A score rule: ``PATCH /v1/job-applications/{id}`` with the new stage relationship (the
+        company's public API key), or, without a target stage, a note on the candidate."""
+        client = public_client_for(connection)
+        stage_id = str(payload.get("to_stage_id") or "")
+        if stage_id:
+            if not assessment.remote_application_id:
+                raise BadRequest("a stage move needs the Teamtailor job-application id")
+            body = {"data": {
+                "id": assessment.remote_application_id, "type": "job-applications",
+                "relationships": {"stage": {"data": {"type": "stages", "id": stage_id}}},
+            }}
+            response = client.patch(f"job-applications/{assessment.remote_application_id}", json=body)
+            return WriteBackResult(status_code=response.status_code, remote_refs={"moved_to_stage_id": stage_id})
+        if not assessment.remote_candidate_id:
+            raise BadRequest("a note needs the Teamtailor candidate id")
+        # Teamtailor notes need an author: the connection's ``note_user_id`` credential (a Teamtailor user).
+        created = client.note_create(
+            candidate_id=assessment.remote_candidate_id, text=str(payload.get("note") or ""),
+            user_id=str((connection.credentials or {}).get("note_user_id") or ""),
+        )
+        return WriteBackResult(status_code=201, remote_refs={"note_id": str((created.get("data") or {}).get("id") or "")})
 
     def _trigger_result(self, *, client: PartnerApiClient, assessment: Assessment, attributes: dict[str, Any]) -> str:
         """Trigger mode: update the partner result we created earlier, or create it now. Move rules
