@@ -163,6 +163,10 @@ def jobs_search(*, connection: Connection, query: str = "", limit: int = 50) -> 
     return list(jobs.order_by("title", "remote_id")[:limit])
 
 
+def job_get(*, connection: Connection, remote_job_id: str) -> RemoteJob | None:
+    return RemoteJob.objects.filter(connection=connection, remote_id=remote_job_id).first()
+
+
 def _stage_lookup(connection: Connection) -> dict[tuple[str, str], RemoteStage]:
     """(stage id, sub-status) -> mirror row, for stages and sub-stages."""
     lookup: dict[tuple[str, str], RemoteStage] = {}
