@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from . import mapping, sync_bridge
 from .models import Connection, StageMappingVersion
@@ -232,19 +231,21 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
 
 
 @login_required
-@require_POST
 def mapping_refresh_view(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, connection_id=connection_id)
+    if request.method != "POST":  # after the lookup: another tenant's id is a 404 whatever the method
+        return HttpResponseNotAllowed(["POST"])
     result = sync_bridge.pipeline_refresh(connection=connection)
     (messages.info if result.started else messages.warning)(request, result.message)
     return redirect(request.POST.get("next") or _wizard_url(connection, "stages"))
 
 
 @login_required
-@require_POST
 def mapping_restore_view(request: HttpRequest, connection_id: int, version_id: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, connection_id=connection_id)
     version = get_object_or_404(StageMappingVersion, connection=connection, pk=version_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         restored = mapping.stage_mapping_version_restore(version=version, user=request.user)
     except mapping.MappingInvalid as exc:
