@@ -49,6 +49,16 @@ def _draft_clear(request: HttpRequest, connection: Connection) -> None:
     request.session.pop(_draft_key(connection), None)
 
 
+def _saved(request: HttpRequest, connection: Connection, version: StageMappingVersion | None, *,
+           unchanged: str, saved: str) -> None:
+    """After a save: the draft goes, and the recruiter learns the version (or that nothing changed)."""
+    _draft_clear(request, connection)
+    if version is None:
+        messages.info(request, unchanged)
+    else:
+        messages.success(request, saved.format(number=version.number))
+
+
 def _wizard_url(connection: Connection, step: str, **params) -> str:
     query = "&".join(f"{k}={v}" for k, v in params.items() if v not in (None, ""))
     return f"{reverse('integrations_app:mapping', args=[connection.pk])}?step={step}" + (f"&{query}" if query else "")
@@ -169,11 +179,8 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
             except mapping.MappingInvalid as exc:
                 errors = exc.errors
             else:
-                _draft_clear(request, connection)
-                if version is None:
-                    messages.info(request, "Nothing changed: the saved mapping is the same.")
-                else:
-                    messages.success(request, f"Saved as version {version.number}.")
+                _saved(request, connection, version, unchanged="Nothing changed: the saved mapping is the same.",
+                       saved="Saved as version {number}.")
                 return redirect(_wizard_url(connection, "review"))
 
     saved = mapping.mapping_rows(connection=connection)
@@ -251,11 +258,8 @@ def mapping_restore_view(request: HttpRequest, connection_id: int, version_id: i
     except mapping.MappingInvalid as exc:
         messages.error(request, "Version %s cannot be restored: %s" % (version.number, " ".join(exc.errors)))
     else:
-        _draft_clear(request, connection)
-        if restored is None:
-            messages.info(request, f"Version {version.number} is already the saved mapping.")
-        else:
-            messages.success(request, f"Version {version.number} restored as version {restored.number}.")
+        _saved(request, connection, restored, unchanged=f"Version {version.number} is already the saved mapping.",
+               saved=f"Version {version.number} restored as version {{number}}.")
     return redirect(_wizard_url(connection, "review"))
 
 
@@ -314,11 +318,9 @@ def use_package_view(request: HttpRequest, package_id: int) -> HttpResponse:
                     except mapping.MappingInvalid as exc:
                         errors += exc.errors
                     else:
-                        _draft_clear(request, connection)
-                        if version is None:
-                            messages.info(request, f"{package.name} was already used there: nothing changed.")
-                        else:
-                            messages.success(request, f"{package.name} is now used in {connection}: saved as version {version.number}.")
+                        _saved(request, connection, version,
+                               unchanged=f"{package.name} was already used there: nothing changed.",
+                               saved=f"{package.name} is now used in {connection}: saved as version {{number}}.")
                         return redirect(_wizard_url(connection, "review"))
             context.update({"step": "stages", "per_job": per_job, "chosen": targets, "all_jobs": all_jobs})
     return render(request, "integrations/use_package.html", context, status=400 if errors else 200)

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from assessments.models import Assessment, Package, Status
 from assessments.selectors import assessment_report_url
 from integrations.errors import AuthFailed, BadRequest, PayloadError
+from integrations.mapping import score_percent  # noqa: F401 (also this module's public name)
 from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
 from integrations.providers import (
     Candidate,
@@ -93,18 +94,6 @@ def _body(raw_body: bytes) -> Any:
 
 
 # --- write-back payloads ------------------------------------------------------------------------
-def score_percent(assessment: Assessment) -> int | None:
-    """The score on Teamtailor's 0-100 integer scale."""
-    if assessment.score_value is None:
-        return None
-    low = assessment.score_min if assessment.score_min is not None else Decimal(0)
-    high = assessment.score_max if assessment.score_max is not None else Decimal(100)
-    if high <= low:
-        return None
-    share = (Decimal(assessment.score_value) - low) / (high - low) * 100
-    return int(min(max(share, Decimal(0)), Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def _duration(assessment: Assessment) -> str:
     if not (assessment.started_at and assessment.completed_at) or assessment.completed_at < assessment.started_at:
         return ""

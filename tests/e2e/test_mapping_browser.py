@@ -44,6 +44,12 @@ def _browser(p):
     )
 
 
+def _signed_in_page(browser, base, email):
+    page = browser.new_page()
+    _login(page, base, email)
+    return page
+
+
 def _login(page, base, email):
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("E-mail").fill(email)
@@ -60,8 +66,7 @@ def test_recruiter_maps_overrides_saves_and_restores(world):
     with sync_playwright() as p:
         browser = _browser(p)
         try:
-            page = browser.new_page()
-            _login(page, base, world["recruiter"])
+            page = _signed_in_page(browser, base, world["recruiter"])
             page.goto(f"{base}/app/connections/")
             expect(page.locator("body")).to_contain_text("Acme Teamtailor")
             page.get_by_role("link", name="Edit the stage mapping").click()
@@ -123,8 +128,7 @@ def test_use_in_ats_from_the_package_page(world):
     with sync_playwright() as p:
         browser = _browser(p)
         try:
-            page = browser.new_page()
-            _login(page, base, world["recruiter"])
+            page = _signed_in_page(browser, base, world["recruiter"])
             page.goto(f"{base}/app/packages/")
             page.locator("tr", has_text="Backend test").get_by_role("link", name="Use in ATS").click()
             expect(page.get_by_role("heading", level=1)).to_contain_text("Use “Backend test” in the ATS")

@@ -1,7 +1,5 @@
 """Stage mappings: resolution (table-driven), trigger mode complete, score rules, versioned saving."""
 
-import json
-
 import pytest
 
 from assessments import services as assessment_services
@@ -14,33 +12,17 @@ from integrations.models import (
     RemoteStage,
     StageMapping,
     StageMappingVersion,
-    WebhookEvent,
     WebhookStatus,
 )
 from integrations.providers import JobChanged, provider_register, provider_unregister
 from integrations.selectors import stage_mapping_matches
-from integrations.tasks import process_webhook_event
 from tests.factories import ConnectionFactory, PackageFactory, StageMappingFactory, UserFactory
 
 from .conftest import PROVIDER, TestAtsProvider
+from .test_events import CANDIDATE, process, stored
 
 pytestmark = pytest.mark.django_db
 
-CANDIDATE = {"id": "cand-1", "first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"}
-
-
-def stored(connection, event_type, data) -> WebhookEvent:
-    event_id = f"{event_type}-{WebhookEvent.objects.count() + 1}"
-    return WebhookEvent.objects.create(
-        provider=PROVIDER, connection=connection, event_id=event_id, event_type=event_type,
-        raw_body=json.dumps({"id": event_id, "type": event_type, "data": data}).encode(),
-    )
-
-
-def process(event: WebhookEvent) -> WebhookEvent:
-    process_webhook_event.delay(event.pk)
-    event.refresh_from_db()
-    return event
 
 
 def move(connection, stage_id, *, application="app-1", job="job-1", changed_at="2026-11-01T10:00:00+00:00"):
