@@ -22,6 +22,7 @@ from .selectors_app import (
     connection_list_for_user,
     package_get_for_user,
     packages_of,
+    sync_run_latest,
 )
 
 STEPS = ("stages", "jobs", "rules", "review")
@@ -194,7 +195,7 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
         "target_stages": mapping.pipeline(connection=connection, include_sub=True),
         "errors": errors,
         "unsaved": rows != saved,
-        "refresh_available": True,
+        "latest_sync_run": sync_run_latest(connection=connection),
     }
     defaults = {}
     for row in rows:

@@ -43,6 +43,10 @@ def packages_of(*, connection: Connection) -> list[Package]:
     return list(Package.objects.filter(tenant_id=connection.tenant_id, active=True).order_by("name", "id"))
 
 
+def sync_run_latest(*, connection: Connection) -> SyncRun | None:
+    return SyncRun.objects.filter(connection=connection).order_by("-started_at", "-id").first()
+
+
 @dataclass
 class ConnectionHealth:
     connection: Connection
@@ -73,7 +77,7 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
         fix=STATUS_FIXES.get(connection.status, ""),
         last_success=runs.filter(status=SyncStatus.SUCCEEDED).order_by("-finished_at", "-id").first(),
         last_error=runs.filter(status=SyncStatus.FAILED).order_by("-finished_at", "-id").first(),
-        latest_sync_run=runs.order_by("-started_at", "-id").first(),
+        latest_sync_run=sync_run_latest(connection=connection),
         next_sync_at=next_at,
         next_sync_note=next_note,
         last_event_at=last_event,
