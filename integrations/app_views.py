@@ -78,11 +78,15 @@ def _package_ids(request: HttpRequest, name: str, allowed: set[int]) -> tuple[li
     return ids, errors
 
 
-def _merge(existing: list[dict], level_rows: list[dict], *, job: str, keys: set[tuple[str, str]]) -> list[dict]:
+def _merge(existing: list[dict], level_rows: list[dict], *, job: str, keys: set[tuple[str, str]],
+           choosable: set[int]) -> list[dict]:
     """Replace the rows of ``job`` for the stages ``keys`` with ``level_rows``; rules of rows that
-    stay are kept."""
+    stay are kept. Rows of packages the form could not offer (deactivated ones) stay as they are."""
     kept_rules = {mapping.row_key(r): r for r in existing if r["job"] == job}
-    result = [r for r in existing if not (r["job"] == job and (r["stage"], r["sub"]) in keys)]
+    result = [
+        r for r in existing
+        if not (r["job"] == job and (r["stage"], r["sub"]) in keys and (r["package"] is None or r["package"] in choosable))
+    ]
     for row in level_rows:
         previous = kept_rules.get(mapping.row_key(row))
         result.append(previous if previous is not None else row)
@@ -129,7 +133,7 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
                 level += [mapping.row_clean({"stage": option.stage, "sub": option.sub, "package": pk,
                                              "stage_name": option.name}) for pk in ids]
             if not errors:
-                _draft_store(request, connection, _merge(rows, level, job="", keys=keys))
+                _draft_store(request, connection, _merge(rows, level, job="", keys=keys, choosable=allowed))
                 return redirect(_wizard_url(connection, "jobs" if action == "next" else "stages", sub="1" if show_sub else ""))
         elif step == "jobs" and job is not None:
             level, keys = [], set()
@@ -147,7 +151,7 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
                 level += [mapping.row_clean({"job": job.remote_id, "stage": option.stage, "sub": option.sub,
                                              "package": pk, "stage_name": option.name}) for pk in ids]
             if not errors:
-                _draft_store(request, connection, _merge(rows, level, job=job.remote_id, keys=keys))
+                _draft_store(request, connection, _merge(rows, level, job=job.remote_id, keys=keys, choosable=allowed))
                 messages.success(request, f"Overrides for {job.title or job.remote_id} are in your draft.")
                 return redirect(_wizard_url(connection, "jobs", sub="1" if show_sub else ""))
         elif step == "jobs":

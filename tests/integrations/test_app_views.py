@@ -229,3 +229,13 @@ def test_package_page_links_to_use_in_ats(client, setup):
     client.force_login(setup["user"])
     page = client.get("/app/packages/").content.decode()
     assert f'href="/app/connections/use-package/{setup["package"].pk}"' in page
+
+
+def test_a_deactivated_packages_mapping_is_not_dropped_by_a_step(client, setup):
+    client.force_login(setup["user"])
+    connection = setup["connection"]
+    retired = PackageFactory(tenant=connection.tenant, name="Retired test", active=False)
+    StageMappingFactory(connection=connection, remote_stage_id="s2", package=retired, remote_stage_name="Interview")
+    client.post(url(connection), {"step": "stages", "default::s2|": [str(setup["package"].pk)]})
+    client.post(url(connection, "review"), {"step": "review", "action": "save"})
+    assert set(StageMapping.objects.values_list("package__name", flat=True)) == {"Retired test", "Backend test"}
