@@ -39,11 +39,22 @@ def _draft(request: HttpRequest, connection: Connection) -> list[dict]:
     stored = request.session.get(_draft_key(connection))
     if stored is None:
         return mapping.mapping_rows(connection=connection)
-    return [mapping.row_clean(r) for r in stored]
+    rows = stored["rows"] if isinstance(stored, dict) else stored
+    return [mapping.row_clean(r) for r in rows]
 
 
-def _draft_store(request: HttpRequest, connection: Connection, rows: list[dict]) -> None:
-    request.session[_draft_key(connection)] = mapping.rows_sorted(rows)
+def _draft_base(request: HttpRequest, connection: Connection) -> int | None:
+    """The saved version the draft started from (None: no draft, or one without a base)."""
+    stored = request.session.get(_draft_key(connection))
+    return stored.get("base") if isinstance(stored, dict) else None
+
+
+def _draft_store(request: HttpRequest, connection: Connection, rows: list[dict], *, base: int | None = None) -> None:
+    if base is None:
+        base = _draft_base(request, connection)
+    if base is None:
+        base = mapping.mapping_version_number(connection=connection)
+    request.session[_draft_key(connection)] = {"rows": mapping.rows_sorted(rows), "base": base}
 
 
 def _draft_clear(request: HttpRequest, connection: Connection) -> None:
@@ -178,14 +189,8 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
                 return redirect(_wizard_url(connection, "review", sub="1" if show_sub else ""))
             rows = updated
         elif step == "review":
-            try:
-                version = mapping.stage_mappings_save(connection=connection, rows=rows, user=request.user,
-                                                      note="saved in the wizard")
-            except mapping.MappingInvalid as exc:
-                errors = exc.errors
-            else:
-                _saved(request, connection, version, unchanged="Nothing changed: the saved mapping is the same.",
-                       saved="Saved as version {number}.")
+            errors = _save_draft(request, connection, rows)
+            if not errors:
                 return redirect(_wizard_url(connection, "review"))
 
     saved = mapping.mapping_rows(connection=connection)
@@ -240,6 +245,25 @@ def mapping_wizard_view(request: HttpRequest, connection_id: int) -> HttpRespons
         context["review"] = mapping.mapping_review(connection=connection, rows=rows)
         context["versions"] = mapping.mapping_versions(connection=connection)
     return render(request, "integrations/mapping_wizard.html", context, status=400 if errors else 200)
+
+
+def _save_draft(request: HttpRequest, connection: Connection, rows: list[dict]) -> list[str]:
+    """The review step's Save: the draft as a new version, or why not."""
+    base, latest = _draft_base(request, connection), mapping.mapping_version_number(connection=connection)
+    if base is not None and base != latest:
+        # Someone saved while this draft was being edited: say so once; saving again replaces
+        # their version with this draft (theirs stays restorable).
+        _draft_store(request, connection, rows, base=latest)
+        return [f"Version {latest} was saved while you were editing. Check it in the version history below, "
+                "then save again to replace it with your draft, or discard your changes."]
+    try:
+        version = mapping.stage_mappings_save(connection=connection, rows=rows, user=request.user,
+                                              note="saved in the wizard")
+    except mapping.MappingInvalid as exc:
+        return exc.errors
+    _saved(request, connection, version, unchanged="Nothing changed: the saved mapping is the same.",
+           saved="Saved as version {number}.")
+    return []
 
 
 @login_required

@@ -242,7 +242,7 @@ def _diff(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str
 
 
 def _version_create(*, connection: Connection, rows, diff, user, actor: str, note: str) -> StageMappingVersion:
-    number = (StageMappingVersion.objects.filter(connection=connection).aggregate(n=Max("number"))["n"] or 0) + 1
+    number = mapping_version_number(connection=connection) + 1
     return StageMappingVersion.objects.create(
         connection=connection, number=number, created_by=user if getattr(user, "pk", None) else None,
         actor=(actor or getattr(user, "email", "") or "")[:150], note=note[:300], rows=rows, diff=diff,
@@ -424,6 +424,11 @@ def mapping_review(*, connection: Connection, rows: list[dict[str, Any]]) -> lis
             rules=rules,
         ))
     return lines
+
+
+def mapping_version_number(*, connection: Connection) -> int:
+    """The newest version's number (0 before the first save)."""
+    return StageMappingVersion.objects.filter(connection=connection).aggregate(n=Max("number"))["n"] or 0
 
 
 def mapping_versions(*, connection: Connection, limit: int = 20) -> list[StageMappingVersion]:

@@ -239,3 +239,20 @@ def test_a_deactivated_packages_mapping_is_not_dropped_by_a_step(client, setup):
     client.post(url(connection), {"step": "stages", "default::s2|": [str(setup["package"].pk)]})
     client.post(url(connection, "review"), {"step": "review", "action": "save"})
     assert set(StageMapping.objects.values_list("package__name", flat=True)) == {"Retired test", "Backend test"}
+
+
+def test_a_save_by_someone_else_meanwhile_is_not_overwritten_silently(client, setup):
+    client.force_login(setup["user"])
+    connection, package = setup["connection"], setup["package"]
+    client.post(url(connection), {"step": "stages", "default::s2|": [str(package.pk)]})
+    # Meanwhile a colleague saves (version 1).
+    from integrations import mapping
+
+    mapping.stage_mappings_save(connection=connection, rows=[{"stage": "s3", "package": setup["other_package"].pk}])
+    response = client.post(url(connection, "review"), {"step": "review", "action": "save"})
+    assert response.status_code == 400 and "Version 1 was saved while you were editing" in response.content.decode()
+    assert list(StageMapping.objects.values_list("remote_stage_id", flat=True)) == ["s3"]
+    response = client.post(url(connection, "review"), {"step": "review", "action": "save"})  # on purpose, again
+    assert response.status_code == 302
+    assert list(StageMapping.objects.values_list("remote_stage_id", flat=True)) == ["s2"]
+    assert StageMappingVersion.objects.count() == 2
