@@ -5,12 +5,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from .models import Connection
-
-logger = logging.getLogger(__name__)
 
 PIPELINE_KINDS = ("jobs", "stages")
 NOT_AVAILABLE = "sync not available"
