@@ -14,6 +14,7 @@ from .models import (
     RemoteJob,
     RemoteStage,
     StageMapping,
+    StageMappingVersion,
     SyncRun,
     WebhookEvent,
 )
@@ -107,9 +108,20 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(StageMapping)
 class StageMappingAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "connection", "package", "active", "advance_threshold"]
+    list_display = [
+        "__str__", "connection", "package", "active", "reinvite_on_reentry", "advance_threshold", "fail_threshold",
+    ]
     list_filter = ["active", "connection__provider"]
     search_fields = ["remote_job_id", "remote_stage_id", "package__name"]
+
+
+@admin.register(StageMappingVersion)
+class StageMappingVersionAdmin(ReadOnlyAdmin):
+    """The wizard's history (who saved what, when); restoring is done in the wizard."""
+
+    list_display = ["connection", "number", "created_at", "created_by", "actor", "note"]
+    list_filter = ["connection__provider"]
+    readonly_fields = ["connection", "number", "created_at", "created_by", "actor", "note", "rows", "diff"]
 
 
 @admin.register(WebhookEvent)

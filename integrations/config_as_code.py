@@ -72,6 +72,9 @@ STAGE_MAPPING = {
     "active": (False, "bool"),
     "advance_threshold": (False, "int"),
     "advance_to_stage": (False, "str"),
+    "fail_threshold": (False, "int"),
+    "fail_to_stage": (False, "str"),
+    "reinvite_on_reentry": (False, "bool"),
 }
 CONNECTION = {
     "provider": (True, "str"),
@@ -211,9 +214,10 @@ def _check_values(doc: dict, errors: list[str]) -> None:
             for m, mapping in enumerate(conn.get("stage_mappings", [])):
                 if mapping["package"] not in known_packages:
                     errors.append(f"{cw}.stage_mappings[{m}].package: no package named {mapping['package']!r}")
-                threshold = mapping.get("advance_threshold")
-                if threshold is not None and threshold > 100:
-                    errors.append(f"{cw}.stage_mappings[{m}].advance_threshold: must be 0-100")
+                for name in ("advance_threshold", "fail_threshold"):
+                    threshold = mapping.get(name)
+                    if threshold is not None and not 0 <= threshold <= 100:
+                        errors.append(f"{cw}.stage_mappings[{m}].{name}: must be 0-100")
 
 
 def _email(value, where: str, errors: list[str]) -> None:
@@ -335,18 +339,22 @@ def _connection(tenant: Tenant, spec: dict, report: ApplyReport) -> Connection:
 
 
 def _stage_mapping(conn: Connection, spec: dict, packages: dict[str, Package], report: ApplyReport) -> None:
+    # Several packages may share a stage: a row is one (job, stage, sub-status, package).
     key = {
         "connection": conn,
         "remote_job_id": spec.get("job", ""),
         "remote_stage_id": spec["stage"],
         "remote_sub_status": spec.get("sub_status", ""),
+        "package": packages[spec["package"]],
     }
     mapping = StageMapping.objects.filter(**key).first() or StageMapping(**key)
     values = {
-        "package": packages[spec["package"]],
         "active": spec.get("active", True),
         "advance_threshold": spec.get("advance_threshold"),
         "advance_to_stage_id": spec.get("advance_to_stage", ""),
+        "fail_threshold": spec.get("fail_threshold"),
+        "fail_to_stage_id": spec.get("fail_to_stage", ""),
+        "reinvite_on_reentry": spec.get("reinvite_on_reentry", False),
     }
     _sync(mapping, values, report, f"stage mapping {conn.provider}/{key['remote_job_id'] or '*'}/{spec['stage']}")
 

@@ -16,9 +16,10 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from assessments.models import Assessment
+from assessments.models import Assessment, Status
 
 from .errors import AuthFailed, ClientError
+from .mapping import score_rule_delivery_spec
 from .models import ConnectionStatus, Delivery, DeliveryAttempt, DeliveryStatus, ErrorCode
 from .providers import provider_get
 from .selectors import connection_for_source, deliveries_due, delivery_earlier_pending, delivery_next_pending
@@ -61,15 +62,26 @@ def delivery_create_for_status_change(*, assessment: Assessment, to_status: str)
     except LookupError:
         logger.error("assessment %s: no provider %r registered, no write-back", assessment.pk, connection.provider)
         return None
-    spec = provider.delivery_for(connection=connection, assessment=assessment, to_status=to_status)
-    if spec is None:
-        return None
-    delivery = Delivery.objects.create(
-        connection=connection, assessment=assessment, channel=spec.channel, assessment_status=to_status,
-        payload=spec.payload, next_attempt_at=timezone.now(),
-    )
-    transaction.on_commit(lambda: _enqueue(delivery.pk))
-    return delivery
+    specs = [provider.delivery_for(connection=connection, assessment=assessment, to_status=to_status)]
+    if to_status == Status.COMPLETED:
+        # A stage mapping's score rule: after the result (deliveries of one assessment go in order).
+        move = score_rule_delivery_spec(connection=connection, assessment=assessment)
+        if move is not None and not provider.supports_stage_move:
+            logger.warning("assessment %s: the %s provider cannot move stages, score rule skipped",
+                           assessment.pk, connection.provider)
+            move = None
+        specs.append(move)
+    first = None
+    for spec in specs:
+        if spec is None:
+            continue
+        delivery = Delivery.objects.create(
+            connection=connection, assessment=assessment, channel=spec.channel, assessment_status=to_status,
+            payload=spec.payload, next_attempt_at=timezone.now(),
+        )
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+        first = first or delivery
+    return first
 
 
 def _enqueue(delivery_id: int, *, countdown: float | None = None) -> None:

@@ -15,7 +15,7 @@ from assessments.exceptions import AssessmentError
 from assessments.models import Mode, Package
 from assessments.services import CandidateSnapshot, assessment_order
 
-from . import services
+from . import mapping, services
 from .errors import ClientError, EventFailed
 from .models import (
     Connection,
@@ -37,7 +37,7 @@ from .providers import (
     StageChanged,
     provider_get,
 )
-from .selectors import stage_mapping_match
+from .selectors import stage_mapping_matches
 
 logger = logging.getLogger(__name__)
 
@@ -128,25 +128,52 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
         return Outcome(WebhookStatus.IGNORED, note="stage unchanged or older than the mirror")
     if application.rejected_at is not None:
         return Outcome(WebhookStatus.IGNORED, note="application is rejected")
-    mapping = stage_mapping_match(
+    if mapping.stage_closes_application(
+        connection=connection, remote_stage_id=event.remote_stage_id, remote_sub_status=event.remote_sub_status
+    ):
+        return Outcome(WebhookStatus.IGNORED, note="application is rejected or withdrawn")
+    mappings = stage_mapping_matches(
         connection=connection, remote_job_id=event.remote_job_id, remote_stage_id=event.remote_stage_id,
         remote_sub_status=event.remote_sub_status,
     )
-    if mapping is None:
+    if not mappings:
         return Outcome(WebhookStatus.IGNORED, error_code=ErrorCode.STAGE_NOT_MAPPED,
                        note=f"stage {event.remote_stage_id!r} is not mapped")
     candidate = event.candidate
     if candidate is None or not (candidate.email or candidate.phone):
         candidate = _candidate_known(connection=connection, remote_candidate_id=event.remote_candidate_id)
     job = _job_known(connection=connection, remote_job_id=event.remote_job_id)
-    options = {"stage_mapping_id": mapping.pk}
-    if mapping.advance_threshold is not None:
-        options |= {"advance_threshold": mapping.advance_threshold, "advance_to_stage_id": mapping.advance_to_stage_id}
-    return _order(
-        connection=connection, package=mapping.package, mode=Mode.TRIGGER, candidate=_snapshot(candidate),
-        remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
-        remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
-    )
+    outcomes = []
+    for row in mappings:
+        existing = mapping.trigger_existing_assessment(
+            connection=connection, package=row.package, remote_application_id=event.remote_application_id,
+            remote_candidate_id=event.remote_candidate_id, remote_job_id=event.remote_job_id,
+            reinvite=row.reinvite_on_reentry,
+        )
+        if existing is not None:
+            outcomes.append(Outcome(WebhookStatus.PROCESSED, assessment_id=existing.pk,
+                                    note=f"assessment {existing.pk} already ordered for {row.package.name}"))
+            continue
+        # The candidate fetch above may have taken a while: order only if the mirror still has the
+        # application in this stage (a later move, webhook or sync, wins).
+        if mapping.stage_left(
+            connection=connection, remote_application_id=event.remote_application_id,
+            remote_stage_id=event.remote_stage_id, remote_sub_status=event.remote_sub_status,
+        ):
+            return Outcome(WebhookStatus.IGNORED, note="the candidate already left the stage")
+        options = {"stage_mapping_id": row.pk}
+        rules = mapping.score_rules_option(row)
+        if rules:
+            options[mapping.SCORE_RULES_OPTION] = rules
+        outcomes.append(_order(
+            connection=connection, package=row.package, mode=Mode.TRIGGER, candidate=_snapshot(candidate),
+            remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
+            remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
+        ))
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return Outcome(WebhookStatus.PROCESSED, note="; ".join(o.note for o in outcomes),
+                   assessment_id=outcomes[0].assessment_id)
 
 
 def _application_of(*, connection: Connection, remote_candidate_id: str, remote_job_id: str) -> str:

@@ -3,6 +3,7 @@ remote mirror and the sync runs."""
 
 import hashlib
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -67,30 +68,74 @@ class Connection(models.Model):
 
 class StageMapping(models.Model):
     """Candidates entering ``remote_stage_id`` (optionally a sub-status) get ``package``.
-    A blank ``remote_job_id`` is the default for every job; a job's own row overrides it."""
+    A blank ``remote_job_id`` is the default for every job; a job's own rows override it, and rows
+    for a sub-status override those for its stage as a whole. Several rows (packages) may share one
+    stage. A row without a package says "no interview here" (a job's override of the default).
+
+    Score rules, applied when the interview completes: score >= ``advance_threshold`` moves the
+    application to ``advance_to_stage_id``; score < ``fail_threshold`` moves it to
+    ``fail_to_stage_id``, or, with that blank, only adds a note. Target stages are mirror
+    ``RemoteStage.remote_id`` values (a sub-stage's id names its status and sub-status)."""
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="stage_mappings")
     remote_job_id = models.CharField(max_length=128, blank=True)
     remote_stage_id = models.CharField(max_length=128)
     remote_sub_status = models.CharField(max_length=128, blank=True)
-    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="stage_mappings")
+    # The stage's name when the mapping was saved: a later rename in the ATS is flagged, never followed.
+    remote_stage_name = models.CharField(max_length=200, blank=True)
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="stage_mappings", null=True, blank=True)
     active = models.BooleanField(default=True)
-    advance_threshold = models.PositiveIntegerField(null=True, blank=True)
+    reinvite_on_reentry = models.BooleanField(
+        default=False, help_text="Invite again when a candidate re-enters the stage after an earlier interview."
+    )
+    advance_threshold = models.PositiveIntegerField(null=True, blank=True, help_text="Pass threshold, 0-100.")
     advance_to_stage_id = models.CharField(max_length=128, blank=True)
+    fail_threshold = models.PositiveIntegerField(null=True, blank=True, help_text="Fail threshold, 0-100.")
+    fail_to_stage_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
+                fields=["connection", "remote_job_id", "remote_stage_id", "remote_sub_status", "package"],
+                name="stage_mapping_unique_stage_package",
+            ),
+            models.UniqueConstraint(
                 fields=["connection", "remote_job_id", "remote_stage_id", "remote_sub_status"],
-                name="stage_mapping_unique_stage",
-            )
+                condition=Q(package__isnull=True),
+                name="stage_mapping_unique_stage_nothing",
+            ),
         ]
 
     def __str__(self) -> str:
         job = self.remote_job_id or "all jobs"
         return f"{job} / {self.remote_stage_id}{'/' + self.remote_sub_status if self.remote_sub_status else ''}"
+
+
+class StageMappingVersion(models.Model):
+    """One saved state of a connection's stage mappings: who, when, the rows and the diff to the
+    state before. Restoring a version saves its rows as a new version."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="mapping_versions")
+    number = models.PositiveIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.CharField(max_length=150, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    rows = models.JSONField(default=list, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["connection", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "number"], name="stage_mapping_version_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"mapping v{self.number} of {self.connection}"
 
 
 class ErrorCode(models.TextChoices):
@@ -144,6 +189,7 @@ class WebhookEvent(models.Model):
 class DeliveryChannel(models.TextChoices):
     RESULT = "result", "Result (order mode)"
     NOTE = "note", "Note (trigger mode)"
+    STAGE_MOVE = "stage_move", "Stage move (score rule)"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -224,6 +270,10 @@ class RemoteStage(RemoteRecord):
     name = models.CharField(max_length=200)
     position = models.IntegerField(default=0)
     stage_type = models.CharField(max_length=64, blank=True)
+    # A sub-stage (e.g. a SmartRecruiters hiring-process sub-status): its parent stage's remote id
+    # and the sub-status value applications carry in ``remote_sub_status``. Blank for a stage.
+    parent_remote_id = models.CharField(max_length=128, blank=True)
+    sub_status = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["remote_job_id", "position"]

@@ -134,6 +134,8 @@ class Provider:
     @property
     def mount(self) -> str:
         return self.url_prefix or self.name
+    # Whether ``deliver`` handles the ``stage_move`` channel (score rules of stage mappings).
+    supports_stage_move: bool = False
 
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
         """Authenticate an inbound call of ``kind`` (e.g. "partner", "company") from the raw body
@@ -154,7 +156,9 @@ class Provider:
         raise NotImplementedError
 
     def deliver(self, delivery: Delivery) -> WriteBackResult:
-        """Send one outbox row to the ATS (raises ``integrations.http.ClientError`` subclasses)."""
+        """Send one outbox row to the ATS (raises ``integrations.http.ClientError`` subclasses).
+        A ``stage_move`` row's payload: ``to_stage_id`` / ``to_sub_status`` (blank: leave only
+        ``note``), ``rule`` ("pass" / "fail"), ``score`` and ``threshold``."""
         raise NotImplementedError
 
     def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:

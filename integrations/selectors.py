@@ -28,21 +28,42 @@ def connection_for_source(*, source: str) -> Connection | None:
     return Connection.objects.select_related("tenant").filter(pk=int(pk)).first()
 
 
+def stage_mapping_matches(
+    *, connection: Connection, remote_job_id: str, remote_stage_id: str, remote_sub_status: str = ""
+) -> list[StageMapping]:
+    """The active mappings for a stage, one per package to order (several packages may share a
+    stage). Rows are taken from the most specific level that has any: the job's own rows beat the
+    all-jobs default, and at each level rows for the exact sub-status beat rows for the stage as a
+    whole. A "no interview" row (no package) at the winning level means nothing is ordered; a row
+    whose package is inactive counts as absent."""
+    if not remote_stage_id:
+        return []
+    rows = (
+        StageMapping.objects.select_related("package")
+        .filter(connection=connection, active=True, remote_stage_id=remote_stage_id)
+        .filter(Q(package__isnull=True) | Q(package__active=True))
+        .filter(Q(remote_job_id=remote_job_id) | Q(remote_job_id=""))
+        .filter(Q(remote_sub_status=remote_sub_status) | Q(remote_sub_status=""))
+        .order_by("id")
+    )
+    levels: dict[tuple[bool, bool], list[StageMapping]] = {}
+    for row in rows:
+        levels.setdefault((row.remote_job_id == "", row.remote_sub_status == ""), []).append(row)
+    if not levels:
+        return []
+    best = levels[min(levels)]
+    return [row for row in best if row.package_id is not None]
+
+
 def stage_mapping_match(
     *, connection: Connection, remote_job_id: str, remote_stage_id: str, remote_sub_status: str = ""
 ) -> StageMapping | None:
-    """The active mapping for a stage: the job's own row beats the all-jobs default, and a row for
-    the exact sub-status beats one for the stage as a whole."""
-    if not remote_stage_id:
-        return None
-    candidates = (
-        StageMapping.objects.select_related("package")
-        .filter(connection=connection, active=True, remote_stage_id=remote_stage_id, package__active=True)
-        .filter(Q(remote_job_id=remote_job_id) | Q(remote_job_id=""))
-        .filter(Q(remote_sub_status=remote_sub_status) | Q(remote_sub_status=""))
+    """The first of :func:`stage_mapping_matches` (for callers that order one package)."""
+    matches = stage_mapping_matches(
+        connection=connection, remote_job_id=remote_job_id, remote_stage_id=remote_stage_id,
+        remote_sub_status=remote_sub_status,
     )
-    ranked = sorted(candidates, key=lambda m: (m.remote_job_id == "", m.remote_sub_status == ""))
-    return ranked[0] if ranked else None
+    return matches[0] if matches else None
 
 
 def assessment_remote_refs(*, assessment: Assessment) -> dict[str, str]:

@@ -65,6 +65,7 @@ class TeamtailorProvider(Provider):
     name = auth.PROVIDER_NAME
     urls = "integrations.teamtailor.urls"
     app_urls = "integrations.teamtailor.app_urls"
+    supports_stage_move = True
 
     # --- inbound ----------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:

@@ -19,11 +19,12 @@ from django.db import transaction
 from assessments.models import Assessment, Status
 from assessments.selectors import assessment_report_url
 from integrations.errors import BadRequest
+from integrations.mapping import score_percent  # noqa: F401 (also this module's public name)
 from integrations.models import Connection, Delivery, DeliveryChannel
 from integrations.providers import DeliverySpec, WriteBackResult
 from integrations.selectors import assessment_remote_refs
 
-from .client import PartnerApiClient, partner_client_for
+from .client import PartnerApiClient, partner_client_for, public_client_for
 from .constants import ACTION_BUTTONS, ACTION_CANCEL, ACTION_RESEND, PARTNER_RESULT_OPTION, PARTNER_RESULT_REF
 
 # Stagehook status -> partner-result status (TEAMTAILOR.md "Mapping our statuses"). ``ordered`` is
@@ -47,18 +48,6 @@ ACTIONS_BY_STATUS = {
     Status.INVITED: (ACTION_RESEND, ACTION_CANCEL),
     Status.IN_PROGRESS: (ACTION_CANCEL,),
 }
-
-
-def score_percent(assessment: Assessment) -> int | None:
-    """The score on Teamtailor's 0-100 integer scale."""
-    if assessment.score_value is None:
-        return None
-    low = assessment.score_min if assessment.score_min is not None else Decimal(0)
-    high = assessment.score_max if assessment.score_max is not None else Decimal(100)
-    if high <= low:
-        return None
-    share = (Decimal(assessment.score_value) - low) / (high - low) * 100
-    return int(min(max(share, Decimal(0)), Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _duration(assessment: Assessment) -> str:
@@ -175,6 +164,8 @@ def delivery_spec_for(*, connection: Connection, assessment: Assessment, to_stat
 def deliver(delivery: Delivery) -> WriteBackResult:
     connection = delivery.connection
     assessment = Assessment.objects.select_related("package").get(pk=delivery.assessment_id)
+    if delivery.channel == DeliveryChannel.STAGE_MOVE:
+        return stage_move(connection=connection, assessment=assessment, payload=delivery.payload or {})
     attributes = dict((delivery.payload or {}).get("attributes") or {})
     if not attributes:
         raise BadRequest("the delivery has no partner-result attributes")
@@ -188,6 +179,30 @@ def deliver(delivery: Delivery) -> WriteBackResult:
         return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: assessment.remote_order_id})
     result_id = trigger_result(client=client, assessment=assessment, attributes=attributes)
     return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
+
+
+def stage_move(*, connection: Connection, assessment: Assessment, payload: dict[str, Any]) -> WriteBackResult:
+    """A score rule: ``PATCH /v1/job-applications/{id}`` with the new stage relationship (the
+    company's public API key), or, without a target stage, a note on the candidate."""
+    client = public_client_for(connection)
+    stage_id = str(payload.get("to_stage_id") or "")
+    if stage_id:
+        if not assessment.remote_application_id:
+            raise BadRequest("a stage move needs the Teamtailor job-application id")
+        body = {"data": {
+            "id": assessment.remote_application_id, "type": "job-applications",
+            "relationships": {"stage": {"data": {"type": "stages", "id": stage_id}}},
+        }}
+        response = client.patch(f"job-applications/{assessment.remote_application_id}", json=body)
+        return WriteBackResult(status_code=response.status_code, remote_refs={"moved_to_stage_id": stage_id})
+    if not assessment.remote_candidate_id:
+        raise BadRequest("a note needs the Teamtailor candidate id")
+    # Teamtailor notes need an author: the connection's ``note_user_id`` credential (a Teamtailor user).
+    created = client.note_create(
+        candidate_id=assessment.remote_candidate_id, text=str(payload.get("note") or ""),
+        user_id=str((connection.credentials or {}).get("note_user_id") or ""),
+    )
+    return WriteBackResult(status_code=201, remote_refs={"note_id": str((created.get("data") or {}).get("id") or "")})
 
 
 def trigger_result(*, client: PartnerApiClient, assessment: Assessment, attributes: dict[str, Any]) -> str:

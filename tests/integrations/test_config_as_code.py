@@ -165,3 +165,29 @@ def test_the_demo_config_applies_cleanly_twice():
     doc = config_load(Path(__file__).resolve().parents[2] / "demo" / "stagehook.yaml")
     assert config_apply(doc=doc).changed
     assert not config_apply(doc=doc).changed
+
+
+def test_several_packages_on_one_stage_and_the_score_rules_apply():
+    doc = copy.deepcopy(DOC)
+    tenant = doc["tenants"][0]
+    tenant["packages"].append({"name": "Culture Interview"})
+    tenant["connections"][0]["stage_mappings"] = [
+        {"stage": "interview", "package": "Sales Interview", "advance_threshold": 70, "advance_to_stage": "offer",
+         "fail_threshold": 40, "fail_to_stage": "rejected", "reinvite_on_reentry": True},
+        {"stage": "interview", "package": "Culture Interview"},
+    ]
+    config_apply(doc=doc)
+    rows = {m.package.name: m for m in StageMapping.objects.select_related("package")}
+    assert set(rows) == {"Sales Interview", "Culture Interview"}
+    sales = rows["Sales Interview"]
+    assert (sales.advance_threshold, sales.advance_to_stage_id, sales.fail_threshold, sales.fail_to_stage_id,
+            sales.reinvite_on_reentry) == (70, "offer", 40, "rejected", True)
+    assert not config_apply(doc=doc).changed
+
+
+def test_a_fail_threshold_out_of_range_is_rejected():
+    doc = copy.deepcopy(DOC)
+    doc["tenants"][0]["connections"][0]["stage_mappings"][0]["fail_threshold"] = 101
+    with pytest.raises(ConfigError, match=r"stage_mappings\[0\]\.fail_threshold: must be 0-100"):
+        config_apply(doc=doc)
+    assert not StageMapping.objects.exists()
