@@ -16,6 +16,7 @@ from assessments import services as assessment_services
 from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
 from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
+from integrations.sync import sync_after_activation
 from tenants.models import Tenant
 
 from . import auth
@@ -135,6 +136,8 @@ def teamtailor_activation_bind(
                 connection.save()
         except IntegrityError:
             raise ActivationError(409, "This Teamtailor company is already connected to Stagehook.") from None
+    # Active now: its first full sync, so the jobs and pipeline show without waiting for the schedule.
+    sync_after_activation(connection=connection)
     return Activation(connection=connection, created=True)
 
 
