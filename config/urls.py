@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("app/integrations/teamtailor/", include("integrations.teamtailor.app_urls")),
+    path("app/connections/<int:connection_id>/sync/", include("integrations.sync_urls")),
     path("app/", include("assessments.app_urls")),
     path("app/", include("tenants.urls")),
     path("api/v1/", include("assessments.api_urls")),
