@@ -287,8 +287,8 @@ class SyncRun(models.Model):
     full = models.BooleanField(default=False, help_text="A full reconciliation: ignores the cursors, removes what the ATS no longer has.")
     kinds = models.JSONField(default=list, blank=True, help_text="The kinds synced, in order.")
     reason = models.CharField(max_length=200, blank=True)
-    # The connection's first sync of applications: it mirrors where everyone stands and invites no
-    # one (candidates already sitting in a mapped stage were not moved there just now).
+    # The connection's first sync of applications: it mirrors where everyone stands and invites
+    # only the moves made since the connection was created (not who sat in a mapped stage before).
     baseline = models.BooleanField(default=False)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -138,22 +138,34 @@ def _values(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
-def mirror_page_store(*, connection: Connection, kind: str, items: list[Any], emit: bool) -> PageResult:
+def mirror_page_store(
+    *, connection: Connection, kind: str, items: list[Any], emit: bool, emit_after: dt.datetime | None = None
+) -> PageResult:
     """Upsert one page into the mirror: one query reads the existing rows, one ``INSERT .. ON
     CONFLICT DO UPDATE`` writes the new and changed ones (unchanged rows are not rewritten). With
-    ``emit``, applications whose stage differs from the mirror go through ``StageChanged``."""
+    ``emit``, applications whose stage differs from the mirror go through ``StageChanged`` (with
+    ``emit_after``, only those that changed stage at or after it; the others are mirrored as they
+    stand)."""
     spec = KINDS[kind]
     by_id = {item.remote_id: item for item in items if item.remote_id}
     result = PageResult(seen=len(by_id), ids=list(by_id))
     existing = {row.remote_id: row for row in spec.model.objects.filter(connection=connection, remote_id__in=list(by_id))}
-    emitting = emit and kind == "applications"
+
+    def eligible(item) -> bool:
+        if not emit or kind != "applications":
+            return False
+        return emit_after is None or (item.changed_stage_at is not None and item.changed_stage_at >= emit_after)
+
     to_write, moves = [], []
     for remote_id, item in by_id.items():
         values = _values(item, spec.fields)
         row = existing.get(remote_id)
+        moving = eligible(item) and (row is None or (row.remote_stage_id, row.remote_sub_status) != (
+            item.remote_stage_id, item.remote_sub_status or ""
+        ))
         if row is None:
-            # Emitting: the new application is stored stage-less and the handler moves it in.
-            inserted = {} if emitting else _values(item, spec.insert_only)
+            # A new application to emit is stored stage-less: the handler moves it in.
+            inserted = {} if moving else _values(item, spec.insert_only)
             to_write.append(spec.model(connection=connection, remote_id=remote_id, **values, **inserted))
             result.created += 1
         elif any(getattr(row, name) != value for name, value in values.items()):
@@ -161,9 +173,7 @@ def mirror_page_store(*, connection: Connection, kind: str, items: list[Any], em
             result.updated += 1
         else:
             result.unchanged += 1
-        if emitting and (row is None or (row.remote_stage_id, row.remote_sub_status) != (
-            item.remote_stage_id, item.remote_sub_status or ""
-        )):
+        if moving:
             moves.append(item)
     if to_write:
         spec.model.objects.bulk_create(
@@ -460,10 +470,14 @@ def _run(run: SyncRun) -> None:
         cursor = None if run.full else (connection.sync_cursors or {}).get(kind)
         since = cursor_since(cursor)
         seen: set[str] = set()
-        emit = not run.baseline
+        # The first sync of applications invites only the moves made since the connection exists
+        # (a webhook would have caught those); who sat in a stage before is mirrored, not invited.
+        emit_after = connection.created_at if run.baseline else None
         for page in _paced(provider.pages(connection, kind=kind, cursor=since), provider=provider, connection=connection):
             with transaction.atomic():
-                result = mirror_page_store(connection=connection, kind=kind, items=page.items, emit=emit)
+                result = mirror_page_store(
+                    connection=connection, kind=kind, items=page.items, emit=True, emit_after=emit_after
+                )
                 _cursor_advance(connection=connection, kind=kind, next_cursor=page.next_cursor)
                 _progress(run, kind=kind, result=result, page=True)
             seen.update(result.ids)
@@ -507,6 +521,11 @@ def _finish_succeeded(run: SyncRun) -> None:
             status=SyncStatus.SUCCEEDED, finished_at=now, heartbeat_at=now
         )
         Connection.objects.filter(pk=run.connection_id).update(last_synced_at=now)
+        # A connection the sync itself flagged is fine again once a sync succeeds (e.g. "sync now"
+        # after the admin fixed the API key); a flag raised elsewhere is not the sync's to clear.
+        Connection.objects.filter(
+            pk=run.connection_id, status=ConnectionStatus.NEEDS_ATTENTION, status_reason__startswith=ATTENTION_PREFIX
+        ).update(status=ConnectionStatus.ACTIVE, status_reason="")
     logger.info(
         "sync %s of connection %s succeeded: %d pages, %d seen, %d created, %d updated, %d invites",
         run.pk, run.connection_id, run.pages, run.records_seen, run.records_created, run.records_updated,

@@ -139,7 +139,9 @@ def mapped(sandbox_connection, package):
 def test_a_move_whose_webhook_the_sandbox_drops_is_invited_by_the_next_sync_exactly_once(
     teamtailor_sandbox, sandbox_connection, mapped, package, django_capture_on_commit_callbacks
 ):
-    # Application 636 already sits in stage 12; the first sync records where everyone stands.
+    # Application 636 sat in stage 12 before the connection existed: the first sync records where
+    # everyone stands and invites no one for it.
+    StageMappingFactory(connection=sandbox_connection, remote_stage_id="12", package=package)
     baseline = run_sync(django_capture_on_commit_callbacks, sandbox_connection)
     assert baseline.status == "succeeded" and baseline.baseline and baseline.invites_triggered == 0
     assert not Assessment.objects.exists()
@@ -190,6 +192,19 @@ def test_a_webhook_and_a_sync_of_the_same_move_make_one_invite(
     assert run.status == "succeeded" and run.invites_triggered == 0
     assert Assessment.objects.count() == 1
     assert [m.to for m in mail.outbox] == [["ada.lovelace@example.com"]]
+
+
+def test_the_first_sync_invites_a_move_made_after_the_connection_was_created(
+    teamtailor_sandbox, sandbox_connection, mapped, package, django_capture_on_commit_callbacks
+):
+    """The demo's order: the wizard's refresh syncs jobs and stages only, the candidate is moved
+    with webhooks off, then the first full sync of applications catches the move."""
+    assert run_sync(django_capture_on_commit_callbacks, sandbox_connection, kinds=("jobs", "stages")).status == "succeeded"
+    teamtailor_sandbox.faults(drop_webhooks=1)
+    teamtailor_sandbox.move("637", "13")
+    first = run_sync(django_capture_on_commit_callbacks, sandbox_connection)
+    assert first.baseline and first.invites_triggered == 1
+    assert Assessment.objects.get().remote_application_id == "637"
 
 
 def test_a_rejected_application_moved_while_webhooks_were_lost_is_not_invited(
@@ -394,6 +409,14 @@ def test_credentials_the_ats_refuses_flag_the_connection_at_the_first_failure(
     assert sandbox_connection.status == "needs_attention" and "refused" in sandbox_connection.status_reason
     assert len(mail.outbox) == 2
     assert "revoked-key" not in mail.outbox[0].body and "revoked-key" not in run.error
+
+    # The admin fixes the key and syncs by hand: the connection is active again.
+    sandbox_connection.credentials = {**sandbox_connection.credentials, "api_key": teamtailor_sandbox.config.api_key}
+    sandbox_connection.save()
+    assert run_sync(django_capture_on_commit_callbacks, sandbox_connection, kinds=("jobs",)).status == "succeeded"
+    sandbox_connection.refresh_from_db()
+    assert (sandbox_connection.status, sandbox_connection.status_reason) == ("active", "")
+    assert len(mail.outbox) == 2
 
 
 def test_activation_queues_the_first_full_sync(db, tenant):
