@@ -12,7 +12,7 @@ An application whose stage differs from the mirror goes through ``events.event_d
 that handler, so a webhook and a sync of the same move order one interview.
 
 One sync per connection at a time: a PostgreSQL session-level advisory lock (released by the
-server when the worker's connection dies; a cache lock with a TTL elsewhere) plus the partial
+server when the worker's connection dies; an flock on SQLite) plus the partial
 unique constraint allowing one live ``SyncRun`` per connection. ``sync_runs_reap`` marks runs that
 stopped making progress failed. N failures in a row, or credentials the ATS refuses, flag the
 connection and e-mail the tenant's admins once.
@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Max, Q
@@ -285,18 +286,20 @@ def _connection_lock(connection_id: int) -> Iterator[bool]:
                 with db_connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, connection_id])
         return
-    key = f"stagehook:lock:sync:{connection_id}"
-    acquired = cache.add(key, "1", timeout=int(stale_after().total_seconds()))
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            cache.delete(key)
-
-
-def _lock_refresh(connection_id: int) -> None:
-    if db_connection.vendor != "postgresql":
-        cache.touch(f"stagehook:lock:sync:{connection_id}", timeout=int(stale_after().total_seconds()))
+    # SQLite (the local demo, one machine): an flock on a file, released by the kernel when the
+    # holder dies, the same guarantee across the web, worker and shell processes.
+    folder = Path(settings.VAR_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"sync-{connection_id}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- starting runs ------------------------------------------------------------------------------------
@@ -481,7 +484,6 @@ def _run(run: SyncRun) -> None:
                 _cursor_advance(connection=connection, kind=kind, next_cursor=page.next_cursor)
                 _progress(run, kind=kind, result=result, page=True)
             seen.update(result.ids)
-            _lock_refresh(connection.pk)
         with transaction.atomic():
             deleted = 0
             if since is None:
