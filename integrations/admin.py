@@ -35,6 +35,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class StageMappingInline(admin.TabularInline):
     model = StageMapping
     extra = 0
+    readonly_fields = ["remote_stage_missing_since"]
 
 
 class ConnectionAdminForm(forms.ModelForm):
@@ -139,6 +140,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 @admin.register(StageMapping)
 class StageMappingAdmin(admin.ModelAdmin):
     list_display = ["__str__", "connection", "package", "active", "advance_threshold", "remote_stage_missing_since"]
+    readonly_fields = ["remote_stage_missing_since"]
     list_filter = ["active", "connection__provider"]
     search_fields = ["remote_job_id", "remote_stage_id", "package__name"]
 

@@ -294,7 +294,7 @@ class SyncRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     pages = models.PositiveIntegerField(default=0)
-    # Per kind: {"seen", "created", "updated", "unchanged", "deleted"}.
+    # Per kind: {"seen", "created", "updated", "unchanged", "skipped", "deleted"}.
     counts = models.JSONField(default=dict, blank=True)
     kinds_done = models.JSONField(default=list, blank=True)
     invites_triggered = models.PositiveIntegerField(default=0)

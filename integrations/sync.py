@@ -126,6 +126,7 @@ class PageResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0  # not mirrored: older than the tenant's retention period
     invites: int = 0
     errors: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
@@ -157,10 +158,18 @@ def mirror_page_store(
             return False
         return emit_after is None or (item.changed_stage_at is not None and item.changed_stage_at >= emit_after)
 
+    # Retention (integrations/retention.py) removes mirrored candidates not written for the
+    # tenant's retention period: a candidate unchanged in the ATS for longer is not mirrored again
+    # (events read one on demand when they need it).
+    retention_days = connection.tenant.retention_days if kind == "candidates" else 0
+    too_old = timezone.now() - dt.timedelta(days=retention_days) if retention_days else None
     to_write, moves = [], []
     for remote_id, item in by_id.items():
         values = _values(item, spec.fields)
         row = existing.get(remote_id)
+        if row is None and too_old and item.remote_updated_at is not None and item.remote_updated_at < too_old:
+            result.skipped += 1
+            continue
         moving = eligible(item) and (row is None or (row.remote_stage_id, row.remote_sub_status) != (
             item.remote_stage_id, item.remote_sub_status or ""
         ))
@@ -498,7 +507,7 @@ def _run(run: SyncRun) -> None:
 def _progress(run: SyncRun, *, kind: str, result: PageResult, page: bool = False, deleted: int = 0) -> None:
     counts = dict(run.counts or {})
     mine = dict(counts.get(kind) or {})
-    for name in ("seen", "created", "updated", "unchanged"):
+    for name in ("seen", "created", "updated", "unchanged", "skipped"):
         mine[name] = int(mine.get(name, 0)) + getattr(result, name)
     mine["deleted"] = int(mine.get("deleted", 0)) + deleted
     counts[kind] = mine

@@ -74,12 +74,19 @@ def test_2000_candidates_in_full_then_an_incremental_sync_writes_only_the_50_tha
     for i, candidate_id in enumerate(ids):
         state.add_candidate(candidate_id=candidate_id, first_name=f"C{i}", updated_at=start + dt.timedelta(minutes=10 * i))
     total = len(state.candidates)  # the sandbox's own seeded candidates too
+    # The reference fixtures' candidates date from 2020: past the tenant's retention, not mirrored.
+    retention = timezone.now() - dt.timedelta(days=sandbox_connection.tenant.retention_days)
+    old = sum(dt.datetime.fromisoformat(c["attributes"]["updated-at"]) < retention for c in state.candidates.values())
+    assert old == 2
 
     full = run_sync(django_capture_on_commit_callbacks, sandbox_connection, kinds=("candidates",))
     assert full.status == "succeeded", full.error
-    assert full.counts["candidates"] == {"seen": total, "created": total, "updated": 0, "unchanged": 0, "deleted": 0}
+    assert full.counts["candidates"] == {
+        "seen": total, "created": total - old, "updated": 0, "unchanged": 0, "skipped": old, "deleted": 0
+    }
+    assert teamtailor_sandbox.stats()["rate_limited"] == 0  # within Teamtailor's limit throughout
     assert full.pages >= total // 30
-    assert RemoteCandidate.objects.filter(connection=sandbox_connection).count() == total
+    assert RemoteCandidate.objects.filter(connection=sandbox_connection).count() == total - old
     newest = max(dt.datetime.fromisoformat(c["attributes"]["updated-at"]) for c in state.candidates.values())
     assert cursor_of(sandbox_connection, "candidates") == newest
     ada = RemoteCandidate.objects.get(connection=sandbox_connection, remote_id="54322")
@@ -102,6 +109,7 @@ def test_2000_candidates_in_full_then_an_incremental_sync_writes_only_the_50_tha
     assert incremental.counts["candidates"]["created"] == 0
     # Only the overlap (the few candidates changed at the end of the last run) was read again.
     assert incremental.counts["candidates"]["seen"] < 50 + 30
+    assert set(after) == set(before)
     rewritten = {remote_id for remote_id, version in after.items() if before[remote_id] != version}
     assert rewritten == set(changed)
     assert set(RemoteCandidate.objects.filter(connection=sandbox_connection, first_name="Renamed")
@@ -109,6 +117,18 @@ def test_2000_candidates_in_full_then_an_incremental_sync_writes_only_the_50_tha
     inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "integrations_remotecandidate"')]
     assert 1 <= len(inserts) <= incremental.pages  # one statement per page, never one per row
     assert cursor_of(sandbox_connection, "candidates") > newest
+
+
+def test_candidates_older_than_the_retention_period_are_not_mirrored_again(
+    teamtailor_sandbox, sandbox_connection, django_capture_on_commit_callbacks
+):
+    sandbox_connection.tenant.retention_days = 30
+    sandbox_connection.tenant.save()
+    teamtailor_sandbox.state.add_candidate(candidate_id="70001", updated_at=timezone.now() - dt.timedelta(days=31))
+    run = run_sync(django_capture_on_commit_callbacks, sandbox_connection, kinds=("candidates",))
+    assert run.counts["candidates"]["skipped"] == 3  # and the two fixture candidates of 2020
+    assert not RemoteCandidate.objects.filter(connection=sandbox_connection, remote_id="70001").exists()
+    assert RemoteCandidate.objects.filter(connection=sandbox_connection, remote_id="54322").exists()
 
 
 def test_a_full_sync_mirrors_jobs_stages_and_applications(
