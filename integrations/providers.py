@@ -224,6 +224,8 @@ class Provider:
 
     def sync_unavailable(self, connection: Connection) -> str:
         """Why this connection cannot be synced (e.g. no API key stored), or "" when it can."""
+        if type(self).pages is Provider.pages:
+            return f"the {self.name} integration cannot sync yet"
         return ""
 
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:

@@ -486,7 +486,7 @@ class TeamtailorProvider(Provider):
     def sync_unavailable(self, connection: Connection) -> str:
         if not (connection.credentials or {}).get("api_key"):
             return "no Teamtailor API key is stored (the sync reads the company's public API)"
-        return ""
+        return super().sync_unavailable(connection)
 
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
         """Jobs and stages in full every time (few; Teamtailor's jobs carry no updated-at);

@@ -468,3 +468,14 @@ def test_the_sync_command_runs_and_reports(teamtailor_sandbox, sandbox_connectio
         call_command("sync", str(sandbox_connection.pk), "--kinds", "resumes")
     with pytest.raises(CommandError, match="no connection"):
         call_command("sync", "999999")
+
+
+def test_a_provider_without_pages_is_not_synced(db, test_provider, tenant):
+    """An ATS whose integration has not implemented ``pages`` yet is skipped, not failed over and over."""
+    from tests.factories import ConnectionFactory
+    from tests.integrations.conftest import PROVIDER
+
+    connection = ConnectionFactory(tenant=tenant, provider=PROVIDER, credentials={"api_key": "k"})
+    assert sync_start(connection=connection) is None
+    assert sync_all() == []
+    assert not SyncRun.objects.exists()
