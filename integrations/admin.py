@@ -107,11 +107,11 @@ class ConnectionAdmin(admin.ModelAdmin):
         for connection in queryset.select_related("tenant"):
             run = sync_start(connection=connection, full=full, reason=f"admin: {request.user}")
             if run is None:
-                self.message_user(request, f"{connection}: not synced, {sync_unavailable_reason(connection=connection)}.",
-                                  messages.WARNING)
+                reason = sync_unavailable_reason(connection=connection)
+                self.message_user(request, f"{connection}: not synced, {reason}.", messages.WARNING)
             elif run.full != full or run.status == "running":
-                self.message_user(request, f"{connection}: a sync is already {run.get_status_display().lower()} (run {run.pk}).",
-                                  messages.INFO)
+                state = run.get_status_display().lower()
+                self.message_user(request, f"{connection}: a sync is already {state} (run {run.pk}).", messages.INFO)
             else:
                 kind = "full resync" if full else "sync"
                 self.message_user(request, f"{connection}: {kind} queued (run {run.pk}).", messages.SUCCESS)

@@ -35,7 +35,9 @@ def connection_attention_notify(*, connection_id: int) -> int:
         return 0
     recipients = tenant_admin_emails(tenant_id=connection.tenant_id)
     if not recipients:
-        logger.warning("connection %s needs attention but tenant %s has no admin to tell", connection.pk, connection.tenant_id)
+        logger.warning(
+            "connection %s needs attention but tenant %s has no admin to tell", connection.pk, connection.tenant_id
+        )
         return 0
     context = {
         "connection": connection,

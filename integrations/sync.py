@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
@@ -386,7 +387,8 @@ def sync_due_connections(*, now: dt.datetime | None = None) -> list[tuple[Connec
     )
     due = []
     for connection in connections:
-        interval = dt.timedelta(minutes=connection.sync_interval_minutes) if connection.sync_interval_minutes else interval_default()
+        minutes = connection.sync_interval_minutes
+        interval = dt.timedelta(minutes=minutes) if minutes else interval_default()
         # Slack so a run started a moment after the previous beat is not skipped at this one.
         slack = min(dt.timedelta(minutes=10), interval / 10)
         if connection.last_started and now - connection.last_started < interval - slack:
@@ -430,10 +432,15 @@ def sync_run_execute(*, sync_run_id: int) -> ExecuteResult:
         try:
             _run(run)
         except SyncAborted:
-            logger.warning("sync %s of connection %s stopped: the run was marked failed meanwhile", run.pk, run.connection_id)
+            logger.warning(
+                "sync %s of connection %s stopped: the run was marked failed meanwhile", run.pk, run.connection_id
+            )
             return ExecuteResult(ran=True, run=run)
         except ClientError as exc:
             _finish_failed(run, code=exc.code, message=exc.message, refused=isinstance(exc, AuthFailed))
+        except SoftTimeLimitExceeded:
+            _finish_failed(run, code=ErrorCode.TIMEOUT, message="the task's time limit was reached; the next run "
+                           "resumes from the last stored page")
         except Exception as exc:  # noqa: BLE001 - the run must end failed, whatever went wrong
             logger.exception("sync %s of connection %s failed", run.pk, run.connection_id)
             _finish_failed(run, code=ErrorCode.INTERNAL, message=f"{type(exc).__name__}: {exc}"[:500])

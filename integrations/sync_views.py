@@ -43,7 +43,8 @@ def sync_status_view(request: HttpRequest, connection_id: int) -> HttpResponse:
 def sync_start_view(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
     full = request.POST.get("full") == "1"
-    run = sync_start(connection=connection, full=full, reason=f"{'full resync' if full else 'sync now'} by {request.user.email}")
+    what = "full resync" if full else "sync now"
+    run = sync_start(connection=connection, full=full, reason=f"{what} by {request.user.email}")
     if run is None:
         messages.error(request, f"{connection} cannot be synced: {sync_unavailable_reason(connection=connection)}.")
     elif run.full != full or run.status == "running":

@@ -87,7 +87,9 @@ SYNC_BUSY_RETRIES = 5
 
 # A sync may page for long (rate limits): its own time limits, far above the default 30 minutes;
 # the reaper gives up on a run with no progress long before.
-@shared_task(bind=True, acks_late=True, max_retries=SYNC_BUSY_RETRIES, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 300)
+@shared_task(
+    bind=True, acks_late=True, max_retries=SYNC_BUSY_RETRIES, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 300
+)
 def sync_connection(self, sync_run_id: int) -> None:
     result = sync.sync_run_execute(sync_run_id=sync_run_id)
     if not result.busy:

@@ -522,7 +522,9 @@ class TeamtailorProvider(Provider):
                     yield Page(kind="stages", items=items, next_cursor=None)
 
 
-def _changed_pages(client: PublicApiClient, path: str, *, kind: str, since: str | None, convert, params=None) -> Iterator[Page]:
+def _changed_pages(
+    client: PublicApiClient, path: str, *, kind: str, since: str | None, convert, params=None
+) -> Iterator[Page]:
     newest = None
     for page in client.paginate_changed(path, since=since or "", field="updated-at", params=params):
         items = [convert(item) for item in page.get("data") or []]
