@@ -371,6 +371,14 @@ def sync_after_activation(*, connection: Connection) -> SyncRun | None:
     return sync_start(connection=connection, full=True, reason="first sync after activation")
 
 
+def sync_first_when_syncable(*, connection: Connection) -> SyncRun | None:
+    """A connection that just became syncable (e.g. its API key arrived after the activation) and
+    has never been synced gets its first full sync now rather than at the next scheduled one."""
+    if SyncRun.objects.filter(connection=connection, status=SyncStatus.SUCCEEDED).exists():
+        return None
+    return sync_start(connection=connection, full=True, reason="first sync (API key received)")
+
+
 def sync_due_connections(*, now: dt.datetime | None = None) -> list[tuple[Connection, bool]]:
     """The (connection, full?) pairs the schedule starts now: active, not paused, whose own
     interval (or the default) has passed since their last run; full when no full run succeeded

@@ -16,7 +16,7 @@ from assessments import services as assessment_services
 from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
 from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
-from integrations.sync import sync_after_activation
+from integrations.sync import sync_after_activation, sync_first_when_syncable
 from tenants.models import Tenant
 
 from . import auth
@@ -177,6 +177,9 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
     for name in fields:
         setattr(connection, name, getattr(locked, name))
     logger.info("connection %s: recorded %s from Teamtailor's headers", connection.pk, ", ".join(sorted(fields)))
+    if "credentials" in fields and connection.status == ConnectionStatus.ACTIVE:
+        # The company's API key came with this call: the first sync need not wait for the schedule.
+        sync_first_when_syncable(connection=connection)
     return True
 
 

@@ -479,3 +479,19 @@ def test_a_provider_without_pages_is_not_synced(db, test_provider, tenant):
     assert sync_start(connection=connection) is None
     assert sync_all() == []
     assert not SyncRun.objects.exists()
+
+
+def test_the_company_api_key_arriving_with_a_partner_call_starts_the_first_sync(sandbox_connection):
+    from integrations.teamtailor import auth
+    from integrations.teamtailor.services import teamtailor_partner_headers_record
+
+    sandbox_connection.credentials = {k: v for k, v in sandbox_connection.credentials.items() if k != "api_key"}
+    sandbox_connection.save()
+    assert sync_start(connection=sandbox_connection) is None  # nothing to read the public API with
+    teamtailor_partner_headers_record(connection=sandbox_connection, headers=auth.PartnerHeaders(api_token="new-key"))
+    run = SyncRun.objects.get(connection=sandbox_connection)
+    assert run.full and run.reason == "first sync (API key received)"
+    # Once synced, a later key change queues nothing new.
+    SyncRun.objects.filter(pk=run.pk).update(status="succeeded")
+    teamtailor_partner_headers_record(connection=sandbox_connection, headers=auth.PartnerHeaders(api_token="newer-key"))
+    assert SyncRun.objects.filter(connection=sandbox_connection).count() == 1
