@@ -66,7 +66,10 @@ def test_a_worker_killed_mid_sync_leaves_the_cursor_at_the_last_committed_page_a
         cursor, newest, mirrored = _snapshot(connection.pk)
         assert 0 < mirrored < mirrorable
         assert dt.datetime.fromisoformat(cursor) == newest  # the cursor is exactly the last committed page
-        assert SyncRun.objects.get(pk=run.pk).status == "running"
+        live = SyncRun.objects.get(pk=run.pk)
+        assert live.status == "running"
+        # Live progress: committed with each page, so it matches the mirror at any moment.
+        assert live.pages >= 2 and live.counts["candidates"]["created"] >= 60 and live.heartbeat_at is not None
 
         sandbox.clear_faults()
         finished = wait_for(
