@@ -29,9 +29,16 @@ class PeriodicTaskSpec:
 PERIODIC_TASKS: tuple[PeriodicTaskSpec, ...] = (
     PeriodicTaskSpec(
         "ATS polling sync",
-        "integrations.tasks.sync_all_connections",
+        "integrations.tasks.sync_all",
         Every(3 * 3600),
-        "Pages every active connection's ATS for stage moves a webhook may have missed.",
+        "Syncs every due active connection from its ATS (jobs, stages, candidates, applications), inviting "
+        "stage moves a webhook missed; a full reconciliation once a day (SYNC_FULL_EVERY_HOURS).",
+    ),
+    PeriodicTaskSpec(
+        "Sync reaper",
+        "integrations.tasks.reap_sync_runs",
+        Every(5 * 60),
+        "Marks failed the sync runs that stopped making progress (a lost or stuck worker).",
     ),
     PeriodicTaskSpec(
         "Inbox sweeper",

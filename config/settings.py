@@ -167,6 +167,16 @@ ATS_HTTP_TIMEOUT = env.float("ATS_HTTP_TIMEOUT", default=10.0)
 RATE_LIMIT_STORAGE_URL = env("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
 TEAMTAILOR_PARTNER_API_KEY = env("TEAMTAILOR_PARTNER_API_KEY", default="")
 
+# --- Polling sync (integrations/sync.py) ----------------------------------------------------------
+# A connection's default interval (its own `sync_interval_minutes` overrides it); the beat task
+# "ATS polling sync" ticks every 3 hours by default, so a shorter interval also needs a shorter tick.
+SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=180)
+SYNC_FULL_EVERY_HOURS = env.int("SYNC_FULL_EVERY_HOURS", default=24)  # full reconciliation
+SYNC_CURSOR_OVERLAP_SECONDS = env.int("SYNC_CURSOR_OVERLAP_SECONDS", default=300)
+SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=900)  # reaper: no progress this long
+SYNC_MAX_RUN_SECONDS = env.int("SYNC_MAX_RUN_SECONDS", default=4 * 3600)
+SYNC_FAILURES_BEFORE_ATTENTION = env.int("SYNC_FAILURES_BEFORE_ATTENTION", default=3)
+
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # Each ATS mounts itself from the provider registry (Provider.urls / app_urls).
     *ats_app_urlpatterns(),
+    path("app/connections/<int:connection_id>/sync/", include("integrations.sync_urls")),
     path("app/connections/", include("integrations.app_urls")),
     path("app/", include("assessments.app_urls")),
     path("app/", include("tenants.urls")),

@@ -19,6 +19,7 @@ from .models import (
     WebhookEvent,
 )
 from .services import connection_credentials_update, connection_test
+from .sync import sync_start, sync_unavailable_reason
 from .webhooks import webhook_event_reprocess
 
 
@@ -35,6 +36,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class StageMappingInline(admin.TabularInline):
     model = StageMapping
     extra = 0
+    readonly_fields = ["remote_stage_missing_since"]
 
 
 class ConnectionAdminForm(forms.ModelForm):
@@ -75,14 +77,18 @@ class ConnectionAdminForm(forms.ModelForm):
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["__str__", "tenant", "provider", "remote_account_id", "status", "region", "last_synced_at"]
+    list_display = [
+        "__str__", "tenant", "provider", "remote_account_id", "status", "region", "sync_enabled", "last_synced_at",
+        "latest_sync",
+    ]
     list_filter = ["provider", "status", "region"]
     search_fields = ["name", "remote_account_id", "tenant__name"]
     readonly_fields = [
-        "stored_credentials", "provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at"
+        "stored_credentials", "provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at",
+        "sync_cursors",
     ]
     inlines = [StageMappingInline]
-    actions = ["test_connection"]
+    actions = ["test_connection", "sync_now", "full_resync"]
 
     @admin.display(description="stored credentials")
     def stored_credentials(self, obj) -> str:
@@ -98,6 +104,32 @@ class ConnectionAdmin(admin.ModelAdmin):
             obj.connection_token_hash = updated.connection_token_hash
             self.message_user(request, f"Credentials changed: {', '.join(sorted(changes))}.", messages.SUCCESS)
 
+    def _sync(self, request, queryset, *, full: bool) -> None:
+        for connection in queryset.select_related("tenant"):
+            run = sync_start(connection=connection, full=full, reason=f"admin: {request.user}")
+            if run is None:
+                reason = sync_unavailable_reason(connection=connection)
+                self.message_user(request, f"{connection}: not synced, {reason}.", messages.WARNING)
+            elif run.full != full or run.status == "running":
+                state = run.get_status_display().lower()
+                self.message_user(request, f"{connection}: a sync is already {state} (run {run.pk}).", messages.INFO)
+            else:
+                kind = "full resync" if full else "sync"
+                self.message_user(request, f"{connection}: {kind} queued (run {run.pk}).", messages.SUCCESS)
+
+    @admin.action(description="Sync now (what changed since the last sync)")
+    def sync_now(self, request, queryset) -> None:
+        self._sync(request, queryset, full=False)
+
+    @admin.action(description="Full resync (everything; removes what the ATS deleted)")
+    def full_resync(self, request, queryset) -> None:
+        self._sync(request, queryset, full=True)
+
+    @admin.display(description="latest sync")
+    def latest_sync(self, obj) -> str:
+        run = obj.sync_runs.order_by("-started_at", "-id").first()
+        return f"{run.get_status_display()} {run.started_at:%Y-%m-%d %H:%M}" if run else "never"
+
     @admin.action(description="Test connection (check the stored credentials with the ATS)")
     def test_connection(self, request, queryset) -> None:
         for connection in queryset:
@@ -110,7 +142,9 @@ class ConnectionAdmin(admin.ModelAdmin):
 class StageMappingAdmin(admin.ModelAdmin):
     list_display = [
         "__str__", "connection", "package", "active", "reinvite_on_reentry", "advance_threshold", "fail_threshold",
+        "remote_stage_missing_since",
     ]
+    readonly_fields = ["remote_stage_missing_since"]
     list_filter = ["active", "connection__provider"]
     search_fields = ["remote_job_id", "remote_stage_id", "package__name"]
 
@@ -199,8 +233,14 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "connection", "status", "pages", "counts", "finished_at", "error_code"]
-    list_filter = ["status", "error_code", "connection__provider"]
+    list_display = [
+        "started_at", "connection", "status", "full", "reason", "pages", "records_seen", "records_created",
+        "records_updated", "records_unchanged", "records_deleted", "invites_triggered", "error_count", "duration",
+        "error_code",
+    ]
+    list_filter = ["status", "full", "error_code", "connection__provider"]
+    list_select_related = ["connection"]
+    date_hierarchy = "started_at"
 
 
 class RemoteAdmin(ReadOnlyAdmin):

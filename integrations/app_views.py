@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from . import mapping, sync_bridge
+from . import mapping
+from .sync import sync_start
 from .models import Connection, StageMappingVersion
 from .selectors_app import (
     connection_get_for_user,
@@ -271,8 +272,11 @@ def mapping_refresh_view(request: HttpRequest, connection_id: int) -> HttpRespon
     connection = connection_get_for_user(user=request.user, connection_id=connection_id)
     if request.method != "POST":  # after the lookup: another tenant's id is a 404 whatever the method
         return HttpResponseNotAllowed(["POST"])
-    result = sync_bridge.pipeline_refresh(connection=connection)
-    (messages.info if result.started else messages.warning)(request, result.message)
+    run = sync_start(connection=connection, full=False, kinds=("jobs", "stages"), reason="wizard: refresh from ATS")
+    if run is None:
+        messages.warning(request, "This connection cannot be synced right now; see its status on the connections page.")
+    else:
+        messages.info(request, "Refreshing the pipeline from the ATS…")
     return redirect(request.POST.get("next") or _wizard_url(connection, "stages"))
 
 

@@ -1,8 +1,8 @@
 """What each normalized event does: orders assessments, matches stage mappings, updates the mirror.
 
-Called by the inbox processing (and later by the sync engine) for one connection's events. Domain
-problems raise ``EventFailed`` (stored on the event, not retried); effects are idempotent, so an
-event handled twice has one effect.
+Called by the inbox processing and by the sync engine (integrations/sync.py) for one
+connection's events. Domain problems raise ``EventFailed`` (stored on the event, not retried);
+effects are idempotent, so an event handled twice has one effect.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class Outcome:
     note: str = ""
     error_code: str = ""
     assessment_id: int | None = None
+    created: bool = False  # a new assessment was ordered (the sync counts these as invites)
 
 
 def event_dispatch(*, connection: Connection | None, event: NormalizedEvent) -> Outcome:
@@ -82,7 +83,7 @@ def _order(*, connection: Connection, package: Package, mode: str, candidate: Ca
     except AssessmentError as exc:
         raise EventFailed(ErrorCode.BAD_PAYLOAD, str(exc)) from exc
     note = f"assessment {assessment.pk} {'ordered' if created else 'already ordered'}"
-    return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk)
+    return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk, created=created)
 
 
 def _snapshot(candidate: Candidate) -> CandidateSnapshot:

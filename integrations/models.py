@@ -42,7 +42,11 @@ class Connection(models.Model):
     connection_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     subscription_ids = models.JSONField(default=dict, blank=True)
     sync_cursors = models.JSONField(default=dict, blank=True)
-    sync_enabled = models.BooleanField(default=True)
+    sync_enabled = models.BooleanField(default=True, help_text="Off: the scheduled sync skips this connection (paused).")
+    sync_interval_minutes = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Minutes between scheduled syncs of this connection; empty: the default (SYNC_INTERVAL_MINUTES).",
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -92,6 +96,9 @@ class StageMapping(models.Model):
     advance_to_stage_id = models.CharField(max_length=128, blank=True)
     fail_threshold = models.PositiveIntegerField(null=True, blank=True, help_text="Fail threshold, 0-100.")
     fail_to_stage_id = models.CharField(max_length=128, blank=True)
+    # Set by the sync when a complete listing of the ATS's stages no longer has this stage (removed
+    # in the ATS); cleared when it shows up again. Matching is by stage id, never by name.
+    remote_stage_missing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -312,29 +319,81 @@ class RemoteApplication(RemoteRecord):
 
 
 class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
 
+SYNC_LIVE_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+
+
 class SyncRun(models.Model):
+    """One sync of one connection: queued by ``integrations.sync.sync_start``, run by the
+    ``sync_connection`` task, its progress committed with every page it stores."""
+
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
-    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    full = models.BooleanField(default=False, help_text="A full reconciliation: ignores the cursors, removes what the ATS no longer has.")
+    kinds = models.JSONField(default=list, blank=True, help_text="The kinds synced, in order.")
+    reason = models.CharField(max_length=200, blank=True)
+    # The connection's first sync of applications: it mirrors where everyone stands and invites
+    # only the moves made since the connection was created (not who sat in a mapped stage before).
+    baseline = models.BooleanField(default=False)
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     pages = models.PositiveIntegerField(default=0)
+    # Per kind: {"seen", "created", "updated", "unchanged", "skipped", "deleted"}.
     counts = models.JSONField(default=dict, blank=True)
+    kinds_done = models.JSONField(default=list, blank=True)
+    invites_triggered = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first record-level errors.")
     error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
+        ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection"], condition=Q(status="running"), name="sync_run_one_running_per_connection"
+                fields=["connection"], condition=Q(status__in=["queued", "running"]),
+                name="sync_run_one_live_per_connection",
             )
         ]
 
     def __str__(self) -> str:
         return f"sync of {self.connection} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    def _total(self, name: str) -> int:
+        return sum(int((per_kind or {}).get(name, 0)) for per_kind in (self.counts or {}).values())
+
+    @property
+    def records_seen(self) -> int:
+        return self._total("seen")
+
+    @property
+    def records_created(self) -> int:
+        return self._total("created")
+
+    @property
+    def records_updated(self) -> int:
+        return self._total("updated")
+
+    @property
+    def records_unchanged(self) -> int:
+        return self._total("unchanged")
+
+    @property
+    def records_deleted(self) -> int:
+        return self._total("deleted")
+
+    @property
+    def live(self) -> bool:
+        return self.status in SYNC_LIVE_STATUSES
+
+    @property
+    def duration(self):
+        """Time from queueing to the end (or to the last heartbeat while it runs)."""
+        end = self.finished_at or self.heartbeat_at
+        return (end - self.started_at) if end and self.started_at else None

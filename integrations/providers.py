@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InboundRejected  # noqa: F401 - part of the provider seam
+from .ratelimit import Rate
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -113,10 +114,63 @@ class WriteBackResult:
     remote_refs: dict[str, str] = field(default_factory=dict)
 
 
+# --- what a sync page carries ---------------------------------------------------------------------
+# The kinds a sync pages through, in the order it pages them (applications name stages, jobs and
+# candidates, so those come first).
+SYNC_KINDS: tuple[str, ...] = ("jobs", "stages", "candidates", "applications")
+
+
+@dataclass(frozen=True)
+class SyncedJob:
+    remote_id: str
+    title: str = ""
+    status: str = ""
+    remote_updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncedStage:
+    remote_id: str
+    name: str
+    remote_job_id: str = ""
+    position: int = 0
+    stage_type: str = ""
+    remote_updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncedCandidate:
+    remote_id: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    remote_updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncedApplication:
+    remote_id: str
+    remote_candidate_id: str
+    remote_job_id: str
+    remote_stage_id: str
+    remote_sub_status: str = ""
+    rejected_at: dt.datetime | None = None
+    changed_stage_at: dt.datetime | None = None
+    remote_updated_at: dt.datetime | None = None
+
+
+SyncedRecord = SyncedJob | SyncedStage | SyncedCandidate | SyncedApplication
+
+
 @dataclass(frozen=True)
 class Page:
-    kind: str  # "jobs" | "stages" | "candidates" | "applications"
-    items: list[dict[str, Any]]
+    """One page of a sync listing, normalized. ``next_cursor`` (an ISO 8601 remote updated-at, or
+    None for a kind listed in full every time) is where a later run may start once this page and
+    every page before it are stored: the provider pages in ascending cursor order."""
+
+    kind: str  # one of SYNC_KINDS
+    items: list[SyncedRecord]
     next_cursor: str | None
 
 
@@ -171,7 +225,20 @@ class Provider:
         recruiter). None when the ATS does not know it."""
         return None
 
+    # The sync's own share of the ATS's rate limit (on top of the shared per-credential limit its
+    # client takes), so a long sync always leaves room for webhook-driven calls. None: no share.
+    sync_rate: Rate | None = None
+
+    def sync_unavailable(self, connection: Connection) -> str:
+        """Why this connection cannot be synced (e.g. no API key stored), or "" when it can."""
+        if type(self).pages is Provider.pages:
+            return f"the {self.name} integration cannot sync yet"
+        return ""
+
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
+        """Every record of ``kind`` (one of ``SYNC_KINDS``) changed at or after ``cursor`` (an ISO
+        8601 remote updated-at; None: every record), as normalized ``Page``s in ascending cursor
+        order. Raises ``integrations.http.ClientError`` subclasses."""
         raise NotImplementedError
 
     def validate_credentials(self, connection: Connection) -> None:

@@ -9,7 +9,17 @@ from django.utils import timezone
 
 from assessments.models import Assessment
 
-from .models import Connection, Delivery, DeliveryStatus, ErrorCode, StageMapping, WebhookEvent, WebhookStatus
+from .models import (
+    Connection,
+    Delivery,
+    DeliveryStatus,
+    ErrorCode,
+    StageMapping,
+    SyncRun,
+    SyncStatus,
+    WebhookEvent,
+    WebhookStatus,
+)
 
 SOURCE_PREFIX = "connection:"
 
@@ -118,3 +128,12 @@ def webhook_events_to_requeue(*, now: dt.datetime | None = None, limit: int = 10
         received_at__lte=now - dt.timedelta(minutes=10),
     )
     return WebhookEvent.objects.filter(stale | retryable).order_by("received_at")[:limit]
+
+
+def sync_run_latest(*, connection: Connection) -> SyncRun | None:
+    """The connection's most recent sync run (live or finished), or None."""
+    return SyncRun.objects.filter(connection=connection).order_by("-started_at", "-id").first()
+
+
+def sync_run_last_succeeded(*, connection: Connection) -> SyncRun | None:
+    return SyncRun.objects.filter(connection=connection, status=SyncStatus.SUCCEEDED).order_by("-started_at", "-id").first()

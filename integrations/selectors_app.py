@@ -11,7 +11,7 @@ from django.utils import timezone
 from assessments.models import Package
 from tenants.selectors import get_for_user_or_404, scope_for_user
 
-from . import sync_bridge
+from .sync import sync_next_at, sync_unavailable_reason
 from .mapping import mapping_orphans
 from .models import Connection, ConnectionStatus, StageMapping, SyncRun, SyncStatus, WebhookEvent, WebhookStatus
 
@@ -71,7 +71,10 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
     events = WebhookEvent.objects.filter(connection=connection)
     recent = events.filter(received_at__gte=now - dt.timedelta(hours=24))
     last_event = events.order_by("-received_at").values_list("received_at", flat=True).first()
-    next_at, next_note = sync_bridge.next_sync(connection=connection)
+    next_at = sync_next_at(connection=connection)
+    next_note = ""
+    if next_at is None:
+        next_note = "paused" if not connection.sync_enabled else f"not scheduled: {sync_unavailable_reason(connection=connection)}"
     return ConnectionHealth(
         connection=connection,
         fix=STATUS_FIXES.get(connection.status, ""),

@@ -8,6 +8,7 @@ import random
 from celery import shared_task
 from django.core.cache import cache
 
+from . import notifications, sync
 from .deliveries import deliveries_enqueue_due, delivery_send_by_id
 from .retention import integration_data_purge
 from .selectors import MAX_EVENT_ATTEMPTS, webhook_events_to_requeue
@@ -70,9 +71,48 @@ def sweep_outbox() -> None:
 
 
 @shared_task
-def sync_all_connections() -> None:
-    # The polling sync (paging each ATS for missed stage moves) is a later issue; deliberately a no-op.
-    logger.info("sync_all_connections: the polling sync is not built yet (no-op)")
+def sync_all() -> None:
+    """The scheduled sync (celery-beat, every 3 hours by default): queues every due connection.
+    Safe to fire twice: a second call finds the runs queued, or the connections not yet due."""
+    with _periodic_lock("sync_all", ttl=300) as acquired:
+        if not acquired:
+            return
+        runs = sync.sync_all()
+        if runs:
+            logger.info("sync_all: %d connection sync(s) queued", len(runs))
+
+
+SYNC_BUSY_RETRIES = 5
+
+
+# A sync may page for long (rate limits): its own time limits, far above the default 30 minutes;
+# the reaper gives up on a run with no progress long before.
+@shared_task(
+    bind=True, acks_late=True, max_retries=SYNC_BUSY_RETRIES, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 300
+)
+def sync_connection(self, sync_run_id: int) -> None:
+    result = sync.sync_run_execute(sync_run_id=sync_run_id)
+    if not result.busy:
+        return
+    run = result.run
+    if run is not None and run.status == "running":
+        return  # a second delivery of a run another live worker is executing: that one finishes it
+    # Queued behind a process still holding the lock (e.g. a reaped run's stuck worker): wait for it.
+    if self.request.retries < SYNC_BUSY_RETRIES:
+        raise self.retry(countdown=60)
+    sync.sync_run_give_up(sync_run_id=sync_run_id, message="another sync of this connection kept running")
+
+
+@shared_task
+def reap_sync_runs() -> None:
+    reaped = sync.sync_runs_reap()
+    if reaped:
+        logger.info("reap_sync_runs: %d stale sync run(s) marked failed", reaped)
+
+
+@shared_task(acks_late=True)
+def notify_connection_needs_attention(connection_id: int) -> None:
+    notifications.connection_attention_notify(connection_id=connection_id)
 
 
 @shared_task(acks_late=True)

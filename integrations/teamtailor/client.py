@@ -8,6 +8,7 @@ shared rate limit, timeouts and the 429 reset wait.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -115,6 +116,36 @@ class PublicApiClient(_TeamtailorClient):
             seen.add(next_url)
             page = self.get_json(next_url)
 
+    def paginate_changed(
+        self, path: str, *, since: str = "", field: str = "updated-at", params: Mapping[str, Any] | None = None,
+        page_size: int = PAGE_SIZE_MAX,
+    ) -> Iterator[dict[str, Any]]:
+        """Every resource changed at or after ``since``, oldest first, one page per request:
+        ``sort=<field>`` and ``filter[<field>][from]`` moved to the newest ``field`` seen after
+        each page (keyset paging, so records changing while we page never shift one past us, and
+        each page's newest value is a safe resume point). Records at exactly that value are
+        asked again and skipped; a page all at one value steps ``page[number]`` instead."""
+        size = max(1, min(int(page_size), PAGE_SIZE_MAX))
+        base = {**(params or {}), "sort": field, "page[size]": size}
+        number, skip = 1, set()  # skip: ids already yielded whose ``field`` equals ``since``
+        while True:
+            query = dict(base, **{"page[number]": number})
+            if since:
+                query[f"filter[{field}][from]"] = since
+            page = self.get_json(path, params=query)
+            raw = [item for item in page.get("data") or [] if isinstance(item, dict)]
+            yield {**page, "data": [item for item in raw if str(item.get("id")) not in skip]}
+            if not raw or not (page.get("links") or {}).get("next"):
+                return
+            stamps = {str(item.get("id")): _instant(str((item.get("attributes") or {}).get(field) or "")) for item in raw}
+            newest = max(stamps.values())
+            if since and newest <= _instant(since):
+                number += 1  # a whole page at one timestamp: page on within it
+                skip |= set(stamps)
+            else:
+                since, number = newest.isoformat(), 1
+                skip = {item_id for item_id, stamp in stamps.items() if stamp == newest}
+
     def iter_resources(self, path: str, *, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         for page in self.paginate(path, params=params):
             yield from page.get("data") or []
@@ -205,6 +236,15 @@ class PartnerApiClient(_TeamtailorClient):
             if not next_url:
                 return
             page = self.get_json(next_url)
+
+
+def _instant(value: str) -> datetime.datetime:
+    """A Teamtailor timestamp as an aware datetime (offsets differ, so strings do not compare)."""
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else datetime.datetime.min
+    except ValueError:
+        moment = datetime.datetime.min
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
 def _int_or_str(value: str) -> int | str:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from assessments.models import Assessment, Package
 from integrations.errors import AuthFailed, BadRequest, PayloadError
 from integrations.models import Connection, ConnectionStatus, Delivery, WebhookEvent
+from integrations.ratelimit import Rate
 from integrations.providers import (
     Candidate,
     JobChanged,
@@ -23,6 +24,10 @@ from integrations.providers import (
     NormalizedEvent,
     Page,
     Provider,
+    SyncedApplication,
+    SyncedCandidate,
+    SyncedJob,
+    SyncedStage,
     VerifiedInbound,
     WriteBackResult,
     provider_register,
@@ -249,44 +254,101 @@ class TeamtailorProvider(Provider):
             raise AuthFailed("no Teamtailor API key is stored for this connection")
         public_client_for(connection).validate_credentials()
 
+    # --- sync -------------------------------------------------------------------------------
+    # Two thirds of the key's 45 per 10 s: webhook-driven reads and write-backs keep the rest.
+    sync_rate = Rate(limit=30, seconds=10)
+
+    def sync_unavailable(self, connection: Connection) -> str:
+        if not (connection.credentials or {}).get("api_key"):
+            return "no Teamtailor API key is stored (the sync reads the company's public API)"
+        return super().sync_unavailable(connection)
+
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
-        """Raw JSON:API resources, one ``Page`` per Teamtailor page; ``cursor`` is an updated-at /
-        changed-stage-at lower bound (ISO 8601) and ``next_cursor`` the newest one seen."""
+        """Jobs and stages in full every time (few; Teamtailor's jobs carry no updated-at);
+        candidates and job applications changed since ``cursor`` by updated-at (a rejection
+        changes an application's updated-at, not its changed-stage-at), oldest first."""
         client = public_client_for(connection)
         if kind == "jobs":
-            source = client.jobs(updated_from=cursor or "")
-            field = "updated-at"
-        elif kind == "candidates":
-            source = client.candidates(updated_from=cursor or "")
-            field = "updated-at"
-        elif kind == "applications":
-            source = client.job_applications(changed_stage_from=cursor or "", include="stage")
-            field = "changed-stage-at"
+            for page in client.paginate("jobs"):
+                yield Page(kind=kind, items=[sync_job(item) for item in page.get("data") or []], next_cursor=None)
         elif kind == "stages":
             yield from self._stage_pages(client)
-            return
+        elif kind == "candidates":
+            yield from _changed_pages(client, "candidates", kind=kind, since=cursor, convert=sync_candidate)
+        elif kind == "applications":
+            yield from _changed_pages(
+                client, "job-applications", kind=kind, since=cursor, convert=sync_application,
+                params={"include": "candidate,job,stage"},
+            )
         else:
             raise ValueError(f"unknown page kind {kind!r}")
-        newest = cursor
-        for page in source:
-            items = page.get("data") or []
-            for item in items:
-                value = (item.get("attributes") or {}).get(field)
-                if value and (newest is None or value > newest):
-                    newest = value
-            yield Page(kind=kind, items=items, next_cursor=newest)
 
     @staticmethod
     def _stage_pages(client: PublicApiClient) -> Iterator[Page]:
-        for jobs_page in client.jobs():
+        for jobs_page in client.paginate("jobs"):
             for job in jobs_page.get("data") or []:
-                for page in client.job_stages(str(job.get("id"))):
+                job_id = str(job.get("id"))
+                position = 0
+                for page in client.job_stages(job_id):  # in pipeline (row-order) order
                     items = []
                     for stage in page.get("data") or []:
-                        stage = dict(stage)
-                        stage["job_id"] = str(job.get("id"))
-                        items.append(stage)
+                        items.append(sync_stage(stage, job_id=job_id, position=position))
+                        position += 1
                     yield Page(kind="stages", items=items, next_cursor=None)
+
+
+def _changed_pages(
+    client: PublicApiClient, path: str, *, kind: str, since: str | None, convert, params=None
+) -> Iterator[Page]:
+    newest = None
+    for page in client.paginate_changed(path, since=since or "", field="updated-at", params=params):
+        items = [convert(item) for item in page.get("data") or []]
+        for item in items:
+            if item.remote_updated_at is not None and (newest is None or item.remote_updated_at > newest):
+                newest = item.remote_updated_at
+        yield Page(kind=kind, items=items, next_cursor=newest.isoformat() if newest else None)
+
+
+def _when(value: Any):
+    return parsing._datetime(value)
+
+
+def sync_job(data: dict[str, Any]) -> SyncedJob:
+    job = parsing.job_from(data)
+    return SyncedJob(
+        remote_id=job.remote_job_id, title=job.title[:300], status=job.status[:64],
+        remote_updated_at=_when(parsing.attr(data, "updated-at")),
+    )
+
+
+def sync_stage(data: dict[str, Any], *, job_id: str, position: int = 0) -> SyncedStage:
+    return SyncedStage(
+        remote_id=str(data.get("id")), name=str(parsing.attr(data, "name") or "")[:200], remote_job_id=job_id,
+        position=position,
+        stage_type=str(parsing.attr(data, "stage-type") or "")[:64],
+        remote_updated_at=_when(parsing.attr(data, "updated-at")),
+    )
+
+
+def sync_candidate(data: dict[str, Any]) -> SyncedCandidate:
+    candidate = parsing.candidate_from(data)
+    return SyncedCandidate(
+        remote_id=candidate.remote_id, first_name=candidate.first_name[:150], last_name=candidate.last_name[:150],
+        email=candidate.email[:254], phone=candidate.phone[:40],
+        remote_updated_at=_when(parsing.attr(data, "updated-at")),
+    )
+
+
+def sync_application(data: dict[str, Any]) -> SyncedApplication:
+    return SyncedApplication(
+        remote_id=str(data.get("id")),
+        remote_candidate_id=parsing.related_id(data, "candidate"),
+        remote_job_id=parsing.related_id(data, "job"),
+        remote_stage_id=parsing.related_id(data, "stage"),
+        rejected_at=_when(parsing.attr(data, "rejected-at")),
+        changed_stage_at=_when(parsing.attr(data, "changed-stage-at")),
+        remote_updated_at=_when(parsing.attr(data, "updated-at")),
+    )
 
 
 provider = provider_register(TeamtailorProvider())

@@ -17,6 +17,7 @@ from assessments.exceptions import AssessmentError, AssessmentErrorCode, Illegal
 from assessments.models import Assessment, Status
 from integrations.errors import InboundRejected
 from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
+from integrations.sync import sync_after_activation, sync_first_when_syncable
 from tenants.models import Tenant
 
 from . import auth
@@ -127,6 +128,8 @@ def teamtailor_activation_bind(
                 connection.save()
         except IntegrityError:
             raise InboundRejected(409, "This Teamtailor company is already connected to Stagehook.") from None
+    # Active now: its first full sync, so the jobs and pipeline show without waiting for the schedule.
+    sync_after_activation(connection=connection)
     return Activation(connection=connection, created=True)
 
 
@@ -166,6 +169,9 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
     for name in fields:
         setattr(connection, name, getattr(locked, name))
     logger.info("connection %s: recorded %s from Teamtailor's headers", connection.pk, ", ".join(sorted(fields)))
+    if "credentials" in fields and connection.status == ConnectionStatus.ACTIVE:
+        # The company's API key came with this call: the first sync need not wait for the schedule.
+        sync_first_when_syncable(connection=connection)
     return True
 
 

@@ -154,11 +154,23 @@ def test_restore_and_history(client, setup):
     assert "Version 1 restored as version 3" in client.get(url(connection, "review")).content.decode()
 
 
-def test_refresh_without_the_sync_engine_says_so(client, setup):
+def test_refresh_queues_a_jobs_and_stages_sync(client, setup):
+    client.force_login(setup["user"])
+    connection = setup["connection"]
+    connection.credentials = {**(connection.credentials or {}), "api_key": "company-key"}  # the sync reads the public API
+    connection.save()
+    response = client.post(f"/app/connections/{connection.pk}/mapping/refresh", follow=True)
+    assert "Refreshing the pipeline from the ATS" in response.content.decode()
+    run = SyncRun.objects.get(connection=connection)
+    assert run.kinds == ["jobs", "stages"] and not run.full
+
+
+def test_refresh_of_a_connection_that_cannot_sync_says_so(client, setup):
     client.force_login(setup["user"])
     connection = setup["connection"]
     response = client.post(f"/app/connections/{connection.pk}/mapping/refresh", follow=True)
-    assert "sync not available" in response.content.decode()
+    assert "cannot be synced right now" in response.content.decode()
+    assert not SyncRun.objects.filter(connection=connection).exists()
 
 
 def test_orphaned_mapping_is_flagged_in_wizard_and_connections_page(client, setup):
@@ -175,6 +187,7 @@ def test_connections_page_shows_status_syncs_and_webhooks(client, setup):
     client.force_login(setup["user"])
     connection = setup["connection"]
     connection.status, connection.status_reason = "needs_attention", "write-back refused: 401"
+    connection.credentials = {**(connection.credentials or {}), "api_key": "company-key"}  # syncable
     connection.save()
     now = timezone.now()
     SyncRun.objects.create(connection=connection, status="succeeded", finished_at=now - dt.timedelta(hours=2), pages=3,
@@ -192,7 +205,12 @@ def test_connections_page_shows_status_syncs_and_webhooks(client, setup):
     assert (now - dt.timedelta(hours=2)).strftime("%Y-%m-%d") in page
     assert "3 in the last 24 h · 1 failed" in page
     assert "Latest sync: <strong>Failed</strong>" in page  # the sync panel include
-    assert "sync not available" in page  # the next sync: no engine installed in this branch
+    latest = SyncRun.objects.filter(connection=connection).order_by("-started_at").first()
+    next_at = timezone.localtime(latest.started_at + dt.timedelta(hours=3))
+    assert next_at.strftime("%Y-%m-%d %H:%M") in page  # the next scheduled sync: 3 h after the last one
+    connection.credentials = {}
+    connection.save()
+    assert "not scheduled: no Teamtailor API key is stored" in client.get("/app/connections/").content.decode()
 
 
 def test_use_in_ats_creates_the_same_rows_and_a_version(client, setup):

@@ -10,7 +10,7 @@ def test_migrate_installed_every_declared_schedule():
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert {spec.name for spec in PERIODIC_TASKS} <= names
     sync = PeriodicTask.objects.get(name="ATS polling sync")
-    assert sync.task == "integrations.tasks.sync_all_connections"
+    assert sync.task == "integrations.tasks.sync_all"
     assert sync.interval.every == 3 * 3600
 
 

@@ -271,6 +271,31 @@ class Sandbox(ControlEndpoints):
     def _sorted(records: dict[str, dict]) -> list[dict]:
         return sorted(records.values(), key=lambda record: (len(record["id"]), record["id"]))
 
+    @staticmethod
+    def _sort(request: Request, records: list[dict]) -> list[dict]:
+        """``sort=<attribute>`` (``-`` first for descending; ``id`` or absent: by id), as
+        Teamtailor's list endpoints take it; ties stay in id order."""
+        raw = (request.args.get("sort") or "").strip()
+        name = raw.lstrip("-")
+        if not name or name == "id":
+            return list(reversed(records)) if raw.startswith("-") else records
+
+        def key(record: dict) -> tuple:
+            value = record["attributes"].get(name)
+            if value is None:
+                return (0, "")
+            if name.endswith("-at") and isinstance(value, str):
+                try:
+                    return (1, parse_time(value).timestamp())
+                except ValueError:
+                    pass
+            return (1, value)
+
+        try:
+            return sorted(records, key=key, reverse=raw.startswith("-"))
+        except TypeError:
+            raise ApiError(400, "Bad Request", f"cannot sort by {name}") from None
+
     # --- public API: renderers ----------------------------------------------------------------
     def _job(self, job: dict) -> dict:
         attributes = copy.deepcopy(job["attributes"])
@@ -374,6 +399,7 @@ class Sandbox(ControlEndpoints):
                 if (since is None or parse_time(c["attributes"]["updated-at"]) >= since)
                 and (email is None or c["attributes"]["email"] == email)
             ]
+            candidates = self._sort(request, candidates)
             return self._list(
                 request,
                 candidates,
@@ -418,6 +444,7 @@ class Sandbox(ControlEndpoints):
                 and (updated_from is None or parse_time(a["attributes"]["updated-at"]) >= updated_from)
                 and (changed_from is None or parse_time(a["attributes"]["changed-stage-at"]) >= changed_from)
             ]
+            applications = self._sort(request, applications)
             return self._list(
                 request,
                 applications,

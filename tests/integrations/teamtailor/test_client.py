@@ -178,8 +178,33 @@ def test_provider_pages_with_a_changed_stage_cursor(sandbox_connection, teamtail
     moved = teamtailor_sandbox.state.application_move("638", "13")
     cursor = moved["attributes"]["changed-stage-at"]
     pages = list(provider_get("teamtailor").pages(sandbox_connection, kind="applications", cursor=cursor))
-    assert [item["id"] for page in pages for item in page.items] == ["638"]
-    assert pages[-1].next_cursor == cursor and pages[-1].kind == "applications"
+    items = [item for page in pages for item in page.items]
+    assert [(a.remote_id, a.remote_candidate_id, a.remote_job_id, a.remote_stage_id) for a in items] == [
+        ("638", "54323", "12345", "13")
+    ]
+    assert dt.datetime.fromisoformat(pages[-1].next_cursor) == dt.datetime.fromisoformat(cursor)
+    assert pages[-1].kind == "applications"
     stage_pages = list(provider_get("teamtailor").pages(sandbox_connection, kind="stages", cursor=None))
-    stages = {(s["job_id"], s["id"]) for page in stage_pages for s in page.items}
+    stages = {(s.remote_job_id, s.remote_id) for page in stage_pages for s in page.items}
     assert ("12345", "13") in stages and ("27", "6") in stages
+
+
+def test_paginate_changed_pages_by_keyset_and_never_yields_a_record_twice(teamtailor_sandbox, settings):
+    """``sort=updated-at`` + ``filter[updated-at][from]`` moved to the newest seen: every changed
+    candidate once, oldest first, even with several sharing one timestamp across a page boundary."""
+    from integrations.teamtailor.client import PublicApiClient
+
+    settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
+    state = teamtailor_sandbox.state
+    moment = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    for i in range(40):  # 40 at one instant: more than a page
+        state.add_candidate(candidate_id=str(80000 + i), updated_at=moment)
+    for i in range(25):
+        state.add_candidate(candidate_id=str(81000 + i), updated_at=moment + dt.timedelta(minutes=i + 1))
+    client = PublicApiClient(api_key=teamtailor_sandbox.config.api_key, api_base_url=teamtailor_sandbox.url)
+    seen = [item["id"] for page in client.paginate_changed("candidates", since=moment.isoformat()) for item in page["data"]]
+    expected = {str(80000 + i) for i in range(40)} | {str(81000 + i) for i in range(25)}
+    assert len(seen) == len(set(seen))
+    assert expected <= set(seen)
+    stamps = [state.candidates[i]["attributes"]["updated-at"] for i in seen]
+    assert [dt.datetime.fromisoformat(s) for s in stamps] == sorted(dt.datetime.fromisoformat(s) for s in stamps)

@@ -187,6 +187,23 @@ def test_changed_stage_at_and_updated_at_filters_see_a_move(teamtailor_sandbox, 
     assert bad.status_code == 400
 
 
+def test_lists_sort_by_an_attribute_either_way_and_keep_id_order_for_ties(teamtailor_sandbox):
+    state = teamtailor_sandbox.state
+    old = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    state.add_candidate(candidate_id="90001", updated_at=old + dt.timedelta(days=2))
+    state.add_candidate(candidate_id="90002", updated_at=old)
+    state.add_candidate(candidate_id="90003", updated_at=old)
+    since = {"filter[updated-at][from]": old.isoformat(), "page[size]": 30}
+    ids = [c["id"] for c in teamtailor_sandbox.api("GET", "candidates", params={**since, "sort": "updated-at"}).json()["data"]]
+    assert ids[:3] == ["90002", "90003", "90001"]
+    newest_first = teamtailor_sandbox.api("GET", "candidates", params={**since, "sort": "-updated-at"}).json()["data"]
+    assert newest_first[-1]["id"] in ("90002", "90003") and newest_first[0]["id"] not in ("90002", "90003")
+    moved = teamtailor_sandbox.api("GET", "job-applications", params={"sort": "-changed-stage-at"})
+    assert moved.status_code == 200 and len(moved.json()["data"]) == 6
+    by_id = teamtailor_sandbox.api("GET", "candidates", params={"sort": "id", "page[size]": 30}).json()["data"]
+    assert [c["id"] for c in by_id] == sorted((c["id"] for c in by_id), key=lambda i: (len(i), i))
+
+
 def test_a_candidate_includes_its_applications_and_their_stages(teamtailor_sandbox):
     body = teamtailor_sandbox.api(
         "GET", "candidates/54321", params={"include": "job-applications,job-applications.stage"}
