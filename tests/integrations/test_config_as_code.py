@@ -165,3 +165,19 @@ def test_the_demo_config_applies_cleanly_twice():
     doc = config_load(Path(__file__).resolve().parents[2] / "demo" / "stagehook.yaml")
     assert config_apply(doc=doc).changed
     assert not config_apply(doc=doc).changed
+
+
+def test_a_user_created_by_this_run_is_reported_once_as_created_never_as_updated():
+    report = config_apply(doc=DOC)
+    users_created = [line for line in report.created if line.startswith("user ")]
+    assert sorted(users_created) == ["user ops@vendor.test", "user rec@acme.test"]
+    assert not [line for line in report.updated if line.startswith("user ")], report.updated
+    assert get_user_model().objects.get(email="ops@vendor.test").check_password("ops-pass-123!")
+
+
+def test_a_user_created_without_a_password_cannot_sign_in_with_an_empty_one():
+    doc = copy.deepcopy(DOC)
+    del doc["users"][0]["password"]
+    config_apply(doc=doc)
+    user = get_user_model().objects.get(email="ops@vendor.test")
+    assert not user.has_usable_password()
