@@ -31,4 +31,16 @@ def check_production_secrets(app_configs, **kwargs):
         errors.append(Error("CELERY_TASK_ALWAYS_EAGER is on.", id="stagehook.E004"))
     if settings.DEPLOYMENT_REGION not in {"eu", "us", "au"}:
         errors.append(Error("DEPLOYMENT_REGION must be eu, us or au.", id="stagehook.E005"))
+    if getattr(settings, "BEHIND_TLS_PROXY", False) and not (
+        settings.ALLAUTH_TRUSTED_PROXY_COUNT > 0 or settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER
+    ):
+        errors.append(
+            Error(
+                "BEHIND_TLS_PROXY is on but allauth trusts no proxy: every client has the proxy's IP, so "
+                "failed logins by anyone lock out everyone.",
+                hint="Set ALLAUTH_TRUSTED_PROXY_COUNT to the number of proxies in front of Stagehook "
+                "(or ALLAUTH_TRUSTED_CLIENT_IP_HEADER to the header the proxy sets).",
+                id="stagehook.E006",
+            )
+        )
     return errors

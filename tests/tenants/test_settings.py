@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
     "HTTPS_ONLY": "on",
     "BEHIND_TLS_PROXY": "on",
+    "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
 }
 
 
@@ -65,6 +66,7 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
         ({"CELERY_BROKER_URL": "filesystem://"}, "stagehook.E003"),
         ({"HTTPS_ONLY": "off"}, "security.W008"),
         ({"SECRET_KEY": ""}, "security.W009"),
+        ({"ALLAUTH_TRUSTED_PROXY_COUNT": ""}, "stagehook.E006"),
     ],
 )
 def test_check_deploy_refuses_local_only_settings(tmp_path, override, error_id):
