@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tenants.models import Tenant
+from tenants.queueing import enqueue_after_commit
 
 from .engine import get_engine
 from .exceptions import (
@@ -247,9 +248,9 @@ def assessment_order(
     if send_invitation:
         from .tasks import send_invitation as send_invitation_task  # tasks import services
 
-        # robust: the order is committed; a broker hiccup while queueing must not turn it into an
-        # error for the caller (it is logged, and the invitation can be re-sent from the admin).
-        transaction.on_commit(lambda: send_invitation_task.delay(assessment.pk), robust=True)
+        # The order is committed: a broker hiccup while queueing is logged, not the caller's error
+        # (the invitation sweeper sends it).
+        enqueue_after_commit(send_invitation_task, assessment.pk)
     return assessment, True
 
 

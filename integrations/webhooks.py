@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from tenants.queueing import enqueue_after_commit, enqueue_now
+
 from .errors import ClientError, EventFailed
 from .events import Outcome, event_dispatch
 from .models import ErrorCode, WebhookEvent, WebhookStatus
@@ -123,16 +125,17 @@ def webhook_event_store(
                 provider=provider, connection=connection, event_id=event_id[:200], event_type=event_type[:100],
                 headers=headers, raw_body=raw_body,
             )
-            transaction.on_commit(lambda: _enqueue(event.pk))
+            _enqueue_after_commit(event.pk)
     except IntegrityError:
         return WebhookEvent.objects.get(provider=provider, event_id=event_id[:200]), False
     return event, True
 
 
-def _enqueue(webhook_event_id: int) -> None:
+def _enqueue_after_commit(webhook_event_id: int) -> None:
+    """Processing queued after commit; a broker that is down is logged (the inbox sweeper re-queues)."""
     from .tasks import process_webhook_event  # tasks call this module's services
 
-    process_webhook_event.delay(webhook_event_id)
+    enqueue_after_commit(process_webhook_event, webhook_event_id)
 
 
 # --- processing ----------------------------------------------------------------------------------
@@ -196,7 +199,9 @@ def webhook_event_process(*, webhook_event_id: int) -> ProcessResult:
 
 def webhook_event_requeue(*, webhook_event: WebhookEvent) -> None:
     """Queue processing again (the sweeper; done events are skipped by the task)."""
-    _enqueue(webhook_event.pk)
+    from .tasks import process_webhook_event
+
+    enqueue_now(process_webhook_event, webhook_event.pk)
 
 
 def webhook_event_reprocess(*, webhook_event: WebhookEvent) -> WebhookEvent:
@@ -205,6 +210,6 @@ def webhook_event_reprocess(*, webhook_event: WebhookEvent) -> WebhookEvent:
         WebhookEvent.objects.filter(pk=webhook_event.pk).update(
             status=WebhookStatus.RECEIVED, error_code="", error="", processed_at=None
         )
-        transaction.on_commit(lambda: _enqueue(webhook_event.pk))
+        _enqueue_after_commit(webhook_event.pk)
     webhook_event.refresh_from_db()
     return webhook_event
