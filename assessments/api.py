@@ -17,7 +17,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 from .apikeys import api_key_signature_valid, tenant_api_key_authenticate
 from .exceptions import AssessmentError, IllegalTransition
 from .models import TenantApiKey
+from .parsers import DepthLimitedJSONParser
 from .selectors_app import assessment_get_for_tenant, package_list
 from .serializers import (
     AssessmentResultOutSerializer,
@@ -129,7 +129,7 @@ class BasicApiKeyScheme(OpenApiAuthenticationExtension):
 class TenantApiView(APIView):
     """JSON in, JSON out, a tenant API key required, the body size checked before anything reads it."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]
     renderer_classes = [JSONRenderer]
     permission_classes = [HasTenantApiKey]
 

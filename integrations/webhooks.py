@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from tenants.jsonlimits import MAX_JSON_DEPTH, json_too_deep
 from tenants.queueing import enqueue_after_commit, enqueue_now
 
 from .errors import ClientError, EventFailed
@@ -57,7 +58,8 @@ def stored_headers(request: HttpRequest) -> dict[str, str]:
 
 
 def inbound_json_body(request: HttpRequest) -> bytes | JsonResponse:
-    """The raw body of an inbound JSON POST, or the answer to a wrong one (405/415/413/400).
+    """The raw body of an inbound JSON POST, or the answer to a wrong one (405/415/413/400, the
+    400 also for JSON nested deeper than ``MAX_JSON_DEPTH``, which would crash the parser).
     Every ATS entry point reads its body through this, before any authentication."""
     if request.method != "POST":
         return json_error(405, "method not allowed: use POST", Allow="POST")
@@ -76,6 +78,8 @@ def inbound_json_body(request: HttpRequest) -> bytes | JsonResponse:
         return json_error(413, f"body larger than {limit} bytes")
     if len(raw_body) > limit:
         return json_error(413, f"body larger than {limit} bytes")
+    if json_too_deep(raw_body):
+        return json_error(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return raw_body
 
 
