@@ -22,7 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .apikeys import api_key_signature_valid, tenant_api_key_authenticate
+from .apikeys import SIGNATURE_TOLERANCE_SECONDS, api_key_signature_check, tenant_api_key_authenticate
 from .exceptions import AssessmentError, IllegalTransition
 from .models import TenantApiKey
 from .parsers import DepthLimitedJSONParser
@@ -39,6 +39,7 @@ from .services import assessment_record_result
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Stagehook-Signature"
+TIMESTAMP_HEADER = "X-Stagehook-Timestamp"
 _INVALID_KEY = "Invalid API key."
 
 
@@ -88,9 +89,12 @@ class BasicApiKeyAuthentication(BaseAuthentication):
         signature = request.META.get("HTTP_X_STAGEHOOK_SIGNATURE")
         if signature is not None:
             # The raw bytes as received; request.data later parses the same bytes.
-            body = request._request.body
-            if not api_key_signature_valid(raw_key=raw_key, body=body, signature=signature):
-                raise AuthenticationFailed("Invalid signature.")
+            refused = api_key_signature_check(
+                api_key=api_key, raw_key=raw_key, body=request._request.body, signature=signature,
+                timestamp=request.META.get("HTTP_X_STAGEHOOK_TIMESTAMP"),
+            )
+            if refused:
+                raise AuthenticationFailed(refused)
         return (None, api_key)
 
     def authenticate_header(self, request) -> str:
@@ -202,8 +206,15 @@ class PackageListView(TenantApiView):
         summary="List the tenant's packages (unified-API style)",
         description=(
             "Every active package of the key's tenant. HTTP Basic: username = the key prefix or the "
-            "tenant slug, password = the tenant API key. Optional `X-Stagehook-Signature: "
-            "sha256=<hex HMAC-SHA256(API key, raw body)>`; when sent, a wrong one answers 401."
+            "tenant slug, password = the tenant API key.\n\n"
+            "Optional request signature, replay-proof: `X-Stagehook-Timestamp: <Unix seconds>` and "
+            "`X-Stagehook-Signature: sha256=<hex HMAC-SHA256(API key, \"<timestamp>.\" + raw body)>`. "
+            f"The timestamp must be within {SIGNATURE_TOLERANCE_SECONDS} s of our clock and each "
+            "signature is accepted once (a second request needs a new timestamp, i.e. at most one "
+            "identical request per second). Without the timestamp header the signature covers the raw "
+            "body alone (the original scheme): it proves the body, but cannot stop a replay; a "
+            "deployment may refuse it (`API_SIGNATURE_REQUIRE_TIMESTAMP`). Any refused signature "
+            "answers 401 saying why."
         ),
         parameters=[
             OpenApiParameter(
@@ -211,8 +222,18 @@ class PackageListView(TenantApiView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="sha256=<hex HMAC-SHA256 of the raw request body, keyed with the API key>",
-            )
+                description=(
+                    "sha256=<hex HMAC-SHA256 keyed with the API key, of \"<timestamp>.\" + the raw body "
+                    "(with X-Stagehook-Timestamp), else of the raw body>"
+                ),
+            ),
+            OpenApiParameter(
+                TIMESTAMP_HEADER,
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=f"Unix seconds when the request was signed; within {SIGNATURE_TOLERANCE_SECONDS} s.",
+            ),
         ],
         request=PackageListRequestSerializer,
         responses={200: PackageListResponseSerializer, **_errors},

@@ -228,6 +228,9 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # --- API ----------------------------------------------------------------------------------------
+# on: a package-list signature must be the time-bound one (X-Stagehook-Timestamp); off also accepts
+# the original body-only signature, which cannot stop a replay.
+API_SIGNATURE_REQUIRE_TIMESTAMP = env.bool("API_SIGNATURE_REQUIRE_TIMESTAMP", default=False)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
