@@ -135,6 +135,9 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # --- E-mail -------------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="filemail://"))
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 (set above)
+    # consolemail:// prints e-mails with their links masked (a terminal is a log too).
+    EMAIL_BACKEND = "assessments.mail.MaskedConsoleEmailBackend"
 if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa: F821 (set above)
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Stagehook <no-reply@stagehook.invalid>")
@@ -284,9 +287,17 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Candidate/report links, query strings and credentials redacted in every line (config/logredact.py).
+    "filters": {"redact": {"()": "config.logredact.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # urllib3 logs full URLs (query strings may carry tokens) at DEBUG: keep it quiet even then.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "INFO"}},
+    "loggers": {
+        # Django's request and server warnings through our handler, not Django's default ones.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        # urllib3 logs full URLs (query strings may carry tokens) at DEBUG: keep it quiet even then.
+        "urllib3": {"level": "INFO"},
+    },
 }

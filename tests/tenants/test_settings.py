@@ -23,6 +23,9 @@ PRODUCTION_ENV = {
     "HTTPS_ONLY": "on",
     "BEHIND_TLS_PROXY": "on",
     "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
+    "SMS_BACKEND": "assessments.sms.HttpSmsBackend",
+    "SMS_HTTP_URL": "https://sms.example.com/v1/messages",
+    "SMS_HTTP_TOKEN": "sms-token",
 }
 
 
@@ -67,6 +70,11 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
         ({"HTTPS_ONLY": "off"}, "security.W008"),
         ({"SECRET_KEY": ""}, "security.W009"),
         ({"ALLAUTH_TRUSTED_PROXY_COUNT": ""}, "stagehook.E006"),
+        ({"SMS_BACKEND": ""}, "stagehook.E007"),  # the default: the console backend
+        ({"SMS_BACKEND": "assessments.sms.ConsoleSmsBackend"}, "stagehook.E007"),
+        ({"SMS_HTTP_URL": ""}, "stagehook.E008"),
+        ({"EMAIL_URL": "consolemail://"}, "stagehook.E009"),
+        ({"EMAIL_URL": ""}, "stagehook.E009"),  # the default: files under var/mail
     ],
 )
 def test_check_deploy_refuses_local_only_settings(tmp_path, override, error_id):
