@@ -20,7 +20,7 @@ from integrations.models import (
     WebhookEvent,
     WebhookStatus,
 )
-from integrations.tasks import sweep_inbox, sweep_outbox, sync_all_connections
+from integrations.tasks import sweep_inbox, sweep_outbox
 from tests.factories import AssessmentFactory, ConnectionFactory, PackageFactory, UserFactory
 
 from .conftest import PROVIDER, Reply
@@ -100,11 +100,6 @@ def test_sweep_outbox_sends_due_deliveries_only(connection, fake_ats):
     assert (due.status, due.attempts) == (DeliveryStatus.SENT, 2)
     assert (later.status, later.attempts) == (DeliveryStatus.FAILED, 1)
     assert [s.path for s in fake_ats.seen] == [f"/results/{a.pk}"]
-
-
-def test_sync_placeholder_is_a_harmless_no_op(connection, fake_ats):
-    sync_all_connections.delay()
-    assert fake_ats.seen == []
 
 
 # --- admin actions ---------------------------------------------------------------------------------
