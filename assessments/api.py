@@ -16,11 +16,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound
+from rest_framework.exceptions import APIException, AuthenticationFailed, MethodNotAllowed, NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from tenants.logsafe import log_safe
 
 from .apikeys import SIGNATURE_TOLERANCE_SECONDS, api_key_signature_check, tenant_api_key_authenticate
 from .exceptions import AssessmentError, IllegalTransition
@@ -138,6 +140,9 @@ class TenantApiView(APIView):
     permission_classes = [HasTenantApiKey]
 
     def initial(self, request, *args, **kwargs):
+        # A wrong method is a 405 whoever asks (DRF would authenticate first and answer 401).
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
         # DRF streams the body past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check: enforce it here,
         # before authentication may read the body for the signature.
         try:
@@ -246,9 +251,9 @@ class PackageListView(TenantApiView):
         logger.info(
             "package list for tenant %s (provider=%s account=%s job=%s)",
             api_key.tenant_id,
-            serializer.validated_data.get("provider"),
-            serializer.validated_data.get("account_id"),
-            serializer.validated_data.get("job_id"),
+            log_safe(serializer.validated_data.get("provider")),
+            log_safe(serializer.validated_data.get("account_id")),
+            log_safe(serializer.validated_data.get("job_id")),
         )
         packages = package_list(tenant=api_key.tenant)
         return Response(PackageListResponseSerializer({"packages": packages}).data)

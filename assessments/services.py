@@ -161,7 +161,7 @@ def _order_validate(*, tenant: Tenant, package: Package, mode: str, candidate: C
     if not package.active:
         raise AssessmentError(ErrorCode.PACKAGE_INACTIVE)
     if mode not in Mode.values:
-        raise AssessmentError(ErrorCode.INVALID_MODE, f"unknown mode {mode!r}")
+        raise AssessmentError(ErrorCode.INVALID_MODE, f"unknown mode \"{mode}\"")
     for name, (value, limit) in fields.items():
         if not isinstance(value, str):
             raise AssessmentError(ErrorCode.INVALID_ORDER, f"{name} must be a string")

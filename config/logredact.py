@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import re
 
+from tenants.logsafe import log_safe
+
 REDACTED = "[redacted]"
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -45,6 +47,9 @@ class RedactSecretsFilter(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            # String arguments are values (often a request's): one line each, control chars escaped.
+            record.args = tuple(log_safe(a, limit=2000) if isinstance(a, str) else a for a in record.args)
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: leave it to the handler to report

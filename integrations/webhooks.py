@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from tenants.jsonlimits import MAX_JSON_DEPTH, json_too_deep
+from tenants.logsafe import log_safe
 from tenants.queueing import enqueue_after_commit, enqueue_now
 
 from .errors import ClientError, EventFailed
@@ -94,7 +95,7 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
     try:
         verified = provider.verify_inbound(request, raw_body=raw_body, kind=kind)
     except InboundRejected as exc:
-        logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, exc.message)
+        logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, log_safe(exc.message))
         return json_error(exc.status, exc.message)
 
     event_id = verified.event_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
@@ -103,7 +104,7 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
         event_type=verified.event_type, headers=stored_headers(request), raw_body=raw_body,
     )
     if not created:
-        logger.info("%s webhook %s is a duplicate of event %s", provider_name, event_id, event.pk)
+        logger.info("%s webhook %s is a duplicate of event %s", provider_name, log_safe(event_id), event.pk)
     return provider.acknowledge(event, duplicate=not created)
 
 
