@@ -1,5 +1,7 @@
 """Shared fixtures: tasks run eagerly unless a test starts a real worker."""
 
+import io
+import logging
 import socket
 from pathlib import Path
 
@@ -52,3 +54,19 @@ def broker_down():
     yield url
     conf.update(previous)
     _reset_pools()
+
+
+@pytest.fixture
+def configured_log():
+    """What the handlers of ``settings.LOGGING`` write (the root's, which Django's loggers use
+    too), as one StringIO: what production would print, redaction filter included."""
+    from config.logredact import RedactSecretsFilter
+
+    handlers = [h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)]
+    assert handlers, "the root logger has no redacting handler"
+    assert set(handlers) & set(logging.getLogger("django").handlers), "Django's loggers bypass it"
+    buffer = io.StringIO()
+    previous = [h.setStream(buffer) for h in handlers]
+    yield buffer
+    for handler, stream in zip(handlers, previous):
+        handler.setStream(stream)

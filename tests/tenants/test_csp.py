@@ -5,7 +5,7 @@ from django.core import signing
 
 from assessments.models import Status
 from assessments.tokens import token_new
-from tests.factories import AssessmentFactory, UserFactory
+from tests.factories import AssessmentFactory
 
 pytestmark = pytest.mark.django_db
 

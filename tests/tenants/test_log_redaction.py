@@ -20,7 +20,6 @@ from django.db import connection as db
 
 from assessments.mail import MaskedConsoleEmailBackend
 from assessments.sms import ConsoleSmsBackend
-from config.logredact import RedactSecretsFilter
 
 ROOT = Path(__file__).resolve().parents[2]
 CANDIDATE_TOKEN = "Cand1dateT0ken-SECRET_abcdefghijklmnop"
@@ -39,17 +38,6 @@ def _scan(text: str) -> list[str]:
     return [line for line in lines if any(secret in line for secret in SECRETS)]
 
 
-@pytest.fixture
-def configured_log():
-    """What the handlers of ``settings.LOGGING`` write (the root's, which Django's loggers use too)."""
-    handlers = [h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)]
-    assert handlers, "the root logger has no redacting handler"
-    assert set(handlers) & set(logging.getLogger("django").handlers), logging.getLogger("django").handlers
-    buffer = io.StringIO()
-    previous = [h.setStream(buffer) for h in handlers]
-    yield buffer
-    for handler, stream in zip(handlers, previous):
-        handler.setStream(stream)
 
 
 @pytest.mark.django_db
