@@ -47,3 +47,15 @@ def test_signed_report_pages_have_the_strict_policy(client):
     response = client.get("/r/" + signing.dumps({"a": 1}) + "/")
     assert _policy(response)["default-src"] == ["'none'"]
     assert _policy(response)["script-src"] == ["'none'"]
+
+
+def test_the_recruiters_report_page_has_the_strict_policy(client):
+    from tests.factories import MembershipFactory
+
+    membership = MembershipFactory()
+    assessment = AssessmentFactory(tenant=membership.tenant, status=Status.COMPLETED)
+    client.force_login(membership.user)
+    response = client.get(f"/app/assessments/{assessment.pk}/report")
+    assert response.status_code == 200
+    assert _policy(response)["default-src"] == ["'none'"]
+    assert _policy(client.get("/app/"))["default-src"] == ["'self'"]
