@@ -95,3 +95,21 @@ def test_candidate_submit_completes_and_lands_on_the_thank_you_page(http, broker
     assessment.refresh_from_db()
     assert assessment.status == Status.COMPLETED
     assert any("deliver" in line for line in _queue_errors(caplog))
+
+
+def test_cancel_click_cancels_and_answers_200(http, broker_down, caplog, connection, package, reference_fixtures):
+    result_id = "1a6d5a41-f0dd-4226-9d3b-186392bea484"
+    assessment = AssessmentFactory(
+        tenant=connection.tenant, package=package, mode="order", source=connection.source_key,
+        remote_order_id=result_id, remote_candidate_id="54321", remote_job_id="12345", status=Status.INVITED,
+        callback_url=f"https://api.teamtailor.com/partner/v1/partner-results/{result_id}",
+    )
+    body = partner_body(reference_fixtures, package_id=package.pk, event_id=SIGNED_EVENT_ID, result_id=result_id)
+    response = post_json(
+        http, "/teamtailor/actions/cancel", json.dumps(body).encode(), **partner_headers(event_id=SIGNED_EVENT_ID)
+    )
+    assert response.status_code == 200, response.content
+    assessment.refresh_from_db()
+    assert assessment.status == Status.CANCELLED
+    assert Delivery.objects.get(assessment=assessment, assessment_status=Status.CANCELLED).status == DeliveryStatus.PENDING
+    assert any("deliver" in line for line in _queue_errors(caplog))
