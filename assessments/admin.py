@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from tenants.models import Tenant
 
@@ -169,12 +171,18 @@ class TenantApiKeyAdmin(admin.ModelAdmin):
         # The admin goes on with ``obj`` (log entry, redirect): make it the created row.
         obj.pk, obj.prefix, obj.key_hash, obj.created_at = created.pk, created.prefix, created.key_hash, created.created_at
         obj._state.adding = False
-        # The only time the raw key exists outside the caller's hands: it is not stored.
-        self.message_user(
-            request,
-            f"API key created. Copy it now, it will not be shown again: {raw}",
-            messages.WARNING,
-        )
+        # The only time the raw key exists outside the caller's hands: it is not stored, and is
+        # shown by the page of this very response (never a message: those travel in a cookie).
+        obj._raw_key = raw
+
+    def response_add(self, request, obj, post_url_continue=None):
+        raw = getattr(obj, "_raw_key", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {**self.admin_site.each_context(request), "api_key": obj, "raw_key": raw, "opts": self.opts}
+        response = TemplateResponse(request, "admin/assessments/tenantapikey/created.html", context)
+        add_never_cache_headers(response)  # no-store: the key stays out of every cache
+        return response
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):

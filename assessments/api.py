@@ -16,16 +16,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import APIException, AuthenticationFailed, MethodNotAllowed, NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .apikeys import api_key_signature_valid, tenant_api_key_authenticate
+from tenants.logsafe import log_safe
+
+from .apikeys import SIGNATURE_TOLERANCE_SECONDS, api_key_signature_check, tenant_api_key_authenticate
 from .exceptions import AssessmentError, IllegalTransition
 from .models import TenantApiKey
+from .parsers import DepthLimitedJSONParser
 from .selectors_app import assessment_get_for_tenant, package_list
 from .serializers import (
     AssessmentResultOutSerializer,
@@ -39,6 +41,7 @@ from .services import assessment_record_result
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Stagehook-Signature"
+TIMESTAMP_HEADER = "X-Stagehook-Timestamp"
 _INVALID_KEY = "Invalid API key."
 
 
@@ -88,9 +91,12 @@ class BasicApiKeyAuthentication(BaseAuthentication):
         signature = request.META.get("HTTP_X_STAGEHOOK_SIGNATURE")
         if signature is not None:
             # The raw bytes as received; request.data later parses the same bytes.
-            body = request._request.body
-            if not api_key_signature_valid(raw_key=raw_key, body=body, signature=signature):
-                raise AuthenticationFailed("Invalid signature.")
+            refused = api_key_signature_check(
+                api_key=api_key, raw_key=raw_key, body=request._request.body, signature=signature,
+                timestamp=request.META.get("HTTP_X_STAGEHOOK_TIMESTAMP"),
+            )
+            if refused:
+                raise AuthenticationFailed(refused)
         return (None, api_key)
 
     def authenticate_header(self, request) -> str:
@@ -129,11 +135,14 @@ class BasicApiKeyScheme(OpenApiAuthenticationExtension):
 class TenantApiView(APIView):
     """JSON in, JSON out, a tenant API key required, the body size checked before anything reads it."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]
     renderer_classes = [JSONRenderer]
     permission_classes = [HasTenantApiKey]
 
     def initial(self, request, *args, **kwargs):
+        # A wrong method is a 405 whoever asks (DRF would authenticate first and answer 401).
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
         # DRF streams the body past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check: enforce it here,
         # before authentication may read the body for the signature.
         try:
@@ -202,8 +211,15 @@ class PackageListView(TenantApiView):
         summary="List the tenant's packages (unified-API style)",
         description=(
             "Every active package of the key's tenant. HTTP Basic: username = the key prefix or the "
-            "tenant slug, password = the tenant API key. Optional `X-Stagehook-Signature: "
-            "sha256=<hex HMAC-SHA256(API key, raw body)>`; when sent, a wrong one answers 401."
+            "tenant slug, password = the tenant API key.\n\n"
+            "Optional request signature, replay-proof: `X-Stagehook-Timestamp: <Unix seconds>` and "
+            "`X-Stagehook-Signature: sha256=<hex HMAC-SHA256(API key, \"<timestamp>.\" + raw body)>`. "
+            f"The timestamp must be within {SIGNATURE_TOLERANCE_SECONDS} s of our clock and each "
+            "signature is accepted once (a second request needs a new timestamp, i.e. at most one "
+            "identical request per second). Without the timestamp header the signature covers the raw "
+            "body alone (the original scheme): it proves the body, but cannot stop a replay; a "
+            "deployment may refuse it (`API_SIGNATURE_REQUIRE_TIMESTAMP`). Any refused signature "
+            "answers 401 saying why."
         ),
         parameters=[
             OpenApiParameter(
@@ -211,8 +227,18 @@ class PackageListView(TenantApiView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="sha256=<hex HMAC-SHA256 of the raw request body, keyed with the API key>",
-            )
+                description=(
+                    "sha256=<hex HMAC-SHA256 keyed with the API key, of \"<timestamp>.\" + the raw body "
+                    "(with X-Stagehook-Timestamp), else of the raw body>"
+                ),
+            ),
+            OpenApiParameter(
+                TIMESTAMP_HEADER,
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=f"Unix seconds when the request was signed; within {SIGNATURE_TOLERANCE_SECONDS} s.",
+            ),
         ],
         request=PackageListRequestSerializer,
         responses={200: PackageListResponseSerializer, **_errors},
@@ -225,9 +251,9 @@ class PackageListView(TenantApiView):
         logger.info(
             "package list for tenant %s (provider=%s account=%s job=%s)",
             api_key.tenant_id,
-            serializer.validated_data.get("provider"),
-            serializer.validated_data.get("account_id"),
-            serializer.validated_data.get("job_id"),
+            log_safe(serializer.validated_data.get("provider")),
+            log_safe(serializer.validated_data.get("account_id")),
+            log_safe(serializer.validated_data.get("job_id")),
         )
         packages = package_list(tenant=api_key.tenant)
         return Response(PackageListResponseSerializer({"packages": packages}).data)

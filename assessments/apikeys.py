@@ -9,8 +9,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -76,11 +79,50 @@ def tenant_api_key_authenticate(raw: str) -> TenantApiKey | None:
     return candidate
 
 
-def api_key_sign(*, raw_key: str, body: bytes) -> str:
-    """The ``X-Stagehook-Signature`` value of ``body``: ``sha256=<hex HMAC-SHA256(raw key, body)>``."""
-    return "sha256=" + hmac.new(raw_key.encode("utf-8"), body, hashlib.sha256).hexdigest()
+# The timestamped signature: valid this long either side of our clock, and accepted once.
+SIGNATURE_TOLERANCE_SECONDS = 300
+_REPLAY_CACHE_PREFIX = "stagehook:api-signature:"
 
 
-def api_key_signature_valid(*, raw_key: str, body: bytes, signature: str) -> bool:
-    """True when ``signature`` signs the raw bytes of ``body``; compared in constant time."""
-    return hmac.compare_digest(api_key_sign(raw_key=raw_key, body=body).encode(), (signature or "").strip().encode())
+def api_key_sign(*, raw_key: str, body: bytes, timestamp: int | str | None = None) -> str:
+    """The ``X-Stagehook-Signature`` value of ``body``: ``sha256=<hex HMAC-SHA256(raw key, msg)>``
+    where ``msg`` is ``"<timestamp>." + body`` when the request carries ``X-Stagehook-Timestamp``
+    (the time-bound scheme), else the body alone (the original, untimed scheme)."""
+    message = body if timestamp is None else f"{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(raw_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def api_key_signature_valid(*, raw_key: str, body: bytes, signature: str, timestamp: str | None = None) -> bool:
+    """True when ``signature`` signs the raw bytes of ``body`` (and ``timestamp`` when given, as
+    sent); compared in constant time. Says nothing about age or replay: see ``api_key_signature_check``."""
+    expected = api_key_sign(raw_key=raw_key, body=body, timestamp=timestamp)
+    return hmac.compare_digest(expected.encode(), (signature or "").strip().encode())
+
+
+def api_key_signature_check(
+    *, api_key: TenantApiKey, raw_key: str, body: bytes, signature: str, timestamp: str | None,
+    now: float | None = None,
+) -> str | None:
+    """Why a signed request is refused, or None when it is accepted.
+
+    With ``X-Stagehook-Timestamp`` (whole Unix seconds) the signature covers timestamp and body,
+    the timestamp must be within ``SIGNATURE_TOLERANCE_SECONDS`` of ``now``, and each signature is
+    accepted once (remembered in the cache for the window's length): a captured request cannot be
+    replayed. Without it (the untimed scheme) a replay cannot be told from a repeat, unless the
+    deployment refuses untimed signatures (``API_SIGNATURE_REQUIRE_TIMESTAMP``)."""
+    if timestamp is None:
+        if settings.API_SIGNATURE_REQUIRE_TIMESTAMP:
+            return "X-Stagehook-Timestamp is required with a signature."
+        return None if api_key_signature_valid(raw_key=raw_key, body=body, signature=signature) else "Invalid signature."
+    timestamp = timestamp.strip()
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp):
+        return "Invalid X-Stagehook-Timestamp: send whole Unix seconds."
+    if not api_key_signature_valid(raw_key=raw_key, body=body, signature=signature, timestamp=timestamp):
+        return "Invalid signature."
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return f"X-Stagehook-Timestamp is more than {SIGNATURE_TOLERANCE_SECONDS} seconds from our clock."
+    digest = hashlib.sha256(signature.strip().lower().encode()).hexdigest()
+    if not cache.add(_REPLAY_CACHE_PREFIX + f"{api_key.pk}:{digest}", 1, timeout=2 * SIGNATURE_TOLERANCE_SECONDS + 5):
+        return "Replayed request: this signature was already used."
+    return None

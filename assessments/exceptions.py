@@ -34,7 +34,15 @@ class IllegalTransition(AssessmentError):
     def __init__(self, from_status: str, to_status: str, message: str = ""):
         self.from_status = from_status
         self.to_status = to_status
-        super().__init__(AssessmentErrorCode.ILLEGAL_TRANSITION, message or f"cannot move from {from_status!r} to {to_status!r}")
+        super().__init__(
+            AssessmentErrorCode.ILLEGAL_TRANSITION,
+            message or f"cannot move from {_shown(from_status)} to {_shown(to_status)}",
+        )
+
+
+def _shown(status) -> str:
+    """A status as people read it (``completed``), never its Python repr (``Status.COMPLETED``)."""
+    return str(getattr(status, "value", status))
 
 
 class InvitationUndeliverable(AssessmentError):

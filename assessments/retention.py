@@ -158,6 +158,8 @@ def candidate_erase(*, email: str, actor: str, tenant: Tenant | None = None) -> 
         if tenant is not None:
             queryset = queryset.filter(tenant=tenant)
         assessments = list(queryset.select_for_update(of=("self",)).order_by("id"))
+        # Read before the scrub: listeners find the candidate's other records by phone too.
+        phones = sorted({a.candidate_phone.strip() for a in assessments if a.candidate_phone.strip()})
         for assessment in assessments:
             if assessment.status in OPEN_STATUSES:
                 # Through the status machine, so the ATS hears "cancelled" like any other change.
@@ -168,7 +170,7 @@ def candidate_erase(*, email: str, actor: str, tenant: Tenant | None = None) -> 
             _assessment_scrub(assessment=assessment, now=now)
         responses = candidate_erasure_requested.send(
             sender=Assessment, email=email, email_sha256=digest, tenant=tenant, actor=actor,
-            assessment_ids=[a.pk for a in assessments],
+            assessment_ids=[a.pk for a in assessments], phones=phones,
         )
         other_rows = sum(r for _, r in responses if isinstance(r, int))
         AuditLog.objects.create(

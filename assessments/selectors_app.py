@@ -29,7 +29,12 @@ def package_list_for_user(*, user, active: bool | None = True) -> QuerySet[Packa
     return scope_for_user(_packages(active=active), user=user)
 
 
+_BIGINT_MAX = 2**63 - 1
+
+
 def assessment_get_for_tenant(*, tenant: Tenant, assessment_id: int) -> Assessment | None:
+    if not 0 < assessment_id <= _BIGINT_MAX:  # no such row; the database would refuse the number
+        return None
     return Assessment.objects.select_related("tenant", "package").filter(tenant=tenant, pk=assessment_id).first()
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tenants.models import Tenant
+from tenants.queueing import enqueue_after_commit
 
 from .engine import get_engine
 from .exceptions import (
@@ -160,7 +161,7 @@ def _order_validate(*, tenant: Tenant, package: Package, mode: str, candidate: C
     if not package.active:
         raise AssessmentError(AssessmentErrorCode.PACKAGE_INACTIVE)
     if mode not in Mode.values:
-        raise AssessmentError(AssessmentErrorCode.INVALID_MODE, f"unknown mode {mode!r}")
+        raise AssessmentError(AssessmentErrorCode.INVALID_MODE, f"unknown mode \"{mode}\"")
     for name, (value, limit) in fields.items():
         if not isinstance(value, str):
             raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, f"{name} must be a string")
@@ -247,9 +248,9 @@ def assessment_order(
     if send_invitation:
         from .tasks import send_invitation as send_invitation_task  # tasks import services
 
-        # robust: the order is committed; a broker hiccup while queueing must not turn it into an
-        # error for the caller (it is logged, and the invitation can be re-sent from the admin).
-        transaction.on_commit(lambda: send_invitation_task.delay(assessment.pk), robust=True)
+        # The order is committed: a broker hiccup while queueing is logged, not the caller's error
+        # (the invitation sweeper sends it).
+        enqueue_after_commit(send_invitation_task, assessment.pk)
     return assessment, True
 
 

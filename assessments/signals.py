@@ -13,8 +13,8 @@ candidate_erasure_requested = Signal()
 """Sent by ``assessments.retention.candidate_erase`` inside its transaction, with ``email`` (lower-cased),
 ``email_sha256``, ``tenant`` (a Tenant, or None for every tenant), ``actor`` and ``assessment_ids`` (the
 ids of the assessments just erased, already scrubbed when the signal is sent; open ones were cancelled
-first). Listeners erase the candidate's personal data from their own tables (the integrations app: its
-mirror of remote candidates and applications, the webhook events quoting the address, and the
+first) and ``phones`` (their phone numbers, read before the scrub). Listeners erase the candidate's personal data from their own tables (the integrations app: its
+mirror of remote candidates and applications, the webhook events about the candidate, and the
 write-backs of those assessments) and return the number of rows they changed; the total is written
 to the audit row.
 A listener that raises rolls the whole erasure back, so a request is never half-done."""

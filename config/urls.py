@@ -1,14 +1,18 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from integrations.ats_urls import ats_app_urlpatterns, ats_urlpatterns
 
-from . import health
+from . import errors, health
+
+# One login with one set of brute-force limits: the admin's own login form redirects to allauth's.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
+    path("healthz", errors.get_only(health.healthz), name="healthz"),
+    path("readyz", errors.get_only(health.readyz), name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Each ATS mounts itself from the provider registry (Provider.urls / app_urls).
@@ -21,6 +25,11 @@ urlpatterns = [
     path("i/", include("assessments.candidate_urls")),
     *ats_urlpatterns(),
     path("", include("assessments.report_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", errors.get_only(SpectacularAPIView.as_view()), name="schema"),
+    # The split view serves its script from a URL (not inline), as the Content-Security-Policy requires.
+    path("api/docs/", errors.get_only(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
 ]
+
+# JSON, not HTML, for /api/ and the ATS entry points when no view answers.
+handler404 = errors.not_found
+handler500 = errors.server_error

@@ -274,8 +274,16 @@ def _user(spec: dict, report: ApplyReport, *, staff: bool, superuser: bool):
         values["is_staff"] = True
     if superuser:
         values["is_superuser"] = True
-    _sync(user, values, report, f"user {email}")
     password = spec.get("password")
+    if user.pk is None:
+        # A new user gets its password before its first save: one "created", never also "updated".
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        _sync(user, values, report, f"user {email}")
+        return user
+    _sync(user, values, report, f"user {email}")
     if password and not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessments.models import Assessment, Status
+from tenants.queueing import enqueue_after_commit, enqueue_now
 
 from .errors import AuthFailed, ClientError
 from .mapping import score_rule_delivery_spec
@@ -79,18 +80,22 @@ def delivery_create_for_status_change(*, assessment: Assessment, to_status: str)
             connection=connection, assessment=assessment, channel=spec.channel, assessment_status=to_status,
             payload=spec.payload, next_attempt_at=timezone.now(),
         )
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+        _enqueue_after_commit(delivery.pk)
         first = first or delivery
     return first
 
 
-def _enqueue(delivery_id: int, *, countdown: float | None = None) -> None:
+def _enqueue_after_commit(delivery_id: int, *, countdown: float | None = None) -> None:
+    """Sending queued after commit; a broker that is down is logged (the outbox sweeper sends it)."""
     from .tasks import deliver  # tasks call this module's services
 
-    if countdown:
-        deliver.apply_async((delivery_id,), countdown=countdown)
-    else:
-        deliver.delay(delivery_id)
+    enqueue_after_commit(deliver, delivery_id, countdown=countdown or None)
+
+
+def _enqueue_now(delivery_id: int) -> bool:
+    from .tasks import deliver
+
+    return enqueue_now(deliver, delivery_id)
 
 
 def delivery_send_by_id(*, delivery_id: int, now: dt.datetime | None = None) -> Delivery | None:
@@ -163,7 +168,7 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
             )
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = now + dt.timedelta(seconds=delay)
-            transaction.on_commit(lambda: _enqueue(delivery.pk, countdown=delay))
+            _enqueue_after_commit(delivery.pk, countdown=delay)
         else:
             delivery.status = DeliveryStatus.DEAD
             delivery.next_attempt_at = None
@@ -186,7 +191,7 @@ def _wake_next(delivery: Delivery) -> None:
     if following is not None:
         # Never tried: it only waited for this one. (A failed one keeps its own backoff.)
         Delivery.objects.filter(pk=following.pk, status=DeliveryStatus.PENDING).update(next_attempt_at=timezone.now())
-        transaction.on_commit(lambda: _enqueue(following.pk))
+        _enqueue_after_commit(following.pk)
 
 
 def delivery_resend(*, delivery: Delivery) -> bool:
@@ -205,7 +210,7 @@ def delivery_resend(*, delivery: Delivery) -> bool:
         locked.attempts = 0
         locked.next_attempt_at = timezone.now()
         locked.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
-        transaction.on_commit(lambda: _enqueue(locked.pk))
+        _enqueue_after_commit(locked.pk)
     return True
 
 
@@ -213,6 +218,4 @@ def deliveries_enqueue_due(*, now: dt.datetime | None = None, limit: int = 100) 
     """The outbox sweeper: queue a send for each due delivery, at most ``limit``; returns how many.
     Queuing twice is harmless: the task locks the row and skips what is sent or not due."""
     ids = list(deliveries_due(now=now, limit=limit).values_list("id", flat=True))
-    for delivery_id in ids:
-        _enqueue(delivery_id)
-    return len(ids)
+    return sum(_enqueue_now(delivery_id) for delivery_id in ids)

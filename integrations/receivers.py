@@ -15,9 +15,9 @@ def on_assessment_status_changed(sender, *, assessment, to_status, **kwargs) -> 
     delivery_create_for_status_change(assessment=assessment, to_status=to_status)
 
 
-def on_candidate_erasure_requested(sender, *, email, tenant=None, assessment_ids=(), **kwargs) -> int:
+def on_candidate_erasure_requested(sender, *, email, tenant=None, assessment_ids=(), phones=(), **kwargs) -> int:
     """Erase the candidate from the mirror, the inbox and the outbox; returns the rows changed."""
-    return candidate_integration_data_erase(email=email, tenant=tenant, assessment_ids=assessment_ids)
+    return candidate_integration_data_erase(email=email, tenant=tenant, assessment_ids=assessment_ids, phones=phones)
 
 
 def connect() -> None:

@@ -32,7 +32,9 @@ from .models import (
     WebhookEvent,
     WebhookStatus,
 )
+from .identifiers import candidate_ids_in, identifiers_beside_email, phone_digits, text_mentions_phone
 from .providers import provider_get
+from .selectors import connection_for_source
 from .services import remote_candidates_erase
 
 logger = logging.getLogger(__name__)
@@ -65,19 +67,92 @@ def _mentions(email: str, *texts: str) -> bool:
     )
 
 
-def _webhook_event_ids_mentioning(*, email: str, tenant: Tenant | None) -> list[int]:
-    """Unredacted events (of ``tenant``'s connections, or all) whose body, headers or error mention
-    ``email``. Bodies are bytes of any encoding, so the scan is in Python, a chunk at a time."""
+def _event_rows(*, tenant: Tenant | None, exclude: Iterable[int] = ()):
     events = WebhookEvent.objects.filter(redacted_at__isnull=True)
     if tenant is not None:
         events = events.filter(connection__tenant=tenant)
+    exclude = list(exclude)
+    if exclude:
+        events = events.exclude(pk__in=exclude)
+    rows = events.order_by("id").values_list("id", "connection_id", "raw_body", "headers", "error")
+    for pk, connection_id, raw_body, headers, error in rows.iterator(chunk_size=SCAN_CHUNK_SIZE):
+        yield pk, connection_id, bytes(raw_body or b"").decode("utf-8", errors="replace"), headers, error
+
+
+def _json_or_none(text: str):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _webhook_event_ids_mentioning(
+    *, email: str, tenant: Tenant | None, candidate_ids: dict[int, set[str]], phones: set[str]
+) -> list[int]:
+    """Unredacted events (of ``tenant``'s connections, or all) about the candidate: their body,
+    headers or error quote ``email``, or a phone of ``phones``, or their body names a candidate id
+    of ``candidate_ids`` (per connection: ids are the ATS's). The ids and phone beside the address
+    in the events that quote it count too. Bodies are bytes of any encoding, so the scan is in
+    Python, a chunk at a time."""
     found = []
-    rows = events.order_by("id").values_list("id", "raw_body", "headers", "error")
-    for pk, raw_body, headers, error in rows.iterator(chunk_size=SCAN_CHUNK_SIZE):
-        body = bytes(raw_body or b"").decode("utf-8", errors="replace")
+    for pk, connection_id, body, headers, error in _event_rows(tenant=tenant):
         if _mentions(email, body, json.dumps(headers or {}), error):
             found.append(pk)
+            payload = _json_or_none(body)
+            if payload is not None:
+                ids, more_phones = identifiers_beside_email(payload, email)
+                if connection_id is not None:
+                    candidate_ids.setdefault(connection_id, set()).update(ids)
+                phones.update(more_phones)
+    if not any(candidate_ids.values()) and not phones:
+        return found
+    for pk, connection_id, body, headers, error in _event_rows(tenant=tenant, exclude=found):
+        ids = candidate_ids.get(connection_id, set()) if connection_id is not None else set()
+        payload = _json_or_none(body) if ids else None
+        if (payload is not None and ids & candidate_ids_in(payload)) or text_mentions_phone(
+            f"{body} {json.dumps(headers or {})} {error}", phones
+        ):
+            found.append(pk)
     return found
+
+
+def _candidate_identifiers(
+    *, email: str, tenant: Tenant | None, assessment_ids: list[int], phones: Iterable[str]
+) -> tuple[dict[int, set[str]], set[str]]:
+    """The candidate's ids in each ATS (per connection) and phone numbers (digits), from the mirror
+    rows of the address and the erased assessments, read before anything is erased."""
+    candidate_ids: dict[int, set[str]] = {}
+    digits = {phone_digits(phone) for phone in phones}
+    mirror = RemoteCandidate.objects.filter(email__iexact=email)
+    if tenant is not None:
+        mirror = mirror.filter(connection__tenant=tenant)
+    for connection_id, remote_id, phone in mirror.values_list("connection_id", "remote_id", "phone"):
+        candidate_ids.setdefault(connection_id, set()).add(remote_id)
+        digits.add(phone_digits(phone))
+    for source, remote_id in (
+        Assessment.objects.filter(pk__in=assessment_ids).exclude(remote_candidate_id="").values_list(
+            "source", "remote_candidate_id"
+        )
+    ):
+        connection = connection_for_source(source=source)
+        if connection is not None:
+            candidate_ids.setdefault(connection.pk, set()).add(remote_id)
+    digits.discard("")
+    return candidate_ids, digits
+
+
+def _remote_mirror_ids_erase(*, candidate_ids: dict[int, set[str]]) -> int:
+    """Mirror rows of the candidate's ids (the address may differ there, or be missing)."""
+    changed = 0
+    for connection_id, ids in candidate_ids.items():
+        if not ids:
+            continue
+        changed += RemoteApplication.objects.filter(
+            connection_id=connection_id, remote_candidate_id__in=ids
+        ).exclude(data={}).update(data={})
+        deleted, _ = RemoteCandidate.objects.filter(connection_id=connection_id, remote_id__in=ids).delete()
+        changed += deleted
+    return changed
 
 
 def _webhook_events_redact(*, ids: Iterable[int], body: bytes, note: str, now: datetime) -> int:
@@ -126,23 +201,30 @@ def _remote_mirror_text_erase(*, email: str, tenant: Tenant | None) -> int:
 
 
 def candidate_integration_data_erase(
-    *, email: str, tenant: Tenant | None, assessment_ids: Iterable[int], now: datetime | None = None
+    *, email: str, tenant: Tenant | None, assessment_ids: Iterable[int], phones: Iterable[str] = (),
+    now: datetime | None = None,
 ) -> int:
     """Erase one candidate from the integration tables, inside the caller's transaction (the
-    assessments' erasure): the mirror, the webhook events quoting the address, and the payloads and
-    errors of the erased assessments' write-backs. Returns the number of rows changed."""
+    assessments' erasure): the mirror, the webhook events about them (quoting the address, or the
+    ATS's candidate id, or their phone number: see ``integrations.identifiers``), and the payloads
+    and errors of the erased assessments' write-backs. ``phones``: numbers the caller knew (the
+    assessments' own, scrubbed by now). Returns the number of rows changed."""
     email = (email or "").strip().lower()
     if not email:
         raise ValueError("an e-mail address is required")
     now = now or timezone.now()
     assessment_ids = sorted(set(assessment_ids or ()))
     with transaction.atomic():
-        changed = remote_candidates_erase(email=email, tenant=tenant)
-        changed += _remote_mirror_text_erase(email=email, tenant=tenant)
-        changed += _webhook_events_redact(
-            ids=_webhook_event_ids_mentioning(email=email, tenant=tenant), body=ERASED_BODY, note=ERASED_NOTE,
-            now=now,
+        candidate_ids, phone_set = _candidate_identifiers(
+            email=email, tenant=tenant, assessment_ids=assessment_ids, phones=phones
         )
+        event_ids = _webhook_event_ids_mentioning(
+            email=email, tenant=tenant, candidate_ids=candidate_ids, phones=phone_set
+        )
+        changed = remote_candidates_erase(email=email, tenant=tenant)
+        changed += _remote_mirror_ids_erase(candidate_ids=candidate_ids)
+        changed += _remote_mirror_text_erase(email=email, tenant=tenant)
+        changed += _webhook_events_redact(ids=event_ids, body=ERASED_BODY, note=ERASED_NOTE, now=now)
         if assessment_ids:
             deliveries = Delivery.objects.filter(assessment_id__in=assessment_ids)
             changed += deliveries.filter(status__in=_FINAL_DELIVERY, redacted_at__isnull=True).update(

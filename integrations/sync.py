@@ -37,6 +37,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from tenants.queueing import enqueue_after_commit
+
 from . import ratelimit
 from .errors import AuthFailed, ClientError, EventFailed
 from .events import event_dispatch
@@ -358,9 +360,9 @@ def sync_start(
             connection=locked, full=full, kinds=selected, reason=reason[:200],
             baseline="applications" in selected and "applications" not in (locked.sync_cursors or {}),
         )
-        # robust: a broker hiccup must not fail the caller (an activation, say); the reaper ends
-        # the queued run and the schedule starts the next one.
-        transaction.on_commit(lambda: sync_connection.delay(run.pk), robust=True)
+        # A broker hiccup must not fail the caller (an activation, say); the reaper ends the
+        # queued run and the schedule starts the next one.
+        enqueue_after_commit(sync_connection, run.pk)
     logger.info("sync %s of connection %s queued (%s%s)", run.pk, connection.pk, "full, " if full else "", reason)
     return run
 
@@ -600,7 +602,7 @@ def sync_failure_check(*, connection: Connection, refused: bool = False, last_er
         if locked.status != ConnectionStatus.ACTIVE:
             return False
         connection_needs_attention(connection=locked, reason=reason)
-        transaction.on_commit(lambda: notify_connection_needs_attention.delay(locked.pk), robust=True)
+        enqueue_after_commit(notify_connection_needs_attention, locked.pk)
     connection.status, connection.status_reason = locked.status, locked.status_reason
     logger.warning("connection %s needs attention: %s", connection.pk, reason)
     return True

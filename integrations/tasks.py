@@ -1,15 +1,14 @@
 """Celery tasks of the integration layer: thin transports that take ids, call one service, and
 retry. Periodic ones take a lock so two beats (or a slow run) never overlap."""
 
-import contextlib
 import logging
 import random
 
 from celery import shared_task
-from django.core.cache import cache
 
 from . import notifications, sync
 from .deliveries import deliveries_enqueue_due, delivery_send_by_id
+from .locks import periodic_lock as _periodic_lock
 from .retention import integration_data_purge
 from .selectors import MAX_EVENT_ATTEMPTS, webhook_events_to_requeue
 from .webhooks import webhook_event_process, webhook_event_requeue
@@ -17,18 +16,6 @@ from .webhooks import webhook_event_process, webhook_event_requeue
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
-
-
-@contextlib.contextmanager
-def _periodic_lock(name: str, *, ttl: int):
-    """True inside when this worker holds the lock; it expires by itself if the worker dies."""
-    key = f"stagehook:lock:{name}"
-    acquired = cache.add(key, "1", timeout=ttl)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            cache.delete(key)
 
 
 def _retry_countdown(retries: int) -> float:

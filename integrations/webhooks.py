@@ -19,6 +19,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from tenants.jsonlimits import MAX_JSON_DEPTH, json_too_deep
+from tenants.logsafe import log_safe
+from tenants.queueing import enqueue_after_commit, enqueue_now
+
 from .errors import ClientError, EventFailed
 from .events import Outcome, event_dispatch
 from .models import ErrorCode, WebhookEvent, WebhookStatus
@@ -55,7 +59,8 @@ def stored_headers(request: HttpRequest) -> dict[str, str]:
 
 
 def inbound_json_body(request: HttpRequest) -> bytes | JsonResponse:
-    """The raw body of an inbound JSON POST, or the answer to a wrong one (405/415/413/400).
+    """The raw body of an inbound JSON POST, or the answer to a wrong one (405/415/413/400, the
+    400 also for JSON nested deeper than ``MAX_JSON_DEPTH``, which would crash the parser).
     Every ATS entry point reads its body through this, before any authentication."""
     if request.method != "POST":
         return json_error(405, "method not allowed: use POST", Allow="POST")
@@ -74,6 +79,8 @@ def inbound_json_body(request: HttpRequest) -> bytes | JsonResponse:
         return json_error(413, f"body larger than {limit} bytes")
     if len(raw_body) > limit:
         return json_error(413, f"body larger than {limit} bytes")
+    if json_too_deep(raw_body):
+        return json_error(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return raw_body
 
 
@@ -88,7 +95,7 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
     try:
         verified = provider.verify_inbound(request, raw_body=raw_body, kind=kind)
     except InboundRejected as exc:
-        logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, exc.message)
+        logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, log_safe(exc.message))
         return json_error(exc.status, exc.message)
 
     event_id = verified.event_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
@@ -97,7 +104,7 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
         event_type=verified.event_type, headers=stored_headers(request), raw_body=raw_body,
     )
     if not created:
-        logger.info("%s webhook %s is a duplicate of event %s", provider_name, event_id, event.pk)
+        logger.info("%s webhook %s is a duplicate of event %s", provider_name, log_safe(event_id), event.pk)
     return provider.acknowledge(event, duplicate=not created)
 
 
@@ -123,16 +130,17 @@ def webhook_event_store(
                 provider=provider, connection=connection, event_id=event_id[:200], event_type=event_type[:100],
                 headers=headers, raw_body=raw_body,
             )
-            transaction.on_commit(lambda: _enqueue(event.pk))
+            _enqueue_after_commit(event.pk)
     except IntegrityError:
         return WebhookEvent.objects.get(provider=provider, event_id=event_id[:200]), False
     return event, True
 
 
-def _enqueue(webhook_event_id: int) -> None:
+def _enqueue_after_commit(webhook_event_id: int) -> None:
+    """Processing queued after commit; a broker that is down is logged (the inbox sweeper re-queues)."""
     from .tasks import process_webhook_event  # tasks call this module's services
 
-    process_webhook_event.delay(webhook_event_id)
+    enqueue_after_commit(process_webhook_event, webhook_event_id)
 
 
 # --- processing ----------------------------------------------------------------------------------
@@ -196,7 +204,9 @@ def webhook_event_process(*, webhook_event_id: int) -> ProcessResult:
 
 def webhook_event_requeue(*, webhook_event: WebhookEvent) -> None:
     """Queue processing again (the sweeper; done events are skipped by the task)."""
-    _enqueue(webhook_event.pk)
+    from .tasks import process_webhook_event
+
+    enqueue_now(process_webhook_event, webhook_event.pk)
 
 
 def webhook_event_reprocess(*, webhook_event: WebhookEvent) -> WebhookEvent:
@@ -205,6 +215,6 @@ def webhook_event_reprocess(*, webhook_event: WebhookEvent) -> WebhookEvent:
         WebhookEvent.objects.filter(pk=webhook_event.pk).update(
             status=WebhookStatus.RECEIVED, error_code="", error="", processed_at=None
         )
-        transaction.on_commit(lambda: _enqueue(webhook_event.pk))
+        _enqueue_after_commit(webhook_event.pk)
     webhook_event.refresh_from_db()
     return webhook_event

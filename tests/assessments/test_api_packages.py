@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+import math
+import time
 
 import pytest
 
@@ -164,3 +166,91 @@ def test_malformed_json_and_wrong_content_type(client, setup):
 def test_get_is_not_allowed(client, setup):
     _, api_key, raw, _ = setup
     assert client.get(URL, HTTP_AUTHORIZATION=_basic(api_key.prefix, raw)).status_code == 405
+
+
+# --- the time-bound signature (issue 7 #11) ----------------------------------------------------------
+def _sign_timed(key: str, body: bytes, timestamp) -> str:
+    # As a client computes it: HMAC-SHA256(key, "<timestamp>." + raw body).
+    return "sha256=" + hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def _now(skew: int = 0) -> int:
+    """Whole seconds at least ``skew`` from now, rounded away from now (the request takes a moment)."""
+    return math.ceil(time.time()) + skew if skew > 0 else math.floor(time.time()) + skew
+
+
+def _timed_headers(api_key, raw, *, body=BODY, timestamp=None, key=None, sent_timestamp=None) -> dict:
+    timestamp = _now() if timestamp is None else timestamp
+    return {
+        "HTTP_AUTHORIZATION": _basic(api_key.prefix, raw),
+        "HTTP_X_STAGEHOOK_TIMESTAMP": str(timestamp if sent_timestamp is None else sent_timestamp),
+        "HTTP_X_STAGEHOOK_SIGNATURE": _sign_timed(key or raw, body, timestamp),
+    }
+
+
+def test_a_timed_signature_is_accepted_once(client, setup):
+    _, api_key, raw, _ = setup
+    headers = _timed_headers(api_key, raw)
+    assert _post(client, **headers).status_code == 200
+    replay = _post(client, **headers)
+    assert replay.status_code == 401
+    assert "Replayed" in replay.json()["detail"]
+
+
+def test_a_new_timestamp_makes_a_new_request(client, setup):
+    _, api_key, raw, _ = setup
+    now = _now()
+    assert _post(client, **_timed_headers(api_key, raw, timestamp=now)).status_code == 200
+    assert _post(client, **_timed_headers(api_key, raw, timestamp=now - 1)).status_code == 200
+
+
+TAMPER_CASES = {
+    "timestamp 301 s old": lambda a, r: _timed_headers(a, r, timestamp=_now(-301)),
+    "timestamp 301 s ahead": lambda a, r: _timed_headers(a, r, timestamp=_now(301)),
+    "timestamp changed after signing": lambda a, r: _timed_headers(a, r, sent_timestamp=_now() - 1),
+    "body changed after signing": lambda a, r: _timed_headers(a, r, body=BODY + b" "),
+    "signed with another key": lambda a, r: _timed_headers(a, r, key="another key"),
+    "untimed signature sent with a timestamp": lambda a, r: {
+        **_timed_headers(a, r), "HTTP_X_STAGEHOOK_SIGNATURE": _sign(r, BODY)},
+    "timestamp not a number": lambda a, r: {**_timed_headers(a, r), "HTTP_X_STAGEHOOK_TIMESTAMP": "yesterday"},
+    "timestamp in milliseconds": lambda a, r: _timed_headers(a, r, timestamp=_now() * 1000),
+    "negative timestamp": lambda a, r: {**_timed_headers(a, r), "HTTP_X_STAGEHOOK_TIMESTAMP": "-1"},
+    "empty timestamp": lambda a, r: {**_timed_headers(a, r), "HTTP_X_STAGEHOOK_TIMESTAMP": ""},
+    "upper-case hex": lambda a, r: {**(h := _timed_headers(a, r)),
+                                    "HTTP_X_STAGEHOOK_SIGNATURE": "sha256=" + h["HTTP_X_STAGEHOOK_SIGNATURE"][7:].upper()},
+}
+
+
+@pytest.mark.parametrize("case", TAMPER_CASES)
+def test_a_tampered_or_stale_timed_signature_is_401(client, setup, case):
+    _, api_key, raw, _ = setup
+    response = _post(client, **TAMPER_CASES[case](api_key, raw))
+    assert response.status_code == 401, response.content
+    assert "packages" not in response.json()
+
+
+def test_the_deployment_can_refuse_the_untimed_signature(client, setup, settings):
+    _, api_key, raw, _ = setup
+    settings.API_SIGNATURE_REQUIRE_TIMESTAMP = True
+    untimed = _post(client, HTTP_AUTHORIZATION=_basic(api_key.prefix, raw), HTTP_X_STAGEHOOK_SIGNATURE=_sign(raw, BODY))
+    assert untimed.status_code == 401
+    assert "X-Stagehook-Timestamp is required" in untimed.json()["detail"]
+    assert _post(client, **_timed_headers(api_key, raw)).status_code == 200
+
+
+def test_the_window_is_checked_against_an_injected_clock(setup):
+    from assessments.apikeys import api_key_sign, api_key_signature_check
+
+    _, api_key, raw, _ = setup
+    signed_at = 1_800_000_000
+    signature = api_key_sign(raw_key=raw, body=BODY, timestamp=signed_at)
+
+    def check(now):
+        return api_key_signature_check(
+            api_key=api_key, raw_key=raw, body=BODY, signature=signature, timestamp=str(signed_at), now=now
+        )
+
+    assert "more than 300 seconds" in check(signed_at + 301)
+    assert "more than 300 seconds" in check(signed_at - 301)
+    assert check(signed_at + 300) is None
+    assert "Replayed" in check(signed_at + 1)

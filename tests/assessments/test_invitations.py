@@ -2,6 +2,7 @@
 the assessment) and the 24-hour reminder."""
 
 import json
+import logging
 import re
 import smtplib
 import threading
@@ -208,8 +209,14 @@ def test_a_redelivered_task_sends_nothing_twice(order):
 
 
 @pytest.mark.django_db
-def test_task_for_a_deleted_assessment_is_harmless():
-    send_invitation.delay(987654321)
+def test_task_for_a_deleted_assessment_is_harmless(caplog):
+    caplog.set_level(logging.INFO, logger="assessments.tasks")
+    texts_before = len(sms.outbox)
+    result = send_invitation.delay(987654321)
+    assert result.successful()  # no exception, no retry
+    assert mail.outbox == [] and len(sms.outbox) == texts_before
+    assert not Assessment.objects.exists()
+    assert "send_invitation: assessment 987654321 no longer exists" in caplog.text
 
 
 # --- the HTTP SMS backend against a real local HTTP server ----------------------------------------

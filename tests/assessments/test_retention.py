@@ -156,8 +156,10 @@ def test_erase_removes_the_candidate_everywhere(erasure_listener):
     digest = hashlib.sha256(email.lower().encode()).hexdigest()
     assert erasure_listener == [
         {"signal": candidate_erasure_requested, "email": email.lower(), "email_sha256": digest, "tenant": None,
-         "actor": "admin:dpo", "assessment_ids": sorted([done_a.pk, open_a.pk, done_b.pk])}
+         "actor": "admin:dpo", "assessment_ids": sorted([done_a.pk, open_a.pk, done_b.pk]),
+         "phones": sorted({a.candidate_phone for a in (done_a, open_a, done_b) if a.candidate_phone})}
     ]
+    assert erasure_listener[0]["phones"]  # read before the scrub
     audit = AuditLog.objects.get(action="candidate_erase")
     assert audit.subject == f"email-sha256:{digest}" and audit.actor == "admin:dpo"
     assert audit.detail["assessments"] == 3 and audit.detail["other_rows"] == 2

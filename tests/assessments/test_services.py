@@ -194,6 +194,22 @@ def _in_thread(fn, results, key):
     return thread
 
 
+def _lock_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def _wait_for_a_lock_waiter(*, deadline: float) -> None:
+    give_up = time.monotonic() + deadline
+    while _lock_waiters() == 0:
+        assert time.monotonic() < give_up, "B never waited on A's row"
+        time.sleep(0.01)  # the poll's interval
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("ids", "ids_b"),
@@ -221,7 +237,9 @@ def test_concurrent_identical_orders_make_one_assessment(ids, ids_b):
     a = _in_thread(thread_a, results, "a")
     assert a_inserted.wait(10)
     b = _in_thread(lambda: order(package, source="conn:7", send_invitation=False, **ids_b), results, "b")
-    time.sleep(0.5)  # B is now waiting on A's uncommitted row
+    # B must be blocked on A's uncommitted row before A commits, or the race is not exercised:
+    # wait until PostgreSQL shows a session of this database waiting for a lock.
+    _wait_for_a_lock_waiter(deadline=10.0)
     assert b.is_alive(), "B should be blocked by A's uncommitted insert"
     release_a.set()
     a.join(10)

@@ -191,3 +191,19 @@ def test_a_fail_threshold_out_of_range_is_rejected():
     with pytest.raises(ConfigError, match=r"stage_mappings\[0\]\.fail_threshold: must be 0-100"):
         config_apply(doc=doc)
     assert not StageMapping.objects.exists()
+
+
+def test_a_user_created_by_this_run_is_reported_once_as_created_never_as_updated():
+    report = config_apply(doc=DOC)
+    users_created = [line for line in report.created if line.startswith("user ")]
+    assert sorted(users_created) == ["user ops@vendor.test", "user rec@acme.test"]
+    assert not [line for line in report.updated if line.startswith("user ")], report.updated
+    assert get_user_model().objects.get(email="ops@vendor.test").check_password("ops-pass-123!")
+
+
+def test_a_user_created_without_a_password_cannot_sign_in_with_an_empty_one():
+    doc = copy.deepcopy(DOC)
+    del doc["users"][0]["password"]
+    config_apply(doc=doc)
+    user = get_user_model().objects.get(email="ops@vendor.test")
+    assert not user.has_usable_password()

@@ -1,5 +1,6 @@
 """Erasure on request and the retention purge reach the integration tables: inbox, outbox, mirror."""
 
+import hashlib
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -69,10 +70,15 @@ def _mentions(email: str, *, tenant=None) -> dict[str, int]:
     return {table: _rows_mentioning(table, email, tenant=tenant) for table in _TENANT_JOIN}
 
 
+def _phone_of(email: str) -> str:
+    """One phone number per candidate (two candidates do not share one)."""
+    return f"+44 7700 {int(hashlib.sha256(email.lower().encode()).hexdigest(), 16) % 10**6:06d}"
+
+
 def _event(connection, *, event_id: str, email: str, raw: bytes | None = None, days_old: int = 0, **fields):
     body = raw if raw is not None else json.dumps(
         {"id": event_id, "type": "order", "data": {"candidate": {"first_name": "Grace", "email": email,
-                                                                  "phone": "+44 7700 900123"}}}
+                                                                  "phone": _phone_of(email)}}}
     ).encode()
     event = WebhookEvent.objects.create(
         provider=PROVIDER, connection=connection, event_id=event_id, event_type="order",
@@ -189,6 +195,58 @@ def test_erase_finds_the_address_in_any_case_and_json_escaped(connection):
     assert WebhookEvent.objects.get(pk=lower.pk).redacted_at is not None
     assert WebhookEvent.objects.get(pk=unrelated.pk).redacted_at is None
     assert _rows_mentioning("integrations_webhookevent", email) == 0
+
+
+def _raw_event(connection, event_id: str, body: dict) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        provider=PROVIDER, connection=connection, event_id=event_id, event_type="update",
+        raw_body=json.dumps(body).encode(), status=WebhookStatus.PROCESSED,
+    )
+
+
+def _redacted(*events) -> list[bool]:
+    return [WebhookEvent.objects.get(pk=e.pk).redacted_at is not None for e in events]
+
+
+def test_erase_reaches_events_naming_only_the_candidates_ats_id_or_phone(connection):
+    """Issue 7 #16: the event with the address names the ATS's candidate id and phone; later
+    events carry only those (a JSON:API relationship, a ``candidate_id``, the phone written
+    nationally). All are erased at once; other candidates' and other connections' are not."""
+    email = "grace.ids@example.com"
+    other_connection = ConnectionFactory(provider=PROVIDER, tenant=connection.tenant)
+    with_email = _raw_event(connection, "e-1", {"candidate": {"id": 5501, "email": email, "phone": "+46 70 432 1210"}})
+    relationship = _raw_event(connection, "e-2", {"data": {"type": "job-applications", "id": "637", "relationships": {
+        "candidate": {"data": {"type": "candidates", "id": "5501"}}, "stage": {"data": {"id": "13"}}}}})
+    flat_id = _raw_event(connection, "e-3", {"event": "stage", "candidate_id": "5501"})
+    resource = _raw_event(connection, "e-4", {"data": {"type": "candidates", "id": "5501", "attributes": {"tags": []}}})
+    by_phone = _raw_event(connection, "e-5", {"sms": {"to": "070-432 12 10", "text": "Your interview"}})
+    other_candidate = _raw_event(connection, "e-6", {"candidate_id": "5502", "job_id": "5501"})
+    same_id_other_connection = _raw_event(other_connection, "e-7", {"candidate_id": "5501"})
+    other_phone = _raw_event(connection, "e-8", {"sms": {"to": "+46 70 432 1299"}})
+
+    candidate_erase(email=email, actor="admin:dpo", tenant=connection.tenant)
+
+    assert _redacted(with_email, relationship, flat_id, resource, by_phone) == [True] * 5
+    assert _redacted(other_candidate, same_id_other_connection, other_phone) == [False] * 3
+
+
+def test_erase_uses_the_assessments_ats_id_and_phone_and_the_mirror_by_id(connection):
+    email = "grace.assessed@example.com"
+    assessment = _assessment(connection, email=email)
+    Assessment.objects.filter(pk=assessment.pk).update(remote_candidate_id="c-900", candidate_phone="+33 6 12 34 56 78")
+    # The mirror row of that id holds another (older) address; the events quote no address at all.
+    RemoteCandidate.objects.create(connection=connection, remote_id="c-900", email="old@example.com", data={"x": 1})
+    RemoteApplication.objects.create(connection=connection, remote_id="app-1", remote_candidate_id="c-900",
+                                     data={"answers": ["mine"]})
+    by_id = _raw_event(connection, "e-1", {"candidate": {"id": "c-900", "first_name": "Grace"}})
+    by_phone = _raw_event(connection, "e-2", {"text": "call 06 12 34 56 78"})
+    untouched = _raw_event(connection, "e-3", {"candidate": {"id": "c-901"}, "text": "call 06 12 34 56 79"})
+
+    candidate_erase(email=email, actor="admin:dpo", tenant=connection.tenant)
+
+    assert _redacted(by_id, by_phone, untouched) == [True, True, False]
+    assert not RemoteCandidate.objects.filter(connection=connection, remote_id="c-900").exists()
+    assert RemoteApplication.objects.get(remote_id="app-1").data == {}
 
 
 def test_a_pending_write_back_keeps_going_without_personal_data(connection):

@@ -22,6 +22,10 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
     "HTTPS_ONLY": "on",
     "BEHIND_TLS_PROXY": "on",
+    "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
+    "SMS_BACKEND": "assessments.sms.HttpSmsBackend",
+    "SMS_HTTP_URL": "https://sms.example.com/v1/messages",
+    "SMS_HTTP_TOKEN": "sms-token",
 }
 
 
@@ -65,6 +69,12 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
         ({"CELERY_BROKER_URL": "filesystem://"}, "stagehook.E003"),
         ({"HTTPS_ONLY": "off"}, "security.W008"),
         ({"SECRET_KEY": ""}, "security.W009"),
+        ({"ALLAUTH_TRUSTED_PROXY_COUNT": ""}, "stagehook.E006"),
+        ({"SMS_BACKEND": ""}, "stagehook.E007"),  # the default: the console backend
+        ({"SMS_BACKEND": "assessments.sms.ConsoleSmsBackend"}, "stagehook.E007"),
+        ({"SMS_HTTP_URL": ""}, "stagehook.E008"),
+        ({"EMAIL_URL": "consolemail://"}, "stagehook.E009"),
+        ({"EMAIL_URL": ""}, "stagehook.E009"),  # the default: files under var/mail
     ],
 )
 def test_check_deploy_refuses_local_only_settings(tmp_path, override, error_id):
