@@ -81,6 +81,7 @@ def _order(*, connection: Connection, package: Package, mode: str, candidate: Ca
         )
     except AssessmentError as exc:
         raise EventFailed(ErrorCode.BAD_PAYLOAD, str(exc)) from exc
+    services.assessment_link_get_or_create(assessment=assessment, connection=connection)
     note = f"assessment {assessment.pk} {'ordered' if created else 'already ordered'}"
     return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk)
 
@@ -222,5 +223,5 @@ def _(event: JobChanged, connection: Connection) -> Outcome:
 
 @_handle.register
 def _(event: ConnectionRemoved, connection: Connection) -> Outcome:
-    services.connection_disconnect(connection=connection, reason=event.reason)
+    services.connection_disconnect(connection=connection, actor=_actor(connection), reason=event.reason)
     return Outcome(WebhookStatus.PROCESSED, note="connection disconnected")

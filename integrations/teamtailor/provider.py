@@ -2,10 +2,11 @@
 webhooks), parsing into normalized events, and the partner-result write-back.
 
 Write-back channels: order mode (the partner trigger) ``PUT``s the update-url Teamtailor gave us
-(``Assessment.callback_url``). Trigger mode (our own stage mapping, no update-url) creates a partner
-result with ``POST /partner/v1/partner-results`` and then updates it; the created id is kept in
-``Assessment.options["teamtailor_partner_result_id"]`` the moment Teamtailor returns it (so a
-retried delivery never creates a second one) and also returned as ``remote_refs``.
+(kept on the integration's ``AssessmentLink``). Trigger mode (our own stage mapping, no update-url)
+creates a partner result with ``POST /partner/v1/partner-results`` and then updates it; the created
+id is kept on the link (``remote_result_id``) the moment Teamtailor returns it (so a retried
+delivery never creates a second one) and also returned as ``remote_refs``. The provider never
+writes the assessments app's tables.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from assessments.models import Assessment, Package, Status
 from assessments.selectors import assessment_report_url
 from integrations.errors import AuthFailed, BadRequest, PayloadError
-from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
+from integrations.models import AssessmentLink, Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
 from integrations.providers import (
     Candidate,
     JobChanged,
@@ -37,10 +38,10 @@ from integrations.providers import (
     provider_register,
 )
 from integrations.selectors import assessment_remote_refs
+from integrations.services import assessment_link_get_or_create, assessment_link_result_set
 
 from . import auth, webhooks
 from .client import PartnerApiClient, PublicApiClient
-from .selectors import PARTNER_RESULT_OPTION
 
 logger = logging.getLogger(__name__)
 
@@ -397,7 +398,8 @@ class TeamtailorProvider(Provider):
         attributes = attributes_for(assessment, to_status)
         if attributes is None:
             return None
-        channel = DeliveryChannel.RESULT if assessment.callback_url else DeliveryChannel.NOTE
+        link = assessment_link_get_or_create(assessment=assessment, connection=connection)
+        channel = DeliveryChannel.RESULT if link.update_url else DeliveryChannel.NOTE
         return DeliverySpec(channel=channel, payload={"assessment_status": str(to_status), "attributes": attributes})
 
     def deliver(self, delivery: Delivery) -> WriteBackResult:
@@ -409,27 +411,26 @@ class TeamtailorProvider(Provider):
         if attributes.get("status") == "completed":
             attributes["url"] = assessment_report_url(assessment=assessment)
         client = partner_client_for(connection)
-        if assessment.callback_url:
-            client.partner_result_update(
-                result_id=assessment.remote_order_id, attributes=attributes, update_url=assessment.callback_url
-            )
-            return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: assessment.remote_order_id})
-        result_id = self._trigger_result(client=client, assessment=assessment, attributes=attributes)
+        link = assessment_link_get_or_create(assessment=assessment, connection=connection)
+        if link.update_url:
+            result_id = link.remote_result_id or link.remote_order_id
+            client.partner_result_update(result_id=result_id, attributes=attributes, update_url=link.update_url)
+            return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
+        result_id = self._trigger_result(client=client, link=link, attributes=attributes)
         return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
 
-    def _trigger_result(self, *, client: PartnerApiClient, assessment: Assessment, attributes: dict[str, Any]) -> str:
+    def _trigger_result(self, *, client: PartnerApiClient, link: AssessmentLink, attributes: dict[str, Any]) -> str:
         """Trigger mode: update the partner result we created earlier, or create it now. Move rules
         in Teamtailor run only on an update, so a final status is always sent as an update too."""
-        if not assessment.remote_candidate_id:
+        if not link.remote_candidate_id:
             raise BadRequest("a trigger-mode write-back needs the Teamtailor candidate id")
         with transaction.atomic():
-            # The lock makes concurrent deliveries of one assessment create one partner result.
-            locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-            options = dict(locked.options or {})
-            result_id = str(options.get(PARTNER_RESULT_OPTION) or "")
+            # The lock on the link makes concurrent deliveries of one assessment create one result.
+            locked = AssessmentLink.objects.select_for_update().get(pk=link.pk)
+            result_id = locked.remote_result_id
             if not result_id:
-                # Refs the outbox stored from earlier sent deliveries (options are written first).
-                result_id = assessment_remote_refs(assessment=locked).get(PARTNER_RESULT_REF, "")
+                # Refs the outbox stored from earlier sent deliveries (the link is written first).
+                result_id = assessment_remote_refs(assessment=locked.assessment).get(PARTNER_RESULT_REF, "")
             if not result_id:
                 created = client.partner_result_create(
                     candidate_id=locked.remote_candidate_id, job_id=locked.remote_job_id, attributes=attributes
@@ -437,8 +438,7 @@ class TeamtailorProvider(Provider):
                 result_id = str((created.get("data") or {}).get("id") or "")
                 if not result_id:
                     raise BadRequest("Teamtailor created a partner result without an id")
-                options[PARTNER_RESULT_OPTION] = result_id
-                Assessment.objects.filter(pk=locked.pk).update(options=options)
+                assessment_link_result_set(link=locked, remote_result_id=result_id)
                 if attributes.get("status") not in ("completed", "failed"):
                     return result_id
         client.partner_result_update(result_id=result_id, attributes=attributes)

@@ -32,10 +32,6 @@ def trigger_choices(*, tenant: Tenant) -> TriggerChoices:
     return TriggerChoices(packages=packages, criteria=criteria)
 
 
-# Where trigger mode keeps the partner result it created (provider.PARTNER_RESULT_OPTION).
-PARTNER_RESULT_OPTION = "teamtailor_partner_result_id"
-
-
 class AmbiguousCandidate(Exception):
     """A click named only a candidate, who has several open interviews on the connection."""
 
@@ -44,14 +40,14 @@ def assessment_for_partner_result(
     *, connection: Connection, partner_result_id: str = "", candidate_id: str = "", job_id: str = ""
 ) -> Assessment | None:
     """The connection's assessment behind a partner result: order mode's ``remote_order_id``, or
-    the id trigger mode stored in ``options``. Without a result id, the candidate's (and job's)
+    the result id trigger mode stored on the ``AssessmentLink``. Without a result id, the candidate's (and job's)
     one open assessment; several raise AmbiguousCandidate. Scoped by the connection's source key,
     so one company can never reach another's assessments."""
     scoped = Assessment.objects.filter(source=connection.source_key).select_related("package", "tenant")
     if partner_result_id:
         return (
             scoped.filter(remote_order_id=partner_result_id).first()
-            or scoped.filter(**{f"options__{PARTNER_RESULT_OPTION}": partner_result_id}).first()
+            or scoped.filter(ats_link__connection=connection, ats_link__remote_result_id=partner_result_id).first()
         )
     if not candidate_id:
         return None

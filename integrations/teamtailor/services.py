@@ -16,6 +16,7 @@ from assessments import services as assessment_services
 from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
 from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
+from integrations.services import connection_status_set
 from tenants.models import Tenant
 
 from . import auth
@@ -24,6 +25,7 @@ from .provider import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
 logger = logging.getLogger(__name__)
 
 CONNECTION_TOKEN_PREFIX = "shtt_"
+ACTIVATION_ACTOR = "teamtailor:activation"
 
 
 class ActivationError(Exception):
@@ -128,13 +130,15 @@ def teamtailor_activation_bind(
             if connection.remote_account_id and connection.remote_account_id != company_id:
                 raise ActivationError(409, "This connection is already bound to another Teamtailor company.")
             connection.remote_account_id = company_id
-        connection.status = ConnectionStatus.ACTIVE
-        connection.status_reason = ""
         try:
             with transaction.atomic():
                 connection.save()
         except IntegrityError:
             raise ActivationError(409, "This Teamtailor company is already connected to Stagehook.") from None
+        connection_status_set(
+            connection=connection, status=ConnectionStatus.ACTIVE, actor=ACTIVATION_ACTOR,
+            reason="activated in Teamtailor",
+        )
     return Activation(connection=connection, created=True)
 
 

@@ -206,13 +206,35 @@ def test_host_not_allowed_is_dead_and_never_called(assessment, fake_ats, setting
 
 
 # --- order -----------------------------------------------------------------------------------------
-def test_deliveries_of_one_assessment_go_out_in_order(assessment, fake_ats, django_capture_on_commit_callbacks):
+def test_a_newer_state_supersedes_an_undelivered_older_one(assessment, fake_ats, django_capture_on_commit_callbacks):
     fake_ats.reply(Reply(503, {}))
     with django_capture_on_commit_callbacks(execute=True):
-        move(assessment, "invited")  # first try fails
+        move(assessment, "invited")  # first try fails: "invited" is in backoff
     with django_capture_on_commit_callbacks(execute=True):
-        move(assessment, "in_progress")  # must wait for "invited"
+        move(assessment, "in_progress")  # the full newer state: goes out now, "invited" never will
     first, second = Delivery.objects.order_by("id")
+    assert first.status == DeliveryStatus.SUPERSEDED and first.next_attempt_at is None
+    assert f"superseded by delivery {second.pk}" in first.last_error
+    assert first.attempts == 1 and DeliveryAttempt.objects.filter(delivery=first).count() == 1  # kept
+    assert second.status == DeliveryStatus.SENT and second.attempts == 1
+    assert [s.json()["status"] for s in fake_ats.seen] == ["invited", "in_progress"]
+
+    # The superseded one's own task (its backoff) finds nothing to do, and the admin cannot revive it.
+    assert send_again(first).status == DeliveryStatus.SUPERSEDED
+    assert deliveries.delivery_resend(delivery=first) is False
+    assert [s.json()["status"] for s in fake_ats.seen] == ["invited", "in_progress"]
+
+
+def test_deliveries_of_other_channels_keep_their_order(assessment, fake_ats, django_capture_on_commit_callbacks):
+    fake_ats.reply(Reply(503, {}))
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "invited")  # channel "result", first try fails
+    type(assessment).objects.filter(pk=assessment.pk).update(mode="trigger")
+    assessment.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "in_progress")  # channel "note": does not replace a "result", waits for it
+    first, second = Delivery.objects.order_by("id")
+    assert (first.channel, second.channel) == ("result", "note")
     assert first.status == DeliveryStatus.FAILED
     assert second.status == DeliveryStatus.PENDING and second.attempts == 0
     assert second.next_attempt_at > first.next_attempt_at

@@ -14,7 +14,7 @@ from django.db import connection as db_connection
 from assessments import services as assessment_services
 from assessments.models import Assessment, AssessmentEvent
 from integrations.models import Connection, Delivery, WebhookEvent
-from integrations.teamtailor.provider import PARTNER_RESULT_OPTION
+from integrations.services import assessment_link_get_or_create, assessment_link_result_set
 from tests.factories import AssessmentFactory, ConnectionFactory, TenantFactory
 
 from .conftest import (
@@ -201,8 +201,10 @@ def test_answer_names_the_new_state_and_its_buttons(client, invited, package, re
 def test_trigger_mode_result_is_found_by_its_stored_id(client, connection, package, reference_fixtures):
     assessment = AssessmentFactory(
         tenant=connection.tenant, package=package, mode="trigger", source=connection.source_key,
-        remote_candidate_id="54321", status="invited", options={PARTNER_RESULT_OPTION: "created-by-us"},
+        remote_candidate_id="54321", status="invited",
     )
+    link = assessment_link_get_or_create(assessment=assessment, connection=connection)
+    assessment_link_result_set(link=link, remote_result_id="created-by-us")
     # Docs are silent on what a click on a result we created carries: a bare partner-result id
     # (no original partner event) is accepted, signed over that id.
     raw = json.dumps({"partner-result": {"id": "created-by-us"}}).encode()
