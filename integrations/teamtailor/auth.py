@@ -61,6 +61,18 @@ def partner_api_key_for(connection: Connection | None) -> str:
     return str(credentials.get("partner_api_key") or settings.TEAMTAILOR_PARTNER_API_KEY or "")
 
 
+def partner_webhook_secret_for(connection: Connection | None) -> str:
+    """The secret partner calls are signed with: the connection's own ``webhook_secret``, else
+    the deployment's ``TEAMTAILOR_PARTNER_WEBHOOK_SECRET``; "" when neither is set."""
+    credentials = (connection.credentials or {}) if connection is not None else {}
+    return str(credentials.get("webhook_secret") or getattr(settings, "TEAMTAILOR_PARTNER_WEBHOOK_SECRET", "") or "")
+
+
+def unsigned_partner_calls_allowed() -> bool:
+    """Without any webhook secret, partner calls are accepted only in local development."""
+    return bool(settings.DEBUG or getattr(settings, "TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS", False))
+
+
 def provider_key_claims_unverified(key: str) -> dict[str, Any]:
     """The claims of a JWS provider key *before* verification — only to find which connection's
     partner API key verifies it. Never trust these claims; ``provider_key_claims`` does."""

@@ -258,8 +258,9 @@ class TeamtailorProvider(Provider):
 
     def _partner_connection(self, request: HttpRequest, *, raw_body: bytes, signed_id) -> tuple[Connection, Any]:
         """The checks every partner call (trigger and action) passes: a Bearer provider key bound to
-        a live connection, a JSON body, and — when a webhook secret is configured — a fresh
-        ``Teamtailor-Signature`` over the id ``signed_id(body)`` returns. Unknown and wrong answer
+        a live connection, a JSON body, and a fresh ``Teamtailor-Signature`` over the id
+        ``signed_id(body)`` returns, with the connection's webhook secret or the deployment's
+        (unsigned calls only in local development, when no secret is configured at all). Unknown and wrong answer
         alike (401), so the key is no oracle."""
         connection = auth.connection_for_provider_key(auth.bearer_token(request))
         if connection is None:
@@ -269,7 +270,13 @@ class TeamtailorProvider(Provider):
             event_id = signed_id(body)
         except PayloadError as exc:
             raise InboundRejected(400, f"{exc.message}.") from None
-        secret = str((connection.credentials or {}).get("webhook_secret") or "")
+        secret = auth.partner_webhook_secret_for(connection)
+        if not secret and not auth.unsigned_partner_calls_allowed():
+            logger.warning(
+                "connection %s: partner call refused, no Teamtailor webhook secret is configured "
+                "(set TEAMTAILOR_PARTNER_WEBHOOK_SECRET)", connection.pk,
+            )
+            raise InboundRejected(401, UNAUTHORIZED)
         if secret and not (
             event_id
             and auth.partner_signature_valid(

@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
     "HTTPS_ONLY": "on",
     "BEHIND_TLS_PROXY": "on",
+    "TEAMTAILOR_PARTNER_WEBHOOK_SECRET": "x9Vq-partner-webhook-secret-from-teamtailor",
 }
 
 
@@ -63,6 +64,8 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
         ({"FIELD_ENCRYPTION_KEYS": ""}, "stagehook.E001"),
         ({"DATABASE_URL": "sqlite:///x.sqlite3"}, "stagehook.E002"),
         ({"CELERY_BROKER_URL": "filesystem://"}, "stagehook.E003"),
+        ({"TEAMTAILOR_PARTNER_WEBHOOK_SECRET": ""}, "stagehook.E020"),
+        ({"TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS": "on"}, "stagehook.E021"),
         ({"HTTPS_ONLY": "off"}, "security.W008"),
         ({"SECRET_KEY": ""}, "security.W009"),
     ],

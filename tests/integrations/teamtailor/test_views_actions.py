@@ -459,3 +459,15 @@ def test_a_rejected_call_records_nothing(client, connection, package, reference_
     connection.refresh_from_db()
     assert connection.credentials["api_key"] == API_KEY and connection.api_base_url == "https://api.teamtailor.com"
 
+
+
+def test_an_unsigned_click_without_any_webhook_secret_is_refused(client, invited, package, reference_fixtures, settings):
+    settings.DEBUG, settings.TEAMTAILOR_PARTNER_WEBHOOK_SECRET = False, ""
+    settings.TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS = False
+    invited_connection = invited.tenant.connections.get()
+    invited_connection.credentials = {k: v for k, v in invited_connection.credentials.items() if k != "webhook_secret"}
+    invited_connection.save()
+    response = _click(client, "resend", _click_body(reference_fixtures, package), HTTP_TEAMTAILOR_SIGNATURE="")
+    assert response.status_code == 401 and WebhookEvent.objects.count() == 0
+    invited.refresh_from_db()
+    assert invited.status == "invited" and len(mail.outbox) == 0
