@@ -136,10 +136,12 @@ def connection_for_provider_key(key: str) -> Connection | None:
 
 # --- partner webhook signature ----------------------------------------------------------------------
 def signature_parts(header: str) -> dict[str, str]:
-    """``t=1,v1=ab,v0=cd`` -> {"t": "1", "v1": "ab", "v0": "cd"}; split on "," then the first "="."""
+    """``t=1,v1=ab,v0=cd`` -> {"t": "1", "v1": "ab", "v0": "cd"}; split on "," then the first "=",
+    spaces around keys and values ignored; the first of a repeated key counts."""
     parts: dict[str, str] = {}
     for item in (header or "").split(","):
-        key, sep, value = item.strip().partition("=")
+        key, sep, value = item.partition("=")
+        key = key.strip()
         if sep and key and key not in parts:
             parts[key] = value.strip()
     return parts
@@ -152,6 +154,32 @@ def _timestamp_fresh(raw: str, *, now: float | None, tolerance: int) -> bool:
         return False
     current = time.time() if now is None else now
     return abs(current - timestamp) <= tolerance
+
+
+_HEX_DIGEST_LENGTH = 64
+
+
+def partner_signature_canonical(header: str) -> tuple[int, str] | None:
+    """The (timestamp, v1 digest) a ``Teamtailor-Signature`` header stands for, whatever its
+    spelling (hex case, spaces, extra ``v0=``/``t=`` parts, order): what a replay check must
+    compare. None when the header has no well-formed timestamp and SHA-256 hex digest."""
+    parts = signature_parts(header)
+    raw_t, digest = parts.get("t", ""), parts.get("v1", "").lower()
+    if not raw_t.isdigit() or len(digest) != _HEX_DIGEST_LENGTH:
+        return None
+    try:
+        int(digest, 16)
+    except ValueError:
+        return None
+    return int(raw_t), digest
+
+
+def partner_signature_fingerprint(header: str) -> str:
+    """A stable name of the canonical signature of ``header`` ("" when it has none)."""
+    canonical = partner_signature_canonical(header)
+    if canonical is None:
+        return ""
+    return hashlib.sha256(f"{canonical[0]}.{canonical[1]}".encode()).hexdigest()
 
 
 def partner_signature_valid(

@@ -245,6 +245,21 @@ def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeade
         raise InboundRejected(403, REGION_REFUSED) from None
 
 
+def record_trigger_signature(request: HttpRequest) -> None:
+    from .services import TRIGGER_SIGNATURE_KIND, teamtailor_signature_record
+
+    fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
+    teamtailor_signature_record(fingerprint=fingerprint, kind=TRIGGER_SIGNATURE_KIND)
+
+
+def trigger_signature_seen(request: HttpRequest) -> bool:
+    from .selectors import signature_kind
+    from .services import TRIGGER_SIGNATURE_KIND
+
+    fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
+    return bool(fingerprint) and signature_kind(fingerprint=fingerprint) == TRIGGER_SIGNATURE_KIND
+
+
 class TeamtailorProvider(Provider):
     name = auth.PROVIDER_NAME
 
@@ -315,6 +330,7 @@ class TeamtailorProvider(Provider):
             raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
         # Only now, with the call accepted: a rejected call changes nothing.
         record_partner_headers(connection=connection, headers=headers)
+        record_trigger_signature(request)
         return VerifiedInbound(
             connection=connection, event_id=event_id, event_type=webhooks.PARTNER_EVENT_TYPE, payload=body
         )
@@ -330,6 +346,10 @@ class TeamtailorProvider(Provider):
             return target.partner_event_id or target.partner_result_id
 
         connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=signed_id)
+        if trigger_signature_seen(request):
+            # The trigger's own signed request, replayed at an action endpoint: not a click.
+            logger.warning("connection %s: a trigger's signature was replayed as a result-card click", connection.pk)
+            raise InboundRejected(401, UNAUTHORIZED)
         target = webhooks.action_target(body)
         headers = self.partner_headers(request, connection=connection)
         return VerifiedAction(connection=connection, target=target, headers=headers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assessments.models import OPEN_STATUSES, Assessment, Package, Question
-from integrations.models import Connection
+from integrations.models import Connection, InboundSignature
 from assessments.selectors_app import package_list
 from tenants.models import Tenant
 
@@ -58,3 +58,9 @@ def assessment_for_partner_result(
     if len(found) > 1:
         raise AmbiguousCandidate(candidate_id)
     return found[0] if found else None
+
+
+def signature_kind(*, fingerprint: str) -> str:
+    """What kind of accepted partner call first used this signature ("" when none did)."""
+    row = InboundSignature.objects.filter(provider="teamtailor", fingerprint=fingerprint).only("kind").first()
+    return row.kind if row else ""

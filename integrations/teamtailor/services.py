@@ -5,6 +5,7 @@ actions a recruiter clicks in Teamtailor."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from django.utils import timezone
 from assessments import services as assessment_services
 from assessments.exceptions import AssessmentError, ErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
-from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
+from integrations import ratelimit
+from integrations.models import Connection, ConnectionStatus, InboundSignature, WebhookEvent, WebhookStatus, secret_hash
 from integrations.services import connection_status_set
 from tenants.models import Tenant
 
@@ -181,14 +183,53 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
     return True
 
 
+# --- signatures seen on partner calls -----------------------------------------------------------------
+# Kept well beyond the signature's validity (auth.SIGNATURE_TOLERANCE_SECONDS), then dropped.
+SIGNATURE_KEEP = dt.timedelta(hours=1)
+TRIGGER_SIGNATURE_KIND = "partner.trigger"
+
+
+def teamtailor_signature_record(*, fingerprint: str, kind: str) -> None:
+    """Remember that a signature was used on an accepted call of ``kind`` (first use wins), so the
+    same signed request is never accepted as another kind of call; old rows are dropped."""
+    if not fingerprint:
+        return
+    InboundSignature.objects.filter(
+        provider=auth.PROVIDER_NAME, created_at__lt=timezone.now() - SIGNATURE_KEEP
+    ).delete()
+    InboundSignature.objects.get_or_create(provider=auth.PROVIDER_NAME, fingerprint=fingerprint, defaults={"kind": kind})
+
+
 # --- result-card actions ------------------------------------------------------------------------------
 class ActionError(Exception):
     """An action Teamtailor asked for that we refuse; ``message`` is shown on the result card."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
+
+
+# "Resend invitation" clicks per assessment (shared by every web process through the limiter).
+RESEND_RATE = ratelimit.Rate(limit=5, seconds=3600)
+
+
+def _resend_rate_key(assessment: Assessment) -> str:
+    # The creation time keeps a key from outliving its assessment's id (ids restart in test databases).
+    return f"teamtailor-resend:{assessment.pk}:{int(assessment.created_at.timestamp())}"
+
+
+def _resend_slot(assessment: Assessment) -> None:
+    wait = ratelimit.limiter_get().try_acquire(_resend_rate_key(assessment), RESEND_RATE)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        raise ActionError(
+            429,
+            f"The invitation was already re-sent {RESEND_RATE.limit} times in the last hour. "
+            f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+            retry_after=int(wait) + 1,
+        )
 
 
 @dataclass(frozen=True)
@@ -231,10 +272,11 @@ def teamtailor_action_perform(
     of the click, unique per ``event_id``: the same signed request again is answered as a duplicate
     without a second effect) and the headers' changes. A refusal rolls everything back.
 
-    ``resend`` sends the invitation again with a fresh link (two clicks are two sends, as asked);
+    ``resend`` sends the invitation again with a fresh link (two clicks are two sends, as asked,
+    at most ``RESEND_RATE`` per assessment: more are 429 and change nothing);
     ``cancel`` cancels the interview (twice is one effect) and the outbox writes ``failed`` back."""
     if action not in (ACTION_RESEND, ACTION_CANCEL):
-        raise ActionError(404, f"Unknown action {action!r}.")
+        raise ActionError(404, "Unknown Stagehook action.")
     try:
         with transaction.atomic():
             try:
@@ -249,6 +291,7 @@ def teamtailor_action_perform(
                 return ActionOutcome(assessment=assessment, message="Already done.", duplicate=True)
             teamtailor_partner_headers_record(connection=connection, headers=partner_headers)
             if action == ACTION_RESEND:
+                _resend_slot(assessment)
                 updated = assessment_services.assessment_resend_invitation(assessment=assessment, actor=ACTION_ACTOR)
                 if updated.status == Status.FAILED:
                     # The address turned out undeliverable: the assessment failed (and says why).

@@ -5,7 +5,6 @@ translate."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 
@@ -127,16 +126,16 @@ def company_webhooks(request: HttpRequest) -> HttpResponse:
     return webhook_receive(request, provider_name=auth.PROVIDER_NAME, kind=KIND_COMPANY)
 
 
-def _action_event_id(request: HttpRequest, *, connection_id: int, name: str, raw_body: bytes) -> str:
-    """The inbox id of a click. Every click of a card carries the same body (the original partner
-    event), but a fresh signature timestamp: the signature header + body identify one request, so
-    a replay of it is a duplicate (as are two clicks within the same second: one intent). Unsigned
-    (no webhook secret configured): every click is new."""
-    signature = request.headers.get("Teamtailor-Signature", "")
-    if not signature:
+def _action_event_id(request: HttpRequest, *, connection_id: int, name: str) -> str:
+    """The inbox id of a click: the connection, the action and the *canonical* signature
+    (timestamp, v1 digest) — not the header's spelling, so re-spelling a captured header (hex
+    case, spaces, extra ``v0=``/``t=`` parts) or changing the body is the same click again (and
+    two clicks within the same second are one intent). Unsigned (local development, no secret
+    configured): every click is new."""
+    fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
+    if not fingerprint:
         return f"action:{connection_id}:{name}:{uuid.uuid4().hex}"
-    digest = hashlib.sha256(signature.encode() + b"\n" + raw_body).hexdigest()
-    return f"action:{connection_id}:{name}:{digest}"
+    return f"action:{connection_id}:{name}:{fingerprint}"
 
 
 @csrf_exempt
@@ -169,10 +168,12 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
     try:
         outcome = services.teamtailor_action_perform(
             connection=verified.connection, assessment=assessment, action=name,
-            event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name, raw_body=raw_body),
+            event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name),
             headers=stored_headers(request), raw_body=raw_body, partner_headers=verified.headers,
         )
     except services.ActionError as exc:
+        if exc.retry_after:
+            return json_error(exc.status, exc.message, **{"Retry-After": str(exc.retry_after)})
         return json_error(exc.status, exc.message)
     except auth.RegionChangeRefused:
         return json_error(403, REGION_REFUSED)

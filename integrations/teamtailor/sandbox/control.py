@@ -237,6 +237,9 @@ class ControlEndpoints:
             result_id = result["id"]
         config = self._config
         timestamp = int(time.time())
+        if result_id in self.state.partner_results:
+            # Clicks on this card are signed later than the trigger (Teamtailor's clock moves on).
+            self.state.partner_results[result_id]["trigger_signed_at"] = timestamp
         raw = json.dumps(event).encode()
         headers = {
             "Content-Type": "application/json",
@@ -412,7 +415,10 @@ class ControlEndpoints:
         headers = {
             "Content-Type": "application/json",
             "Authorization": f"Bearer {self.provider_key}",
-            "Teamtailor-Signature": partner_signature(config.webhook_secret, event_id, int(time.time())),
+            # A click comes after the trigger: never the trigger's own (timestamp, event) signature.
+            "Teamtailor-Signature": partner_signature(
+                config.webhook_secret, event_id, max(int(time.time()), int(result.get("trigger_signed_at") or 0) + 1)
+            ),
             "Teamtailor-Host": self._teamtailor_host(),
             "Teamtailor-Api-Token": config.api_key,
         }

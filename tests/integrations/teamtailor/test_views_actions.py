@@ -471,3 +471,69 @@ def test_an_unsigned_click_without_any_webhook_secret_is_refused(client, invited
     assert response.status_code == 401 and WebhookEvent.objects.count() == 0
     invited.refresh_from_db()
     assert invited.status == "invited" and len(mail.outbox) == 0
+
+
+# --- replays: the canonical signature, not its spelling ---------------------------------------------
+def _respellings(header: str) -> dict[str, str]:
+    t, v1 = (part.split("=", 1)[1] for part in header.split(","))
+    return {
+        "hex upper case": f"t={t},v1={v1.upper()}",
+        "spaces": f" t = {t} , v1 = {v1} ",
+        "extra v0": f"t={t},v1={v1},v0={'0' * 64}",
+        "extra t after": f"t={t},v1={v1},t={int(t) + 7}",
+        "parts reordered": f"v1={v1},t={t}",
+        "mixed case and v0 first": f"v0={'a' * 64},t={t},v1={v1[:32].upper()}{v1[32:]}",
+    }
+
+
+def test_a_respelled_captured_click_is_the_same_click(client, invited, package, reference_fixtures):
+    raw = _click_body(reference_fixtures, package)
+    header = partner_signature()
+    assert _click(client, "resend", raw, HTTP_TEAMTAILOR_SIGNATURE=header).json()["duplicate"] is False
+    variants = _respellings(header)
+    refused_as_new = 0
+    for name, variant in variants.items():
+        response = _click(client, "resend", raw, HTTP_TEAMTAILOR_SIGNATURE=variant)
+        assert response.status_code == 200, (name, response.content)
+        assert response.json()["duplicate"] is True, name
+        refused_as_new += 1
+    # A changed body under the same signature (it covers only t and the event id) is no new click either.
+    body = json.loads(raw)
+    body["partner-event"]["candidate"]["first-name"] = "Mallory"
+    assert _click(client, "resend", json.dumps(body).encode(), HTTP_TEAMTAILOR_SIGNATURE=header).json()["duplicate"]
+    assert refused_as_new == len(variants) == 6
+    assert len(mail.outbox) == 1
+    assert WebhookEvent.objects.filter(event_type="partner.action.resend").count() == 1
+
+
+@pytest.mark.parametrize("name", ["resend", "cancel"])
+def test_the_triggers_own_request_is_no_click(client, invited, package, reference_fixtures, name):
+    raw = _click_body(reference_fixtures, package)  # a click carries the original event: same body
+    headers = partner_headers(event_id=EVENT_ID)
+    trigger = post_json(client, "/teamtailor/webhook", raw, **headers)
+    assert trigger.status_code == 200
+    for signature in (headers["HTTP_TEAMTAILOR_SIGNATURE"], _respellings(headers["HTTP_TEAMTAILOR_SIGNATURE"])["spaces"]):
+        response = _click(client, name, raw, HTTP_TEAMTAILOR_SIGNATURE=signature)
+        assert response.status_code == 401 and response.json() == {"error": "Unauthorized."}
+    invited.refresh_from_db()
+    assert invited.status == "invited" and len(mail.outbox) == 0
+    assert not WebhookEvent.objects.filter(event_type__startswith="partner.action.").exists()
+    # A real click later (a fresh signature) still works.
+    later = partner_headers(event_id=EVENT_ID, timestamp=unix_now() + 3)
+    assert _click(client, name, raw, **later).status_code == 200
+
+
+def test_resend_is_rate_limited_per_assessment(client, invited, package, reference_fixtures):
+    from integrations.teamtailor.services import RESEND_RATE
+
+    raw = _click_body(reference_fixtures, package)
+    for i in range(RESEND_RATE.limit):
+        response = _click(client, "resend", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - i))
+        assert response.status_code == 200 and response.json()["duplicate"] is False
+    events_before = WebhookEvent.objects.count()
+    refused = _click(client, "resend", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - 60))
+    assert refused.status_code == 429, refused.content
+    assert "re-sent 5 times" in refused.json()["error"] and int(refused["Retry-After"]) > 0
+    assert len(mail.outbox) == RESEND_RATE.limit and WebhookEvent.objects.count() == events_before
+    # Cancel is not limited.
+    assert _click(client, "cancel", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - 61)).status_code == 200
