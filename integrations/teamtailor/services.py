@@ -22,7 +22,7 @@ from integrations.services import connection_status_set
 from tenants.models import Tenant
 
 from . import auth
-from .provider import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
+from .provider import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND, REGION_REFUSED
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ def teamtailor_activation_bind(
             raise ActivationError(401, "The provider key could not be verified.") from None
 
     if already is not None:
+        if teamtailor_host:
+            _region_check(already, auth.api_host_resolve(teamtailor_host))
         return Activation(connection=already, created=False)
     if not token:
         raise ActivationError(400, "Enter the connection token from Stagehook (Integrations > Teamtailor).")
@@ -116,6 +118,9 @@ def teamtailor_activation_bind(
         if connection is None:
             # Unknown, already used or replaced: one answer for all, so the token is no oracle.
             raise ActivationError(400, "The connection token is invalid or has already been used.")
+        # Re-activation from another data region's host: refused like partner calls, nothing moves
+        # (and the token stays unused: the transaction rolls back).
+        _region_check(connection, api_host)
         credentials = dict(connection.credentials or {})
         credentials["provider_key"] = provider_key
         connection.credentials = credentials
@@ -142,6 +147,19 @@ def teamtailor_activation_bind(
             reason="activated in Teamtailor",
         )
     return Activation(connection=connection, created=True)
+
+
+def _region_check(connection: Connection, api_host: auth.ApiHost | None) -> None:
+    """Refuse (403) a ``Teamtailor-Host`` of another region than the one the connection is bound to."""
+    if api_host is None or not api_host.region:
+        return
+    current = auth.connection_region(connection)
+    if current and current != api_host.region:
+        logger.warning(
+            "connection %s: activation from a Teamtailor-Host of region %s refused, the connection is in region %s",
+            connection.pk, api_host.region, current,
+        )
+        raise ActivationError(403, REGION_REFUSED)
 
 
 def _connection_for_token(token: str) -> Connection | None:
