@@ -86,12 +86,14 @@ NormalizedEvent = AssessmentOrdered | StageChanged | ApplicationRejected | Candi
 
 # --- what a provider answers ---------------------------------------------------------------------
 class InboundRejected(Exception):
-    """An inbound call we refuse: answered with ``status`` and a JSON error, nothing stored."""
+    """An inbound call we refuse: answered with ``status`` and a JSON error (``plain_text``: the
+    message as text/plain, for an ATS that shows the answer's body to its user as is)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, plain_text: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.plain_text = plain_text
 
 
 @dataclass(frozen=True)

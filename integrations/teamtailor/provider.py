@@ -18,13 +18,25 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from assessments.models import Assessment, Package, Status
 from assessments.selectors import assessment_report_url
-from integrations.errors import AuthFailed, BadRequest, PayloadError
-from integrations.models import AssessmentLink, Connection, ConnectionStatus, Delivery, DeliveryChannel, WebhookEvent
+from integrations.errors import AuthFailed, BadRequest, EventFailed, PayloadError
+from integrations.http import host_allowed
+from integrations.models import (
+    AssessmentLink,
+    Connection,
+    ConnectionStatus,
+    Delivery,
+    DeliveryChannel,
+    ErrorCode,
+    WebhookEvent,
+)
 from integrations.providers import (
     Candidate,
     JobChanged,
@@ -39,9 +51,11 @@ from integrations.providers import (
 )
 from integrations.selectors import assessment_remote_refs
 from integrations.services import assessment_link_get_or_create, assessment_link_result_set
+from integrations.webhooks import stored_headers
 
 from . import auth, webhooks
-from .client import PartnerApiClient, PublicApiClient
+from .client import PartnerApiClient, PublicApiClient, allowed_hosts_for
+from .text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +79,10 @@ FAILED_SUMMARIES = {
     Status.CANCELLED: "The Stagehook interview was cancelled",
 }
 UNAUTHORIZED = "Unauthorized."
+UPDATE_URL_REFUSED = (
+    "Stagehook cannot report back to this Teamtailor result (its update address is not a Teamtailor "
+    "host of this account's region), so no interview was sent. Contact Stagehook support."
+)
 REGION_REFUSED = (
     "This Teamtailor account answers from another data region than its Stagehook connection. "
     "Nothing was moved; contact Stagehook support."
@@ -245,6 +263,17 @@ def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeade
         raise InboundRejected(403, REGION_REFUSED) from None
 
 
+def update_url_allowed(connection: Connection, url: str, *, api_host: auth.ApiHost | None = None) -> bool:
+    """Whether a partner result's update-url is on the connection's allow-list (the same rule the
+    client applies when it writes back: Teamtailor's API host of the region, https, no user-info,
+    or an ATS_EXTRA_ALLOWED_HOSTS dev host). ``api_host``: a new host the call records."""
+    region, base_url = auth.connection_region(connection), connection.api_base_url
+    if api_host is not None:
+        region, base_url = api_host.region or region, api_host.base_url
+    allowed = allowed_hosts_for(region=region, api_base_url=base_url)
+    return host_allowed(url, allowed, extra_hosts=settings.ATS_EXTRA_ALLOWED_HOSTS)
+
+
 def record_trigger_signature(request: HttpRequest) -> None:
     from .services import TRIGGER_SIGNATURE_KIND, teamtailor_signature_record
 
@@ -328,12 +357,46 @@ class TeamtailorProvider(Provider):
             pk=int(package_id), tenant_id=connection.tenant_id, active=True
         ).exists():
             raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
+        self._check_update_url(
+            request, connection=connection, body=body, event_id=event_id, raw_body=raw_body, headers=headers
+        )
         # Only now, with the call accepted: a rejected call changes nothing.
         record_partner_headers(connection=connection, headers=headers)
         record_trigger_signature(request)
         return VerifiedInbound(
             connection=connection, event_id=event_id, event_type=webhooks.PARTNER_EVENT_TYPE, payload=body
         )
+
+    @staticmethod
+    def _check_update_url(
+        request: HttpRequest, *, connection: Connection, body: Any, event_id: str, raw_body: bytes,
+        headers: auth.PartnerHeaders,
+    ) -> None:
+        """The partner result's update-url must be a Teamtailor API host of the connection's region
+        (or a dev host from ATS_EXTRA_ALLOWED_HOSTS), in every spelling: otherwise every write-back
+        would be refused and the card would say "sending" forever. Refused at intake: nobody is
+        invited, the event is kept as failed (HOST_NOT_ALLOWED, with the reason) and Teamtailor
+        gets a plain-text error it shows on the card. Judged with the API host this very call's
+        ``Teamtailor-Host`` brings (already checked to stay in the connection's region)."""
+        url = webhooks.partner_update_url(body)
+        if not url or update_url_allowed(connection, url, api_host=headers.api_host):
+            return
+        from .services import teamtailor_partner_event_refuse
+
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        reason = (
+            f"update-url host \"{printable(host or url)}\" is not a Teamtailor API host of the connection's "
+            f"region ({auth.connection_region(connection) or 'none'}): nothing was ordered"
+        )
+        teamtailor_partner_event_refuse(
+            connection=connection, event_id=event_id, headers=stored_headers(request), raw_body=raw_body,
+            error_code=ErrorCode.HOST_NOT_ALLOWED, reason=reason,
+        )
+        logger.warning("connection %s: partner event refused: %s", connection.pk, reason)
+        raise InboundRejected(422, UPDATE_URL_REFUSED, plain_text=True)
 
     def verify_action(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedAction:
         """A result-card action click. Signed like the trigger: the docs say the click carries "the
@@ -413,7 +476,13 @@ class TeamtailorProvider(Provider):
             return []
         try:
             if event.event_type == webhooks.PARTNER_EVENT_TYPE:
-                return [webhooks.assessment_ordered_from_partner_event(body)]
+                ordered = webhooks.assessment_ordered_from_partner_event(body)
+                if event.connection is not None and ordered.callback_url and not update_url_allowed(
+                    event.connection, ordered.callback_url
+                ):
+                    # Refused at intake; an admin's "reprocess" must not order it either.
+                    raise EventFailed(ErrorCode.HOST_NOT_ALLOWED, "the update-url is not a Teamtailor API host of the connection's region")
+                return [ordered]
             return webhooks.events_from_company_webhook(body)
         except PayloadError:
             raise

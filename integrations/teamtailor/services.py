@@ -201,6 +201,22 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
     return True
 
 
+# --- partner events refused at intake ----------------------------------------------------------------
+def teamtailor_partner_event_refuse(
+    *, connection: Connection, event_id: str, headers: dict[str, str], raw_body: bytes, error_code: str, reason: str
+) -> WebhookEvent:
+    """Keep a partner event we refuse to act on as ``failed`` with why (shown in the admin), never
+    processed; a re-delivery finds the same row."""
+    event, _ = WebhookEvent.objects.get_or_create(
+        provider=auth.PROVIDER_NAME, event_id=event_id[:200],
+        defaults={
+            "connection": connection, "event_type": "partner.trigger", "headers": headers, "raw_body": raw_body,
+            "status": WebhookStatus.FAILED, "attempts": 0, "error_code": error_code, "error": reason[:2000],
+        },
+    )
+    return event
+
+
 # --- signatures seen on partner calls -----------------------------------------------------------------
 # Kept well beyond the signature's validity (auth.SIGNATURE_TOLERANCE_SECONDS), then dropped.
 SIGNATURE_KEEP = dt.timedelta(hours=1)

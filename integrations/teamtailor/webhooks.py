@@ -81,6 +81,13 @@ def partner_package_id(body: Any) -> str:
     return field_value(partner_event(body).get("webhook-data") or {}, FIELD_PACKAGE)
 
 
+def partner_update_url(body: Any) -> str:
+    """``partner-event.partner-result.update-url`` ("" when absent)."""
+    event = partner_event(body)
+    result = event.get("partner-result") if isinstance(event.get("partner-result"), dict) else {}
+    return _str(result.get("update-url"))
+
+
 def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
     """The partner trigger -> ``AssessmentOrdered``; the partner result Teamtailor created before
     calling us is the order (its id and update-url)."""

@@ -351,8 +351,8 @@ def test_the_click_is_kept_without_secrets(client, invited, package, reference_f
 
 
 # --- Teamtailor-Host and Teamtailor-Api-Token on every partner call ------------------------------------------
-def _webhook(client, reference_fixtures, package, **headers):
-    raw = json.dumps(partner_body(reference_fixtures, package_id=package.pk, event_id=EVENT_ID)).encode()
+def _webhook(client, reference_fixtures, package, update_url=None, **headers):
+    raw = json.dumps(partner_body(reference_fixtures, package_id=package.pk, event_id=EVENT_ID, update_url=update_url)).encode()
     return post_json(client, "/teamtailor/webhook", raw, **{**partner_headers(event_id=EVENT_ID), **headers})
 
 
@@ -371,7 +371,9 @@ def test_a_host_change_within_the_region_is_recorded(client, connection, package
 
 def test_a_connection_without_a_region_takes_the_hosts(client, connection, package, reference_fixtures):
     _set(connection, api_base_url="", region="")
-    response = _webhook(client, reference_fixtures, package, HTTP_TEAMTAILOR_HOST="https://api.au.teamtailor.com")
+    # Teamtailor's update-url is on the account's own (AU) host.
+    response = _webhook(client, reference_fixtures, package, HTTP_TEAMTAILOR_HOST="https://api.au.teamtailor.com",
+                        update_url=f"https://api.au.teamtailor.com/partner/v1/partner-results/{RESULT_ID}")
     assert response.status_code == 200
     connection.refresh_from_db()
     assert (connection.api_base_url, connection.region) == ("https://api.au.teamtailor.com", "au")
