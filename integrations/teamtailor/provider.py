@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -483,11 +483,42 @@ class TeamtailorProvider(Provider):
                     # Refused at intake; an admin's "reprocess" must not order it either.
                     raise EventFailed(ErrorCode.HOST_NOT_ALLOWED, "the update-url is not a Teamtailor API host of the connection's region")
                 return [ordered]
-            return webhooks.events_from_company_webhook(body)
+            events: list[NormalizedEvent] = []
+            for item in webhooks.company_webhook_parse(body):
+                if isinstance(item, webhooks.ApplicationNudge):
+                    events.extend(self._application_events(event.connection, item.remote_application_id))
+                else:
+                    events.append(item)
+            return events
         except PayloadError:
             raise
         except (KeyError, TypeError, AttributeError) as exc:
             raise PayloadError(f"unexpected payload shape: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _application_events(connection: Connection | None, application_id: str) -> list[NormalizedEvent]:
+        """A ``job_application`` webhook carries no stage or candidate id (TEAMTAILOR.md): read the
+        application from the public API, with its stage, candidate and job. What makes this
+        impossible fails the event with the reason (shown in the admin); an ATS outage is retried."""
+        if connection is None:
+            raise EventFailed(ErrorCode.UNKNOWN_CONNECTION, "job application webhook without a connection")
+        if not (connection.credentials or {}).get("api_key"):
+            raise EventFailed(
+                ErrorCode.AUTH_FAILED,
+                "no Teamtailor API key is stored for this connection: the job application (its stage and "
+                "candidate are not in Teamtailor's webhook) cannot be read",
+            )
+        try:
+            document = public_client_for(connection).get_json(
+                f"job-applications/{quote(application_id, safe='')}", params={"include": webhooks.APPLICATION_INCLUDE}
+            )
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                raise EventFailed(
+                    ErrorCode.BAD_PAYLOAD, f"job application {printable(application_id)} no longer exists in Teamtailor"
+                ) from None
+            raise
+        return webhooks.events_from_application(document)
 
     # --- write-back -------------------------------------------------------------------------
     def delivery_for(self, *, connection: Connection, assessment: Assessment, to_status: str) -> DeliverySpec | None:

@@ -160,17 +160,32 @@ class ControlEndpoints:
         return copy.deepcopy(result["partner_event"])
 
     def _company_webhook(self, application: dict) -> list[dict]:
+        """``job_application.update`` with exactly the fields Teamtailor documents for a job
+        application (TEAMTAILOR.md): no stage id and no candidate id, in kebab-case attributes like
+        the documented job webhook. A receiver must read the application to learn them."""
+        config = self._config
+        attributes = application["attributes"]
+        with self.state.lock:
+            job = self.state.jobs.get(application["job_id"]) or {"attributes": {}}
+            stage = self.state.stages.get(application["stage_id"]) or {"attributes": {}}
         data = {
             "id": application["id"],
             "type": "job-applications",
-            "attributes": application["attributes"],
-            "relationships": {
-                "candidate": {"data": {"type": "candidates", "id": application["candidate_id"]}},
-                "job": {"data": {"type": "jobs", "id": application["job_id"]}},
-                "stage": {"data": {"type": "stages", "id": application["stage_id"]}},
+            "attributes": {
+                "updated-at": attributes.get("updated-at"),
+                "job-id": int(application["job_id"]) if str(application["job_id"]).isdigit() else application["job_id"],
+                "job-title": job["attributes"].get("title"),
+                "last-moved-at": attributes.get("changed-stage-at"),
+                "stage-name": stage["attributes"].get("name"),
+                "referring-site": attributes.get("referring-site"),
+                "referring-url": attributes.get("referring-url"),
+                "referer-id": None,
+                "rejected-at": attributes.get("rejected-at"),
+                "promotion-id": None,
+                "company-uuid": config.company_uuid,
+                "transparent-recruiting-visible-at": None,
             },
         }
-        config = self._config
         body = {
             "payload": {"event_name": "job_application.update", "data": data},
             "signature": company_signature_v1(config.company_webhook_secret, data["id"]),
