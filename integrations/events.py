@@ -7,6 +7,7 @@ event handled twice has one effect.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import singledispatch
@@ -64,6 +65,12 @@ def _handle(event, connection: Connection) -> Outcome:
     raise EventFailed(ErrorCode.BAD_PAYLOAD, f"no handler for {type(event).__name__}")
 
 
+def _shown(value: str) -> str:
+    """An ATS-supplied id in a message that is stored, shown and logged: quoted, control and
+    non-ASCII characters escaped (no Python repr, no forged log line), at most 64 characters."""
+    return json.dumps(str(value)[:64])
+
+
 def _actor(connection: Connection) -> str:
     return f"ats:{connection.provider}"
 
@@ -100,7 +107,7 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
     if package_id.isdigit():
         package = Package.objects.filter(pk=int(package_id), tenant=connection.tenant, active=True).first()
     if package is None:
-        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"unknown or inactive package {package_id[:64]!r}")
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"unknown or inactive package {_shown(package_id)}")
     if event.candidate.remote_id:
         services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
     application_id = event.remote_application_id or _application_of(
@@ -135,7 +142,7 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
     )
     if mapping is None:
         return Outcome(WebhookStatus.IGNORED, error_code=ErrorCode.STAGE_NOT_MAPPED,
-                       note=f"stage {event.remote_stage_id!r} is not mapped")
+                       note=f"stage {_shown(event.remote_stage_id)} is not mapped")
     candidate = event.candidate
     if candidate is None or not (candidate.email or candidate.phone):
         candidate = _candidate_known(connection=connection, remote_candidate_id=event.remote_candidate_id)
@@ -172,7 +179,7 @@ def _candidate_known(*, connection: Connection, remote_candidate_id: str) -> Can
         return Candidate(mirrored.remote_id, mirrored.first_name, mirrored.last_name, mirrored.email, mirrored.phone)
     fetched = provider_get(connection.provider).candidate_fetch(connection, remote_candidate_id=remote_candidate_id)
     if fetched is None:
-        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"candidate {remote_candidate_id!r} is unknown to the ATS")
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"candidate {_shown(remote_candidate_id)} is unknown to the ATS")
     services.remote_candidate_upsert(connection=connection, candidate=fetched)
     return fetched
 

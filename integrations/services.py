@@ -39,7 +39,7 @@ def connection_test(*, connection: Connection) -> ConnectionTestResult:
         provider = provider_get(connection.provider)
         provider.validate_credentials(connection)
     except LookupError:
-        return ConnectionTestResult(False, f"no provider is registered as {connection.provider!r}")
+        return ConnectionTestResult(False, f"no provider is registered as {connection.provider}")
     except NotImplementedError:
         return ConnectionTestResult(False, f"the {connection.provider} provider cannot validate credentials yet")
     except ClientError as exc:

@@ -332,7 +332,7 @@ class RegionChangeRefused(Exception):
     the connection's data stays where it is, so the call is refused rather than followed."""
 
     def __init__(self, current_region: str, new_region: str):
-        super().__init__(f"Teamtailor-Host is in region {new_region!r}, the connection in {current_region!r}")
+        super().__init__(f"Teamtailor-Host is in region {new_region}, the connection in {current_region}")
         self.current_region = current_region
         self.new_region = new_region
 

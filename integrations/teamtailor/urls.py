@@ -1,6 +1,6 @@
 """Teamtailor's calls to Stagehook, mounted at /teamtailor/ (paths fixed by the partner setup)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("webhook", views.webhook, name="webhook"),
     path("actions/<str:name>", views.action, name="action"),
     path("company-webhooks", views.company_webhooks, name="company-webhooks"),
+    # Anything else: 404 JSON (not Django's HTML page).
+    re_path(r"^.*$", views.not_found, name="not-found"),
 ]

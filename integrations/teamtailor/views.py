@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
 from integrations.providers import InboundRejected, provider_get
 from integrations.webhooks import inbound_json_body, json_error, stored_headers, webhook_receive
 
 from . import auth, selectors, services
 from .provider import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, STATUS_MAP, actions_for
+from .text import printable
 from .webhooks import FIELD_PACKAGE, FIELD_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -25,12 +26,32 @@ logger = logging.getLogger(__name__)
 CONNECTION_TOKEN_FIELD = "connection_token"
 
 
+def require_get(view):
+    """GET (and HEAD) only, answered like every ATS entry point: a wrong method is 405 JSON, never
+    Django's HTML CSRF page (Teamtailor's calls carry no CSRF token; these views change nothing a
+    browser session could be tricked into)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return json_error(405, "method not allowed: use GET", Allow="GET, HEAD")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any other path under /teamtailor/: 404 JSON like the rest of the entry points."""
+    return json_error(404, "Unknown Teamtailor endpoint.")
+
+
 def _errors(status: int, *messages: str) -> JsonResponse:
     """Teamtailor shows ``{"errors": [...]}`` to the admin on the activation form."""
     return JsonResponse({"errors": list(messages)}, status=status)
 
 
-@require_GET
+@require_get
 def activation(request: HttpRequest) -> JsonResponse:
     """Our activation form: where to find the connection token, and the field to paste it in."""
     settings_url = f"{settings.SITE_URL}/app/integrations/teamtailor/"
@@ -55,7 +76,7 @@ def activation(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"config": {"fields": fields}, "validateEndpoint": "activation/validate"})
 
 
-@require_GET
+@require_get
 def activation_validate(request: HttpRequest) -> JsonResponse:
     """Teamtailor saved the activation form: the Bearer provider key carries the filled form."""
     try:
@@ -75,7 +96,7 @@ def _config_error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"config": {"fields": [field]}, "errors": [message]}, status=status)
 
 
-@require_GET
+@require_get
 def config(request: HttpRequest) -> JsonResponse:
     """The fields of the "Send Stagehook interview" trigger for the provider key's tenant. Job and
     stage ids are context only (absent in bulk mode): every active package is offered."""
@@ -151,10 +172,10 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
     try:
         verified = provider.verify_action(request, raw_body=raw_body)
     except InboundRejected as exc:
-        logger.info("teamtailor action %s rejected: %s %s", name[:40], exc.status, exc.message)
+        logger.info("teamtailor action %s rejected: %s %s", printable(name, limit=40), exc.status, exc.message)
         return json_error(exc.status, exc.message)
     if name not in ACTION_BUTTONS:
-        return json_error(404, f"Unknown Stagehook action {name[:40]!r}.")
+        return json_error(404, f"Unknown Stagehook action \"{printable(name, limit=40)}\".")
     target = verified.target
     try:
         assessment = selectors.assessment_for_partner_result(

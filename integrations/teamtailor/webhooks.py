@@ -65,10 +65,20 @@ def partner_event(body: Any) -> dict[str, Any]:
     return body["partner-event"]
 
 
+MAX_ID_LENGTH = 200
+
+
+def plain_id(value: str) -> bool:
+    """An id we store, show and log: printable text, no control characters, at most 200 long."""
+    return bool(value) and len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
 def partner_event_id(body: Any) -> str:
     event_id = _str(partner_event(body).get("id"))
     if not event_id:
         raise PayloadError("partner-event.id is missing")
+    if not plain_id(event_id):
+        raise PayloadError("partner-event.id is not a valid id")
     return event_id
 
 
@@ -187,6 +197,8 @@ def company_payload(body: Any) -> tuple[str, dict[str, Any]]:
     data = payload.get("data")
     if not isinstance(data, dict) or not _str(data.get("id")):
         raise PayloadError("payload.data.id is missing")
+    if not plain_id(_str(data.get("id"))) or not plain_id(event_name):
+        raise PayloadError("payload.data.id or payload.event_name is not a valid id")
     return event_name, data
 
 
