@@ -80,7 +80,10 @@ def _require_active(connection: Connection) -> None:
         raise EventFailed(ErrorCode.UNKNOWN_CONNECTION, f"connection {connection.pk} is disconnected")
 
 
-def _order(*, connection: Connection, package: Package, mode: str, candidate: CandidateSnapshot, **fields) -> Outcome:
+def _order(
+    *, connection: Connection, package: Package, mode: str, candidate: CandidateSnapshot, remote_stage_id: str = "",
+    **fields,
+) -> Outcome:
     try:
         assessment, created = assessment_order(
             tenant=connection.tenant, package=package, mode=mode, actor=_actor(connection),
@@ -88,7 +91,7 @@ def _order(*, connection: Connection, package: Package, mode: str, candidate: Ca
         )
     except AssessmentError as exc:
         raise EventFailed(ErrorCode.BAD_PAYLOAD, str(exc)) from exc
-    services.assessment_link_get_or_create(assessment=assessment, connection=connection)
+    services.assessment_link_get_or_create(assessment=assessment, connection=connection, remote_stage_id=remote_stage_id)
     note = f"assessment {assessment.pk} {'ordered' if created else 'already ordered'}"
     return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk)
 
@@ -118,6 +121,7 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
         remote_order_id=event.remote_order_id, remote_application_id=application_id,
         remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id,
         remote_job_title=event.remote_job_title, callback_url=event.callback_url, options=dict(event.options),
+        remote_stage_id=event.remote_stage_id,
     )
 
 
@@ -154,6 +158,7 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
         connection=connection, package=mapping.package, mode=Mode.TRIGGER, candidate=_snapshot(candidate),
         remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
         remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
+        remote_stage_id=event.remote_stage_id,
     )
 
 

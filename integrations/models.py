@@ -321,6 +321,8 @@ class AssessmentLink(models.Model):
     remote_application_id = models.CharField(max_length=128, blank=True)
     remote_candidate_id = models.CharField(max_length=128, blank=True)
     remote_job_id = models.CharField(max_length=128, blank=True)
+    # The stage the order came from (e.g. the stage whose trigger fired), when the ATS names it.
+    remote_stage_id = models.CharField(max_length=128, blank=True)
     # The result the ATS shows for this assessment (Teamtailor's partner result), once known.
     remote_result_id = models.CharField(max_length=128, blank=True, db_index=True)
     update_url = models.URLField(max_length=1000, blank=True)

@@ -108,7 +108,7 @@ def connection_needs_attention(*, connection: Connection, reason: str, actor: st
     return connection
 
 
-def assessment_link_get_or_create(*, assessment, connection: Connection) -> AssessmentLink:
+def assessment_link_get_or_create(*, assessment, connection: Connection, remote_stage_id: str = "") -> AssessmentLink:
     """The integration's link row of an assessment made through ``connection``: the ATS's ids
     (order, application, candidate, job, update-url), taken from the order the first time. The
     one place the integrations keep ATS ids of an assessment; the assessments app never writes it."""
@@ -120,6 +120,7 @@ def assessment_link_get_or_create(*, assessment, connection: Connection) -> Asse
             "remote_application_id": assessment.remote_application_id,
             "remote_candidate_id": assessment.remote_candidate_id,
             "remote_job_id": assessment.remote_job_id,
+            "remote_stage_id": remote_stage_id[:128],
             "update_url": assessment.callback_url,
         },
     )

@@ -7,6 +7,8 @@ from django.db import migrations, models
 SOURCE_PREFIX = "connection:"
 # Where the Teamtailor provider used to keep the partner result it created (trigger mode).
 LEGACY_RESULT_OPTION = "teamtailor_partner_result_id"
+# Where the trigger's stage id used to go.
+LEGACY_STAGE_OPTION = "teamtailor_stage_id"
 
 
 def links_from_assessments(apps, schema_editor):
@@ -23,6 +25,7 @@ def links_from_assessments(apps, schema_editor):
             continue
         options = dict(assessment.options or {})
         result_id = str(options.pop(LEGACY_RESULT_OPTION, "") or "")
+        stage_id = str(options.pop(LEGACY_STAGE_OPTION, "") or "")
         if not result_id:
             for refs in Delivery.objects.filter(assessment_id=assessment.pk, status="sent").order_by("id").values_list(
                 "remote_refs", flat=True
@@ -38,22 +41,27 @@ def links_from_assessments(apps, schema_editor):
                 "remote_application_id": assessment.remote_application_id,
                 "remote_candidate_id": assessment.remote_candidate_id,
                 "remote_job_id": assessment.remote_job_id,
+                "remote_stage_id": stage_id,
                 "remote_result_id": result_id,
                 "update_url": assessment.callback_url,
             },
         )
-        if LEGACY_RESULT_OPTION in (assessment.options or {}):
+        if options != (assessment.options or {}):
             Assessment.objects.filter(pk=assessment.pk).update(options=options)
 
 
 def options_from_links(apps, schema_editor):
     Assessment = apps.get_model("assessments", "Assessment")
     AssessmentLink = apps.get_model("integrations", "AssessmentLink")
-    for link in AssessmentLink.objects.exclude(remote_result_id="").filter(update_url="").iterator():
+    for link in AssessmentLink.objects.iterator():
         assessment = Assessment.objects.get(pk=link.assessment_id)
-        Assessment.objects.filter(pk=assessment.pk).update(
-            options={**(assessment.options or {}), LEGACY_RESULT_OPTION: link.remote_result_id}
-        )
+        options = dict(assessment.options or {})
+        if link.remote_result_id and not link.update_url:
+            options[LEGACY_RESULT_OPTION] = link.remote_result_id
+        if link.remote_stage_id:
+            options[LEGACY_STAGE_OPTION] = link.remote_stage_id
+        if options != (assessment.options or {}):
+            Assessment.objects.filter(pk=assessment.pk).update(options=options)
 
 
 class Migration(migrations.Migration):
@@ -77,6 +85,7 @@ class Migration(migrations.Migration):
                 ('remote_application_id', models.CharField(blank=True, max_length=128)),
                 ('remote_candidate_id', models.CharField(blank=True, max_length=128)),
                 ('remote_job_id', models.CharField(blank=True, max_length=128)),
+                ('remote_stage_id', models.CharField(blank=True, max_length=128)),
                 ('remote_result_id', models.CharField(blank=True, db_index=True, max_length=128)),
                 ('update_url', models.URLField(blank=True, max_length=1000)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -119,8 +119,6 @@ def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
     threshold = threshold_parse(field_value(webhook_data, FIELD_THRESHOLD))
     if threshold is not None:
         options["threshold"] = threshold
-    if job.get("stage-id") is not None:
-        options["teamtailor_stage_id"] = _str(job.get("stage-id"))
     return AssessmentOrdered(
         remote_order_id=result_id,
         package_id=package_id,
@@ -133,6 +131,7 @@ def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
         ),
         remote_job_id=_str(job.get("id")),
         remote_job_title=_str(job.get("title")),
+        remote_stage_id=_str(job.get("stage-id")),
         callback_url=_str(result.get("update-url")),
         options=options,
     )

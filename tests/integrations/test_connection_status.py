@@ -62,7 +62,7 @@ def test_the_migration_moves_partner_result_ids_out_of_assessment_options():
     conn = ConnectionFactory(provider="teamtailor")
     trigger = AssessmentFactory(
         tenant=conn.tenant, source=conn.source_key, mode="trigger", remote_candidate_id="c1", remote_job_id="j1",
-        options={"teamtailor_partner_result_id": "pr-9", "threshold": 70},
+        options={"teamtailor_partner_result_id": "pr-9", "teamtailor_stage_id": "13", "threshold": 70},
     )
     order = AssessmentFactory(
         tenant=conn.tenant, source=conn.source_key, mode="order", remote_order_id="pr-1",
@@ -81,6 +81,7 @@ def test_the_migration_moves_partner_result_ids_out_of_assessment_options():
     assert (link.connection_id, link.remote_result_id, link.remote_candidate_id, link.remote_job_id) == (
         conn.pk, "pr-9", "c1", "j1"
     )
+    assert link.remote_stage_id == "13"
     order_link = AssessmentLink.objects.get(assessment=order)
     assert (order_link.remote_result_id, order_link.update_url) == ("pr-1", order.callback_url)
     assert not AssessmentLink.objects.filter(assessment=unrelated).exists()

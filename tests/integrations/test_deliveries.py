@@ -293,3 +293,17 @@ def test_resend_leaves_sent_and_overtaken_deliveries_alone(assessment, fake_ats)
     assert deliveries.delivery_resend(delivery=dead) is False  # "in_progress" reached the ATS after it
     dead.refresh_from_db()
     assert dead.status == DeliveryStatus.DEAD
+
+
+def test_the_admin_lists_superseded_deliveries(client, assessment, fake_ats, django_capture_on_commit_callbacks):
+    fake_ats.reply(Reply(503, {}))
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "invited")
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "in_progress")
+    superseded = Delivery.objects.get(status=DeliveryStatus.SUPERSEDED)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(reverse("admin:integrations_delivery_changelist"), {"status__exact": "superseded"}).content.decode()
+    assert "Superseded by a newer state" in page and f"/{superseded.pk}/change/" in page
+    detail = client.get(reverse("admin:integrations_delivery_change", args=[superseded.pk])).content.decode()
+    assert f"superseded by delivery {superseded.pk + 1}" in detail

@@ -8,7 +8,7 @@ from django.core import mail
 
 from assessments.models import Assessment
 from integrations.events import event_dispatch
-from integrations.models import RemoteApplication, WebhookEvent
+from integrations.models import AssessmentLink, RemoteApplication, WebhookEvent
 from integrations.providers import StageChanged
 from tests.factories import StageMappingFactory
 
@@ -49,7 +49,12 @@ def test_trigger_orders_invites_and_marks_result_sent(
     assert assessment.remote_job_title == "Full-stack web developer"
     assert (assessment.candidate_first_name, assessment.candidate_last_name) == ("Juston", "Becker")
     assert assessment.candidate_email == "applicant100@example.com"
-    assert assessment.options["threshold"] == 75
+    assert assessment.options == {"threshold": 75}  # the ATS's ids live on the link row
+    link = AssessmentLink.objects.get(assessment=assessment)
+    assert (link.connection, link.remote_order_id, link.update_url) == (
+        sandbox_connection, result_id, body["partner-event"]["partner-result"]["update-url"]
+    )
+    assert (link.remote_candidate_id, link.remote_job_id, link.remote_stage_id) == ("54321", "12345", "1")
     assert assessment.status == "invited"
     assert [m.to for m in mail.outbox] == [["applicant100@example.com"]]
 
