@@ -223,15 +223,19 @@ SIGNATURE_KEEP = dt.timedelta(hours=1)
 TRIGGER_SIGNATURE_KIND = "partner.trigger"
 
 
-def teamtailor_signature_record(*, fingerprint: str, kind: str) -> None:
+def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
     """Remember that a signature was used on an accepted call of ``kind`` (first use wins), so the
-    same signed request is never accepted as another kind of call; old rows are dropped."""
+    same signed request is never accepted as another kind of call; old rows are dropped. Returns
+    the kind of call that owns the signature (``kind`` unless another call used it first)."""
     if not fingerprint:
-        return
+        return kind
     InboundSignature.objects.filter(
         provider=auth.PROVIDER_NAME, created_at__lt=timezone.now() - SIGNATURE_KEEP
     ).delete()
-    InboundSignature.objects.get_or_create(provider=auth.PROVIDER_NAME, fingerprint=fingerprint, defaults={"kind": kind})
+    row, _ = InboundSignature.objects.get_or_create(
+        provider=auth.PROVIDER_NAME, fingerprint=fingerprint, defaults={"kind": kind}
+    )
+    return row.kind
 
 
 # --- result-card actions ------------------------------------------------------------------------------
@@ -301,6 +305,7 @@ def teamtailor_action_perform(
     headers: dict[str, str],
     raw_body: bytes,
     partner_headers: auth.PartnerHeaders,
+    signature_fingerprint: str = "",
 ) -> ActionOutcome:
     """Run a result-card action on ``assessment`` in one transaction with its inbox row (an audit
     of the click, unique per ``event_id``: the same signed request again is answered as a duplicate
@@ -323,6 +328,12 @@ def teamtailor_action_perform(
             except IntegrityError:
                 assessment.refresh_from_db()
                 return ActionOutcome(assessment=assessment, message="Already done.", duplicate=True)
+            kind = f"{ACTION_EVENT_PREFIX}{action}"
+            if teamtailor_signature_record(fingerprint=signature_fingerprint, kind=kind) != kind:
+                # This signed request was already used for another call (e.g. a captured "resend"
+                # replayed at "cancel"): a replay, not a click.
+                logger.warning("connection %s: a signed request was replayed at another action", connection.pk)
+                raise ActionError(401, "Unauthorized.")
             teamtailor_partner_headers_record(connection=connection, headers=partner_headers)
             if action == ACTION_RESEND:
                 _resend_slot(assessment)

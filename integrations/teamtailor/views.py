@@ -191,6 +191,7 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
             connection=verified.connection, assessment=assessment, action=name,
             event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name),
             headers=stored_headers(request), raw_body=raw_body, partner_headers=verified.headers,
+            signature_fingerprint=auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", "")),
         )
     except services.ActionError as exc:
         if exc.retry_after:

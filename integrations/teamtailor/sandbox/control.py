@@ -253,7 +253,7 @@ class ControlEndpoints:
         config = self._config
         timestamp = int(time.time())
         if result_id in self.state.partner_results:
-            # Clicks on this card are signed later than the trigger (Teamtailor's clock moves on).
+            # Clicks on this card are signed later than this (Teamtailor's clock moves on).
             self.state.partner_results[result_id]["trigger_signed_at"] = timestamp
         raw = json.dumps(event).encode()
         headers = {
@@ -427,13 +427,15 @@ class ControlEndpoints:
                 return _control_error(422, str(exc))
         config = self._config
         event_id = event["partner-event"]["id"]
+        with self.state.lock:
+            timestamp = max(int(time.time()), int(result.get("trigger_signed_at") or 0) + 1)
+            result["trigger_signed_at"] = timestamp
         headers = {
             "Content-Type": "application/json",
             "Authorization": f"Bearer {self.provider_key}",
-            # A click comes after the trigger: never the trigger's own (timestamp, event) signature.
-            "Teamtailor-Signature": partner_signature(
-                config.webhook_secret, event_id, max(int(time.time()), int(result.get("trigger_signed_at") or 0) + 1)
-            ),
+            # Each call about a card is signed later than the one before (the trigger, earlier
+            # clicks): a signed request is never reused, as with Teamtailor's moving clock.
+            "Teamtailor-Signature": partner_signature(config.webhook_secret, event_id, timestamp),
             "Teamtailor-Host": self._teamtailor_host(),
             "Teamtailor-Api-Token": config.api_key,
         }

@@ -539,3 +539,18 @@ def test_resend_is_rate_limited_per_assessment(client, invited, package, referen
     assert len(mail.outbox) == RESEND_RATE.limit and WebhookEvent.objects.count() == events_before
     # Cancel is not limited.
     assert _click(client, "cancel", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - 61)).status_code == 200
+
+
+def test_a_captured_click_replayed_at_the_other_action_is_refused(client, invited, package, reference_fixtures):
+    raw = _click_body(reference_fixtures, package)
+    header = partner_signature()
+    assert _click(client, "resend", raw, HTTP_TEAMTAILOR_SIGNATURE=header).status_code == 200
+    for signature in (header, _respellings(header)["hex upper case"]):
+        response = _click(client, "cancel", raw, HTTP_TEAMTAILOR_SIGNATURE=signature)
+        assert response.status_code == 401 and response.json() == {"error": "Unauthorized."}
+    invited.refresh_from_db()
+    assert invited.status == "invited"
+    assert not WebhookEvent.objects.filter(event_type="partner.action.cancel").exists()
+    # A refused click burns nothing: a real cancel (a fresh signature) works.
+    fresh = partner_headers(event_id=EVENT_ID, timestamp=unix_now() + 2)
+    assert _click(client, "cancel", raw, **fresh).status_code == 200
