@@ -213,9 +213,14 @@ def delivery_resend(*, delivery: Delivery) -> bool:
     overwrite the newer status in the ATS)."""
     with transaction.atomic():
         locked = Delivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
-        overtaken = Delivery.objects.filter(
-            assessment_id=locked.assessment_id, id__gt=locked.id, status=DeliveryStatus.SENT
-        ).exists()
+        later = Delivery.objects.filter(assessment_id=locked.assessment_id, id__gt=locked.id)
+        overtaken = (
+            later.filter(status=DeliveryStatus.SENT).exists()
+            # A newer full state of the same channel is on its way: re-sending would only go first.
+            or later.filter(
+                channel=locked.channel, status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+            ).exists()
+        )
         if locked.status in (DeliveryStatus.SENT, DeliveryStatus.SUPERSEDED) or overtaken:
             return False
         locked.status = DeliveryStatus.PENDING

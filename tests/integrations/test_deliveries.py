@@ -307,3 +307,21 @@ def test_the_admin_lists_superseded_deliveries(client, assessment, fake_ats, dja
     assert "Superseded by a newer state" in page and f"/{superseded.pk}/change/" in page
     detail = client.get(reverse("admin:integrations_delivery_change", args=[superseded.pk])).content.decode()
     assert f"superseded by delivery {superseded.pk + 1}" in detail
+
+
+def test_a_dead_delivery_with_a_newer_state_on_its_way_is_not_resent(assessment, fake_ats):
+    fake_ats.reply(Reply(400, {}))
+    move(assessment, "invited")
+    dead = Delivery.objects.get()
+    deliver.delay(dead.pk)
+    dead.refresh_from_db()
+    assert dead.status == DeliveryStatus.DEAD
+    fake_ats.reply(Reply(503, {}))
+    move(assessment, "in_progress")
+    newer = Delivery.objects.order_by("id").last()
+    deliver.delay(newer.pk)
+    newer.refresh_from_db()
+    assert newer.status == DeliveryStatus.FAILED  # in backoff, carrying the newer full state
+    assert deliveries.delivery_resend(delivery=dead) is False
+    dead.refresh_from_db()
+    assert dead.status == DeliveryStatus.DEAD
