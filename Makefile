@@ -44,7 +44,8 @@ run: demo
 	@echo "  Stagehook on http://127.0.0.1:8000/accounts/login/"
 	@echo "  recruiter: recruiter@demo.stagehook.test / demo-recruiter-pass   admin: /admin/ admin@demo.stagehook.test / demo-admin-pass"
 	@echo ""
-	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 $(BIN)/honcho start
+	# The sandbox signs partner calls with its partner webhook secret: the same one here.
+	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 TEAMTAILOR_PARTNER_WEBHOOK_SECRET=sandbox-partner-webhook-secret $(BIN)/honcho start
 
 test: install services chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \

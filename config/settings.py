@@ -171,6 +171,12 @@ ATS_HTTP_TIMEOUT = env.float("ATS_HTTP_TIMEOUT", default=10.0)
 # Shared by every worker when it points at Redis; in-process otherwise.
 RATE_LIMIT_STORAGE_URL = env("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
 TEAMTAILOR_PARTNER_API_KEY = env("TEAMTAILOR_PARTNER_API_KEY", default="")
+# Our partner webhook secret (Teamtailor's partner settings): signs every partner call to us
+# (Teamtailor-Signature). Required in production (deploy check); a connection may override it.
+TEAMTAILOR_PARTNER_WEBHOOK_SECRET = env("TEAMTAILOR_PARTNER_WEBHOOK_SECRET", default="")
+# Local development only: accept unsigned partner calls when no secret is configured at all
+# (also accepted while DEBUG is on). The deploy check refuses it.
+TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS = env.bool("TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS", default=False)
 
 # --- Polling sync (integrations/sync.py) ----------------------------------------------------------
 # A connection's default interval (its own `sync_interval_minutes` overrides it); the beat task

@@ -6,7 +6,9 @@ from django.db import models
 
 from .deliveries import delivery_resend
 from .models import (
+    AssessmentLink,
     Connection,
+    ConnectionEvent,
     Delivery,
     DeliveryAttempt,
     RemoteApplication,
@@ -18,7 +20,7 @@ from .models import (
     SyncRun,
     WebhookEvent,
 )
-from .services import connection_credentials_update, connection_test
+from .services import connection_credentials_update, connection_status_set, connection_test
 from .sync import sync_start, sync_unavailable_reason
 from .webhooks import webhook_event_reprocess
 
@@ -37,6 +39,21 @@ class StageMappingInline(admin.TabularInline):
     model = StageMapping
     extra = 0
     readonly_fields = ["remote_stage_missing_since"]
+
+
+class ConnectionEventInline(admin.TabularInline):
+    """Every status change of the connection: who, what and why (read-only)."""
+
+    model = ConnectionEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class ConnectionAdminForm(forms.ModelForm):
@@ -87,7 +104,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "stored_credentials", "provider_key_hash", "connection_token_hash", "created_at", "updated_at", "last_synced_at",
         "sync_cursors",
     ]
-    inlines = [StageMappingInline]
+    inlines = [StageMappingInline, ConnectionEventInline]
     actions = ["test_connection", "sync_now", "full_resync"]
 
     @admin.display(description="stored credentials")
@@ -96,7 +113,17 @@ class ConnectionAdmin(admin.ModelAdmin):
         return ", ".join(names) or "none"
 
     def save_model(self, request, obj, form, change):
+        # The status goes through connection_status_set (one event row per change), not the form.
+        status, reason = obj.status, obj.status_reason
+        if change and "status" in form.changed_data:
+            stored = Connection.objects.values_list("status", "status_reason").get(pk=obj.pk)
+            obj.status, obj.status_reason = stored
         super().save_model(request, obj, form, change)
+        if change and "status" in form.changed_data:
+            connection_status_set(
+                connection=obj, status=status, actor=f"admin:{request.user.get_username()}",
+                reason=reason if "status_reason" in form.changed_data else "changed in the admin",
+            )
         changes = form.cleaned_data.get("credentials_change") or {}
         if changes:
             updated = connection_credentials_update(connection=obj, changes=changes)
@@ -268,3 +295,10 @@ class RemoteCandidateAdmin(RemoteAdmin):
 @admin.register(RemoteApplication)
 class RemoteApplicationAdmin(RemoteAdmin):
     list_display = ["remote_id", "remote_candidate_id", "remote_job_id", "remote_stage_id", "connection", "changed_stage_at"]
+
+
+@admin.register(AssessmentLink)
+class AssessmentLinkAdmin(ReadOnlyAdmin):
+    list_display = ["assessment", "connection", "remote_order_id", "remote_result_id", "remote_candidate_id", "remote_job_id"]
+    list_filter = ["connection__provider"]
+    search_fields = ["remote_order_id", "remote_result_id", "remote_candidate_id", "remote_application_id"]

@@ -24,6 +24,7 @@ from tenants.models import Membership, Region, Role, Tenant
 
 from .models import Connection, ConnectionStatus, StageMapping, secret_hash
 from .providers import provider_names
+from .services import connection_status_set
 
 
 class ConfigError(Exception):
@@ -335,14 +336,21 @@ def _connection(tenant: Tenant, spec: dict, report: ApplyReport) -> Connection:
         "name": spec.get("name", ""),
         "api_base_url": spec.get("api_base_url", ""),
         "region": spec.get("region", tenant.region),
-        "status": spec.get("status", ConnectionStatus.ACTIVE),
         "sync_enabled": spec.get("sync_enabled", True),
         "credentials": credentials,
         "provider_key_hash": secret_hash(credentials["provider_key"]) if credentials.get("provider_key") else None,
     }
     if connection_token:
         values["connection_token_hash"] = secret_hash(connection_token)
-    _sync(conn, values, report, f"connection {tenant.slug}/{spec['provider']}/{spec['remote_account_id']}")
+    label = f"connection {tenant.slug}/{spec['provider']}/{spec['remote_account_id']}"
+    created = conn.pk is None
+    _sync(conn, values, report, label)
+    # Status changes go through the one function that records them (who/what/why).
+    status = spec.get("status", ConnectionStatus.ACTIVE)
+    if conn.status != status:
+        connection_status_set(connection=conn, status=status, actor="config:apply_config", reason="set by apply_config")
+        if not created:
+            report.updated.append(f"{label} (status)")
     return conn
 
 

@@ -3,7 +3,9 @@
 A ``Delivery`` row is created in the transaction that moved the assessment's status, sent by a task
 after commit, retried with exponential backoff and full jitter (never sooner than the ATS's reset
 header), ``dead`` after the last try and re-sendable from the admin. One assessment's deliveries go
-out in order, so the ATS ends with the last status.
+out in order, so the ATS ends with the last status. Every write-back carries the assessment's full
+state, so a newer delivery of the same assessment and channel *supersedes* an older one not yet
+sent (``superseded``, never sent): a final result does not wait behind an earlier status's backoff.
 """
 
 from __future__ import annotations
@@ -80,9 +82,32 @@ def delivery_create_for_status_change(*, assessment: Assessment, to_status: str)
             connection=connection, assessment=assessment, channel=spec.channel, assessment_status=to_status,
             payload=spec.payload, next_attempt_at=timezone.now(),
         )
+        _supersede_older(delivery)
         _enqueue_after_commit(delivery.pk)
         first = first or delivery
     return first
+
+
+def _supersede_older(delivery: Delivery) -> int:
+    """Mark the older undelivered deliveries of ``delivery``'s assessment and channel superseded:
+    ``delivery`` carries the newer full state. One a worker is sending right now (row locked) is
+    left alone: it goes out first and ``delivery`` waits for it, so the order holds. Returns how
+    many were superseded."""
+    ids = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(
+            assessment_id=delivery.assessment_id, channel=delivery.channel, id__lt=delivery.id,
+            status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED),
+        )
+        .values_list("id", flat=True)
+    )
+    if ids:
+        Delivery.objects.filter(pk__in=ids, status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)).update(
+            status=DeliveryStatus.SUPERSEDED, next_attempt_at=None, updated_at=timezone.now(),
+            last_error=f"superseded by delivery {delivery.pk} ({delivery.assessment_status})",
+        )
+        logger.info("delivery %s supersedes %s of the same assessment", delivery.pk, ", ".join(map(str, ids)))
+    return len(ids)
 
 
 def _enqueue_after_commit(delivery_id: int, *, countdown: float | None = None) -> None:
@@ -121,6 +146,8 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
     scheduled) or dead. Waits, without an attempt, while an earlier delivery of the same
     assessment is still to go out."""
     now = now or timezone.now()
+    # An older state still waiting (e.g. in backoff after an outage) is replaced by this one.
+    _supersede_older(delivery)
     earlier = delivery_earlier_pending(delivery=delivery)
     if earlier is not None:
         delivery.next_attempt_at = max(earlier.next_attempt_at or now, now) + dt.timedelta(seconds=1)
@@ -174,7 +201,9 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
             delivery.next_attempt_at = None
             _wake_next(delivery)
             if isinstance(error, AuthFailed):
-                connection_needs_attention(connection=delivery.connection, reason=f"write-back refused: {message}")
+                connection_needs_attention(
+                    connection=delivery.connection, actor="outbox", reason=f"write-back refused: {message}"
+                )
         logger.warning(
             "delivery %s attempt %s: %s %s -> %s", delivery.pk, delivery.attempts, code, status_code, delivery.status
         )
@@ -197,14 +226,19 @@ def _wake_next(delivery: Delivery) -> None:
 def delivery_resend(*, delivery: Delivery) -> bool:
     """The admin's "re-send now": a dead or failed delivery back to pending with a fresh set of
     attempts, queued after commit. Returns False (and changes nothing) for a sent delivery, or one
-    a later delivery of the same assessment has already overtaken (re-sending it would overwrite
-    the newer status in the ATS)."""
+    a later delivery of the same assessment has already overtaken or superseded (re-sending it would
+    overwrite the newer status in the ATS)."""
     with transaction.atomic():
         locked = Delivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
-        overtaken = Delivery.objects.filter(
-            assessment_id=locked.assessment_id, id__gt=locked.id, status=DeliveryStatus.SENT
-        ).exists()
-        if locked.status == DeliveryStatus.SENT or overtaken:
+        later = Delivery.objects.filter(assessment_id=locked.assessment_id, id__gt=locked.id)
+        overtaken = (
+            later.filter(status=DeliveryStatus.SENT).exists()
+            # A newer full state of the same channel is on its way: re-sending would only go first.
+            or later.filter(
+                channel=locked.channel, status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+            ).exists()
+        )
+        if locked.status in (DeliveryStatus.SENT, DeliveryStatus.SUPERSEDED) or overtaken:
             return False
         locked.status = DeliveryStatus.PENDING
         locked.attempts = 0

@@ -87,9 +87,12 @@ class PayloadError(EventFailed):
 class InboundRejected(Exception):
     """A call to one of our ATS entry points that we refuse (authentication, a bad body, an
     activation or a result-card action that cannot be done): answered with ``status`` and a JSON
-    error carrying ``message``; nothing is stored."""
+    error carrying ``message`` (``plain_text``: the message as text/plain, for an ATS that shows
+    the answer's body to its user as is; ``retry_after``: seconds, for a 429); nothing is stored."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, plain_text: bool = False, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.plain_text = plain_text
+        self.retry_after = retry_after  # seconds, sent as Retry-After (a 429)

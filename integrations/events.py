@@ -7,6 +7,7 @@ effects are idempotent, so an event handled twice has one effect.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import singledispatch
@@ -65,6 +66,12 @@ def _handle(event, connection: Connection) -> Outcome:
     raise EventFailed(ErrorCode.BAD_PAYLOAD, f"no handler for {type(event).__name__}")
 
 
+def _shown(value: str) -> str:
+    """An ATS-supplied id in a message that is stored, shown and logged: quoted, control and
+    non-ASCII characters escaped (no Python repr, no forged log line), at most 64 characters."""
+    return json.dumps(str(value)[:64])
+
+
 def _actor(connection: Connection) -> str:
     return f"ats:{connection.provider}"
 
@@ -74,7 +81,10 @@ def _require_active(connection: Connection) -> None:
         raise EventFailed(ErrorCode.UNKNOWN_CONNECTION, f"connection {connection.pk} is disconnected")
 
 
-def _order(*, connection: Connection, package: Package, mode: str, candidate: CandidateSnapshot, **fields) -> Outcome:
+def _order(
+    *, connection: Connection, package: Package, mode: str, candidate: CandidateSnapshot, remote_stage_id: str = "",
+    **fields,
+) -> Outcome:
     try:
         assessment, created = assessment_order(
             tenant=connection.tenant, package=package, mode=mode, actor=_actor(connection),
@@ -82,6 +92,7 @@ def _order(*, connection: Connection, package: Package, mode: str, candidate: Ca
         )
     except AssessmentError as exc:
         raise EventFailed(ErrorCode.BAD_PAYLOAD, str(exc)) from exc
+    services.assessment_link_get_or_create(assessment=assessment, connection=connection, remote_stage_id=remote_stage_id)
     note = f"assessment {assessment.pk} {'ordered' if created else 'already ordered'}"
     return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk, created=created)
 
@@ -100,7 +111,7 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
     if package_id.isdigit():
         package = Package.objects.filter(pk=int(package_id), tenant=connection.tenant, active=True).first()
     if package is None:
-        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"unknown or inactive package {package_id[:64]!r}")
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"unknown or inactive package {_shown(package_id)}")
     if event.candidate.remote_id:
         services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
     application_id = event.remote_application_id or _application_of(
@@ -111,6 +122,7 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
         remote_order_id=event.remote_order_id, remote_application_id=application_id,
         remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id,
         remote_job_title=event.remote_job_title, callback_url=event.callback_url, options=dict(event.options),
+        remote_stage_id=event.remote_stage_id,
     )
 
 
@@ -139,7 +151,7 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
     )
     if not mappings:
         return Outcome(WebhookStatus.IGNORED, error_code=ErrorCode.STAGE_NOT_MAPPED,
-                       note=f"stage {event.remote_stage_id!r} is not mapped")
+                       note=f"stage {_shown(event.remote_stage_id)} is not mapped")
     candidate = event.candidate
     if candidate is None or not (candidate.email or candidate.phone):
         candidate = _candidate_known(connection=connection, remote_candidate_id=event.remote_candidate_id)
@@ -170,6 +182,7 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
             connection=connection, package=row.package, mode=Mode.TRIGGER, candidate=_snapshot(candidate),
             remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
             remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
+            remote_stage_id=event.remote_stage_id,
         ))
     if len(outcomes) == 1:
         return outcomes[0]
@@ -199,7 +212,7 @@ def _candidate_known(*, connection: Connection, remote_candidate_id: str) -> Can
         return Candidate(mirrored.remote_id, mirrored.first_name, mirrored.last_name, mirrored.email, mirrored.phone)
     fetched = provider_get(connection.provider).candidate_fetch(connection, remote_candidate_id=remote_candidate_id)
     if fetched is None:
-        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"candidate {remote_candidate_id!r} is unknown to the ATS")
+        raise EventFailed(ErrorCode.BAD_PAYLOAD, f"candidate {_shown(remote_candidate_id)} is unknown to the ATS")
     services.remote_candidate_upsert(connection=connection, candidate=fetched)
     return fetched
 
@@ -250,5 +263,5 @@ def _(event: JobChanged, connection: Connection) -> Outcome:
 
 @_handle.register
 def _(event: ConnectionRemoved, connection: Connection) -> Outcome:
-    services.connection_disconnect(connection=connection, reason=event.reason)
+    services.connection_disconnect(connection=connection, actor=_actor(connection), reason=event.reason)
     return Outcome(WebhookStatus.PROCESSED, note="connection disconnected")

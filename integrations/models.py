@@ -204,6 +204,9 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed, will retry"
     DEAD = "dead", "Dead"
+    # A newer state of the same assessment and channel was queued before this one went out: the
+    # ATS takes the full state in one call, so only the newest is sent.
+    SUPERSEDED = "superseded", "Superseded by a newer state"
 
 
 class Delivery(models.Model):
@@ -397,3 +400,58 @@ class SyncRun(models.Model):
         """Time from queueing to the end (or to the last heartbeat while it runs)."""
         end = self.finished_at or self.heartbeat_at
         return (end - self.started_at) if end and self.started_at else None
+
+class ConnectionEvent(models.Model):
+    """One change of a connection's status: who (actor), what (from -> to) and why (reason).
+    Written only by ``services.connection_status_set``."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="status_events")
+    from_status = models.CharField(max_length=20, choices=ConnectionStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=ConnectionStatus.choices)
+    actor = models.CharField(max_length=200)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '(new)'} -> {self.to_status} by {self.actor}"
+
+
+class AssessmentLink(models.Model):
+    """The ATS side of an assessment made through a connection: the ATS's ids, owned by the
+    integrations app (the assessments app never sees this table). One row per assessment."""
+
+    assessment = models.OneToOneField(Assessment, on_delete=models.CASCADE, related_name="ats_link")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="assessment_links")
+    remote_order_id = models.CharField(max_length=128, blank=True)
+    remote_application_id = models.CharField(max_length=128, blank=True)
+    remote_candidate_id = models.CharField(max_length=128, blank=True)
+    remote_job_id = models.CharField(max_length=128, blank=True)
+    # The stage the order came from (e.g. the stage whose trigger fired), when the ATS names it.
+    remote_stage_id = models.CharField(max_length=128, blank=True)
+    # The result the ATS shows for this assessment (Teamtailor's partner result), once known.
+    remote_result_id = models.CharField(max_length=128, blank=True, db_index=True)
+    update_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"link of assessment {self.assessment_id}"
+
+
+class InboundSignature(models.Model):
+    """A signature an ATS used on an accepted call, kept for a short while (longer than the
+    signature's validity): the same signed request must not be accepted as another kind of call
+    (e.g. a captured trigger replayed as a button click)."""
+
+    provider = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=64)
+    kind = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "fingerprint"], name="inbound_signature_unique")
+        ]

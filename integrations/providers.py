@@ -42,6 +42,7 @@ class AssessmentOrdered:
     remote_application_id: str = ""
     remote_job_id: str = ""
     remote_job_title: str = ""
+    remote_stage_id: str = ""
     callback_url: str = ""
     options: dict[str, Any] = field(default_factory=dict)
 

@@ -45,7 +45,7 @@ ERASED_NOTE = "candidate data erased on request"
 EXPIRED_NOTE = "retention period ended"
 PURGE_BATCH_SIZE = 500
 SCAN_CHUNK_SIZE = 200
-_FINAL_DELIVERY = (DeliveryStatus.SENT, DeliveryStatus.DEAD)
+_FINAL_DELIVERY = (DeliveryStatus.SENT, DeliveryStatus.DEAD, DeliveryStatus.SUPERSEDED)
 _UNFINISHED_EVENT = (WebhookStatus.RECEIVED, WebhookStatus.FAILED)
 
 

@@ -9,9 +9,19 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from .errors import ClientError
-from .models import Connection, ConnectionStatus, RemoteApplication, RemoteCandidate, RemoteJob, secret_hash
+from .models import (
+    AssessmentLink,
+    Connection,
+    ConnectionEvent,
+    ConnectionStatus,
+    RemoteApplication,
+    RemoteCandidate,
+    RemoteJob,
+    secret_hash,
+)
 from .providers import Candidate, provider_get
 
 logger = logging.getLogger(__name__)
@@ -29,7 +39,7 @@ def connection_test(*, connection: Connection) -> ConnectionTestResult:
         provider = provider_get(connection.provider)
         provider.validate_credentials(connection)
     except LookupError:
-        return ConnectionTestResult(False, f"no provider is registered as {connection.provider!r}")
+        return ConnectionTestResult(False, f"no provider is registered as {connection.provider}")
     except NotImplementedError:
         return ConnectionTestResult(False, f"the {connection.provider} provider cannot validate credentials yet")
     except ClientError as exc:
@@ -60,22 +70,68 @@ def connection_credentials_update(*, connection: Connection, changes: dict[str, 
     return locked
 
 
-def connection_disconnect(*, connection: Connection, reason: str = "") -> Connection:
-    connection.status = ConnectionStatus.DISCONNECTED
-    connection.status_reason = (reason or "removed in the ATS")[:300]
-    connection.save(update_fields=["status", "status_reason", "updated_at"])
-    logger.info("connection %s disconnected: %s", connection.pk, connection.status_reason)
+def connection_status_set(*, connection: Connection, status: str, actor: str, reason: str = "") -> bool:
+    """The one way a connection's status changes: the locked row is updated and a
+    ``ConnectionEvent`` records who (``actor``), what (from -> to) and why (``reason``). A repeat of
+    the current status and reason writes nothing. Returns whether anything changed; ``connection``
+    is updated in place."""
+    if status not in ConnectionStatus.values:
+        raise ValueError(f"unknown connection status {status}")
+    reason = (reason or "")[:300]
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        if locked.status == status and locked.status_reason == reason:
+            connection.status, connection.status_reason = locked.status, locked.status_reason
+            return False
+        previous = locked.status
+        Connection.objects.filter(pk=locked.pk).update(status=status, status_reason=reason, updated_at=timezone.now())
+        ConnectionEvent.objects.create(
+            connection=locked, from_status=previous, to_status=status, actor=actor[:200], reason=reason
+        )
+    connection.status, connection.status_reason = status, reason
+    logger.info("connection %s: %s -> %s by %s", connection.pk, previous, status, actor[:200])
+    return True
+
+
+def connection_disconnect(*, connection: Connection, reason: str = "", actor: str = "ats") -> Connection:
+    connection_status_set(
+        connection=connection, status=ConnectionStatus.DISCONNECTED, actor=actor, reason=reason or "removed in the ATS"
+    )
     return connection
 
 
-def connection_needs_attention(*, connection: Connection, reason: str) -> Connection:
+def connection_needs_attention(*, connection: Connection, reason: str, actor: str = "system") -> Connection:
     """Flag a connection whose credentials the ATS refused (a disconnected one stays disconnected)."""
     if connection.status == ConnectionStatus.DISCONNECTED:
         return connection
-    connection.status = ConnectionStatus.NEEDS_ATTENTION
-    connection.status_reason = reason[:300]
-    connection.save(update_fields=["status", "status_reason", "updated_at"])
+    connection_status_set(connection=connection, status=ConnectionStatus.NEEDS_ATTENTION, actor=actor, reason=reason)
     return connection
+
+
+def assessment_link_get_or_create(*, assessment, connection: Connection, remote_stage_id: str = "") -> AssessmentLink:
+    """The integration's link row of an assessment made through ``connection``: the ATS's ids
+    (order, application, candidate, job, update-url), taken from the order the first time. The
+    one place the integrations keep ATS ids of an assessment; the assessments app never writes it."""
+    link, _ = AssessmentLink.objects.get_or_create(
+        assessment=assessment,
+        defaults={
+            "connection": connection,
+            "remote_order_id": assessment.remote_order_id,
+            "remote_application_id": assessment.remote_application_id,
+            "remote_candidate_id": assessment.remote_candidate_id,
+            "remote_job_id": assessment.remote_job_id,
+            "remote_stage_id": remote_stage_id[:128],
+            "update_url": assessment.callback_url,
+        },
+    )
+    return link
+
+
+def assessment_link_result_set(*, link: AssessmentLink, remote_result_id: str) -> AssessmentLink:
+    """Record the result the ATS created for the assessment (written once it is known)."""
+    AssessmentLink.objects.filter(pk=link.pk).update(remote_result_id=remote_result_id[:128], updated_at=timezone.now())
+    link.remote_result_id = remote_result_id[:128]
+    return link
 
 
 def _upsert(model, *, connection: Connection, remote_id: str, defaults: dict[str, Any]):

@@ -96,6 +96,8 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
         verified = provider.verify_inbound(request, raw_body=raw_body, kind=kind)
     except InboundRejected as exc:
         logger.info("%s %s webhook rejected: %s %s", provider_name, kind, exc.status, log_safe(exc.message))
+        if exc.plain_text:
+            return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
         return json_error(exc.status, exc.message)
 
     event_id = verified.event_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()

@@ -8,4 +8,4 @@ class TeamtailorConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the provider under "teamtailor" for the shared machinery.
-        from . import provider  # noqa: F401
+        from . import checks, provider  # noqa: F401

@@ -62,6 +62,18 @@ def partner_api_key_for(connection: Connection | None) -> str:
     return str(credentials.get("partner_api_key") or settings.TEAMTAILOR_PARTNER_API_KEY or "")
 
 
+def partner_webhook_secret_for(connection: Connection | None) -> str:
+    """The secret partner calls are signed with: the connection's own ``webhook_secret``, else
+    the deployment's ``TEAMTAILOR_PARTNER_WEBHOOK_SECRET``; "" when neither is set."""
+    credentials = (connection.credentials or {}) if connection is not None else {}
+    return str(credentials.get("webhook_secret") or getattr(settings, "TEAMTAILOR_PARTNER_WEBHOOK_SECRET", "") or "")
+
+
+def unsigned_partner_calls_allowed() -> bool:
+    """Without any webhook secret, partner calls are accepted only in local development."""
+    return bool(settings.DEBUG or getattr(settings, "TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS", False))
+
+
 def provider_key_claims_unverified(key: str) -> dict[str, Any]:
     """The claims of a JWS provider key *before* verification — only to find which connection's
     partner API key verifies it. Never trust these claims; ``provider_key_claims`` does."""
@@ -125,10 +137,12 @@ def connection_for_provider_key(key: str) -> Connection | None:
 
 # --- partner webhook signature ----------------------------------------------------------------------
 def signature_parts(header: str) -> dict[str, str]:
-    """``t=1,v1=ab,v0=cd`` -> {"t": "1", "v1": "ab", "v0": "cd"}; split on "," then the first "="."""
+    """``t=1,v1=ab,v0=cd`` -> {"t": "1", "v1": "ab", "v0": "cd"}; split on "," then the first "=",
+    spaces around keys and values ignored; the first of a repeated key counts."""
     parts: dict[str, str] = {}
     for item in (header or "").split(","):
-        key, sep, value = item.strip().partition("=")
+        key, sep, value = item.partition("=")
+        key = key.strip()
         if sep and key and key not in parts:
             parts[key] = value.strip()
     return parts
@@ -141,6 +155,32 @@ def _timestamp_fresh(raw: str, *, now: float | None, tolerance: int) -> bool:
         return False
     current = time.time() if now is None else now
     return abs(current - timestamp) <= tolerance
+
+
+_HEX_DIGEST_LENGTH = 64
+
+
+def partner_signature_canonical(header: str) -> tuple[int, str] | None:
+    """The (timestamp, v1 digest) a ``Teamtailor-Signature`` header stands for, whatever its
+    spelling (hex case, spaces, extra ``v0=``/``t=`` parts, order): what a replay check must
+    compare. None when the header has no well-formed timestamp and SHA-256 hex digest."""
+    parts = signature_parts(header)
+    raw_t, digest = parts.get("t", ""), parts.get("v1", "").lower()
+    if not raw_t.isdigit() or len(digest) != _HEX_DIGEST_LENGTH:
+        return None
+    try:
+        int(digest, 16)
+    except ValueError:
+        return None
+    return int(raw_t), digest
+
+
+def partner_signature_fingerprint(header: str) -> str:
+    """A stable name of the canonical signature of ``header`` ("" when it has none)."""
+    canonical = partner_signature_canonical(header)
+    if canonical is None:
+        return ""
+    return hashlib.sha256(f"{canonical[0]}.{canonical[1]}".encode()).hexdigest()
 
 
 def partner_signature_valid(
@@ -293,7 +333,7 @@ class RegionChangeRefused(Exception):
     the connection's data stays where it is, so the call is refused rather than followed."""
 
     def __init__(self, current_region: str, new_region: str):
-        super().__init__(f"Teamtailor-Host is in region {new_region!r}, the connection in {current_region!r}")
+        super().__init__(f"Teamtailor-Host is in region {new_region}, the connection in {current_region}")
         self.current_region = current_region
         self.new_region = new_region
 

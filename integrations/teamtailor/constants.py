@@ -10,12 +10,15 @@ PROVIDER_NAME = "teamtailor"
 KIND_PARTNER = "partner"
 KIND_COMPANY = "company"
 
-# The key a sent delivery's ``remote_refs`` keep the partner-result id under, and where trigger
-# mode keeps the partner result it created in ``Assessment.options``.
+# The key a sent delivery's ``remote_refs`` keep the partner-result id under (trigger mode keeps
+# the partner result it created on the integration's ``AssessmentLink``).
 PARTNER_RESULT_REF = "partner_result_id"
-PARTNER_RESULT_OPTION = "teamtailor_partner_result_id"
 
 UNAUTHORIZED = "Unauthorized."
+UPDATE_URL_REFUSED = (
+    "Stagehook cannot report back to this Teamtailor result (its update address is not a Teamtailor "
+    "host of this account's region), so no interview was sent. Contact Stagehook support."
+)
 REGION_REFUSED = (
     "This Teamtailor account answers from another data region than its Stagehook connection. "
     "Nothing was moved; contact Stagehook support."

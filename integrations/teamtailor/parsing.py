@@ -65,10 +65,20 @@ def partner_event(body: Any) -> dict[str, Any]:
     return body["partner-event"]
 
 
+MAX_ID_LENGTH = 200
+
+
+def plain_id(value: str) -> bool:
+    """An id we store, show and log: printable text, no control characters, at most 200 long."""
+    return bool(value) and len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
 def partner_event_id(body: Any) -> str:
     event_id = _str(partner_event(body).get("id"))
     if not event_id:
         raise PayloadError("partner-event.id is missing")
+    if not plain_id(event_id):
+        raise PayloadError("partner-event.id is not a valid id")
     return event_id
 
 
@@ -79,6 +89,13 @@ def partner_company_uuid(body: Any) -> str:
 
 def partner_package_id(body: Any) -> str:
     return field_value(partner_event(body).get("webhook-data") or {}, FIELD_PACKAGE)
+
+
+def partner_update_url(body: Any) -> str:
+    """``partner-event.partner-result.update-url`` ("" when absent)."""
+    event = partner_event(body)
+    result = event.get("partner-result") if isinstance(event.get("partner-result"), dict) else {}
+    return _str(result.get("update-url"))
 
 
 def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
@@ -102,8 +119,6 @@ def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
     threshold = threshold_parse(field_value(webhook_data, FIELD_THRESHOLD))
     if threshold is not None:
         options["threshold"] = threshold
-    if job.get("stage-id") is not None:
-        options["teamtailor_stage_id"] = _str(job.get("stage-id"))
     return AssessmentOrdered(
         remote_order_id=result_id,
         package_id=package_id,
@@ -116,6 +131,7 @@ def assessment_ordered_from_partner_event(body: Any) -> AssessmentOrdered:
         ),
         remote_job_id=_str(job.get("id")),
         remote_job_title=_str(job.get("title")),
+        remote_stage_id=_str(job.get("stage-id")),
         callback_url=_str(result.get("update-url")),
         options=options,
     )
@@ -180,6 +196,8 @@ def company_payload(body: Any) -> tuple[str, dict[str, Any]]:
     data = payload.get("data")
     if not isinstance(data, dict) or not _str(data.get("id")):
         raise PayloadError("payload.data.id is missing")
+    if not plain_id(_str(data.get("id"))) or not plain_id(event_name):
+        raise PayloadError("payload.data.id or payload.event_name is not a valid id")
     return event_name, data
 
 
@@ -254,32 +272,72 @@ def job_from(data: dict[str, Any], *, deleted: bool = False) -> JobChanged:
     )
 
 
-def events_from_company_webhook(body: Any) -> list[NormalizedEvent]:
+# What Teamtailor documents a company webhook's job application to carry (TEAMTAILOR.md): no stage
+# id, no candidate id. The webhook is a nudge: the application is read from the public API.
+DOCUMENTED_JOB_APPLICATION_FIELDS = (
+    "id", "updated_at", "job_id", "job_title", "last_moved_at", "stage_name", "referring_site", "referring_url",
+    "referer_id", "rejected_at", "promotion_id", "company_uuid", "transparent_recruiting_visible_at",
+)
+APPLICATION_INCLUDE = "stage,candidate,job"
+
+
+@dataclass(frozen=True)
+class ApplicationNudge:
+    """A ``job_application.create|update``: read application ``remote_application_id`` (with its
+    stage, candidate and job) before anything can be done."""
+
+    remote_application_id: str
+
+
+def company_webhook_parse(body: Any) -> list[NormalizedEvent | ApplicationNudge]:
+    """A company webhook -> normalized events, or a nudge to read a job application first."""
     event_name, data = company_payload(body)
     resource, _, action = event_name.partition(".")
     deleted = action == "destroy"
     if resource == "job_application":
         if deleted:
             return []
-        events: list[NormalizedEvent] = []
-        application_id = _str(data.get("id"))
-        stage_id = related_id(data, "stage")
-        if stage_id:
-            events.append(
-                StageChanged(
-                    remote_application_id=application_id,
-                    remote_candidate_id=related_id(data, "candidate"),
-                    remote_job_id=related_id(data, "job"),
-                    remote_stage_id=stage_id,
-                    changed_at=_datetime(attr(data, "changed-stage-at") or attr(data, "last-moved-at")),
-                )
-            )
-        rejected_at = attr(data, "rejected-at")
-        if rejected_at:
-            events.append(ApplicationRejected(remote_application_id=application_id, rejected_at=_datetime(rejected_at)))
-        return events
+        return [ApplicationNudge(remote_application_id=_str(data.get("id")))]
     if resource == "candidate":
         return [CandidateChanged(candidate=candidate_from(data), deleted=deleted)]
     if resource == "job":
         return [job_from(data, deleted=deleted)]
-    return []
+    raise PayloadError(f"company webhook {event_name[:60]} is not one Stagehook acts on")
+
+
+def _included(document: dict[str, Any], type_: str, id_: str) -> dict[str, Any]:
+    for item in document.get("included") or []:
+        if isinstance(item, dict) and item.get("type") == type_ and _str(item.get("id")) == id_:
+            return item
+    return {}
+
+
+def events_from_application(document: Any) -> list[NormalizedEvent]:
+    """``GET /v1/job-applications/{id}?include=stage,candidate,job`` -> a rejection when the
+    application is rejected, and the stage change with the included candidate (matched by stage
+    id, never by name). Raises PayloadError when the application has no stage or candidate."""
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, dict) or not _str(data.get("id")):
+        raise PayloadError("Teamtailor's job application answer has no data")
+    application_id = _str(data.get("id"))
+    stage_id, candidate_id, job_id = related_id(data, "stage"), related_id(data, "candidate"), related_id(data, "job")
+    if not stage_id:
+        raise PayloadError(f"Teamtailor's job application {application_id[:64]} has no stage")
+    if not candidate_id:
+        raise PayloadError(f"Teamtailor's job application {application_id[:64]} has no candidate")
+    events: list[NormalizedEvent] = []
+    rejected_at = attr(data, "rejected-at")
+    if rejected_at:
+        events.append(ApplicationRejected(remote_application_id=application_id, rejected_at=_datetime(rejected_at)))
+    candidate = _included(document, "candidates", candidate_id)
+    events.append(
+        StageChanged(
+            remote_application_id=application_id,
+            remote_candidate_id=candidate_id,
+            remote_job_id=job_id,
+            remote_stage_id=stage_id,
+            changed_at=_datetime(attr(data, "changed-stage-at") or attr(data, "last-moved-at")),
+            candidate=candidate_from(candidate) if candidate else None,
+        )
+    )
+    return events

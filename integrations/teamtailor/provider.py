@@ -1,6 +1,7 @@
 """Teamtailor behind the provider seam: inbound authentication (partner trigger and company
 webhooks), parsing into normalized events (parsing.py), the partner-result write-back
-(writeback.py) and the reads the shared machinery asks for."""
+(writeback.py: the ATS's ids live on the integration's ``AssessmentLink``) and the reads the
+shared machinery asks for. The provider never writes the assessments app's tables."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from assessments.models import Assessment, Package
-from integrations.errors import AuthFailed, BadRequest, PayloadError
-from integrations.models import Connection, ConnectionStatus, Delivery, WebhookEvent
+from integrations.errors import AuthFailed, BadRequest, EventFailed, PayloadError
+from integrations.http import host_allowed
+from integrations.models import Connection, ConnectionStatus, Delivery, ErrorCode, WebhookEvent
 from integrations.ratelimit import Rate
 from integrations.providers import (
     Candidate,
@@ -32,11 +37,13 @@ from integrations.providers import (
     WriteBackResult,
     provider_register,
 )
+from integrations.webhooks import stored_headers
 
 from . import auth, parsing, writeback
-from .client import PublicApiClient, public_client_for
-from .constants import ACTION_EVENT_PREFIX, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, UNAUTHORIZED
+from .client import PublicApiClient, allowed_hosts_for, public_client_for
+from .constants import ACTION_EVENT_PREFIX, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, UNAUTHORIZED, UPDATE_URL_REFUSED
 from .services import teamtailor_partner_headers_record
+from .text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,32 @@ def record_partner_headers(*, connection: Connection, headers: auth.PartnerHeade
         raise InboundRejected(403, REGION_REFUSED) from None
 
 
+def update_url_allowed(connection: Connection, url: str, *, api_host: auth.ApiHost | None = None) -> bool:
+    """Whether a partner result's update-url is on the connection's allow-list (the same rule the
+    client applies when it writes back: Teamtailor's API host of the region, https, no user-info,
+    or an ATS_EXTRA_ALLOWED_HOSTS dev host). ``api_host``: a new host the call records."""
+    region, base_url = auth.connection_region(connection), connection.api_base_url
+    if api_host is not None:
+        region, base_url = api_host.region or region, api_host.base_url
+    allowed = allowed_hosts_for(region=region, api_base_url=base_url)
+    return host_allowed(url, allowed, extra_hosts=settings.ATS_EXTRA_ALLOWED_HOSTS)
+
+
+def record_trigger_signature(request: HttpRequest) -> None:
+    from .services import TRIGGER_SIGNATURE_KIND, teamtailor_signature_record
+
+    fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
+    teamtailor_signature_record(fingerprint=fingerprint, kind=TRIGGER_SIGNATURE_KIND)
+
+
+def trigger_signature_seen(request: HttpRequest) -> bool:
+    from .selectors import signature_kind
+    from .services import TRIGGER_SIGNATURE_KIND
+
+    fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
+    return bool(fingerprint) and signature_kind(fingerprint=fingerprint) == TRIGGER_SIGNATURE_KIND
+
+
 class TeamtailorProvider(Provider):
     name = auth.PROVIDER_NAME
     urls = "integrations.teamtailor.urls"
@@ -82,8 +115,9 @@ class TeamtailorProvider(Provider):
 
     def _partner_connection(self, request: HttpRequest, *, raw_body: bytes, signed_id) -> tuple[Connection, Any]:
         """The checks every partner call (trigger and action) passes: a Bearer provider key bound to
-        a live connection, a JSON body, and — when a webhook secret is configured — a fresh
-        ``Teamtailor-Signature`` over the id ``signed_id(body)`` returns. Unknown and wrong answer
+        a live connection, a JSON body, and a fresh ``Teamtailor-Signature`` over the id
+        ``signed_id(body)`` returns, with the connection's webhook secret or the deployment's
+        (unsigned calls only in local development, when no secret is configured at all). Unknown and wrong answer
         alike (401), so the key is no oracle."""
         connection = auth.connection_for_provider_key(auth.bearer_token(request))
         if connection is None:
@@ -93,7 +127,13 @@ class TeamtailorProvider(Provider):
             event_id = signed_id(body)
         except PayloadError as exc:
             raise InboundRejected(400, f"{exc.message}.") from None
-        secret = str((connection.credentials or {}).get("webhook_secret") or "")
+        secret = auth.partner_webhook_secret_for(connection)
+        if not secret and not auth.unsigned_partner_calls_allowed():
+            logger.warning(
+                "connection %s: partner call refused, no Teamtailor webhook secret is configured "
+                "(set TEAMTAILOR_PARTNER_WEBHOOK_SECRET)", connection.pk,
+            )
+            raise InboundRejected(401, UNAUTHORIZED)
         if secret and not (
             event_id
             and auth.partner_signature_valid(
@@ -130,11 +170,46 @@ class TeamtailorProvider(Provider):
             pk=int(package_id), tenant_id=connection.tenant_id, active=True
         ).exists():
             raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
+        self._check_update_url(
+            request, connection=connection, body=body, event_id=event_id, raw_body=raw_body, headers=headers
+        )
         # Only now, with the call accepted: a rejected call changes nothing.
         record_partner_headers(connection=connection, headers=headers)
+        record_trigger_signature(request)
         return VerifiedInbound(
             connection=connection, event_id=event_id, event_type=parsing.PARTNER_EVENT_TYPE, payload=body
         )
+
+    @staticmethod
+    def _check_update_url(
+        request: HttpRequest, *, connection: Connection, body: Any, event_id: str, raw_body: bytes,
+        headers: auth.PartnerHeaders,
+    ) -> None:
+        """The partner result's update-url must be a Teamtailor API host of the connection's region
+        (or a dev host from ATS_EXTRA_ALLOWED_HOSTS), in every spelling: otherwise every write-back
+        would be refused and the card would say "sending" forever. Refused at intake: nobody is
+        invited, the event is kept as failed (HOST_NOT_ALLOWED, with the reason) and Teamtailor
+        gets a plain-text error it shows on the card. Judged with the API host this very call's
+        ``Teamtailor-Host`` brings (already checked to stay in the connection's region)."""
+        url = parsing.partner_update_url(body)
+        if not url or update_url_allowed(connection, url, api_host=headers.api_host):
+            return
+        from .services import teamtailor_partner_event_refuse
+
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        reason = (
+            f"update-url host \"{printable(host or url)}\" is not a Teamtailor API host of the connection's "
+            f"region ({auth.connection_region(connection) or 'none'}): nothing was ordered"
+        )
+        teamtailor_partner_event_refuse(
+            connection=connection, event_id=event_id, headers=stored_headers(request), raw_body=raw_body,
+            error_code=ErrorCode.HOST_NOT_ALLOWED, reason=reason,
+        )
+        logger.warning("connection %s: partner event refused: %s", connection.pk, reason)
+        raise InboundRejected(422, UPDATE_URL_REFUSED, plain_text=True)
 
     def verify_action(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedAction:
         """A result-card action click. Signed like the trigger: the docs say the click carries "the
@@ -147,6 +222,10 @@ class TeamtailorProvider(Provider):
             return target.partner_event_id or target.partner_result_id
 
         connection, body = self._partner_connection(request, raw_body=raw_body, signed_id=signed_id)
+        if trigger_signature_seen(request):
+            # The trigger's own signed request, replayed at an action endpoint: not a click.
+            logger.warning("connection %s: a trigger's signature was replayed as a result-card click", connection.pk)
+            raise InboundRejected(401, UNAUTHORIZED)
         target = parsing.action_target(body)
         headers = self.partner_headers(request, connection=connection)
         return VerifiedAction(connection=connection, target=target, headers=headers)
@@ -210,12 +289,49 @@ class TeamtailorProvider(Provider):
             return []
         try:
             if event.event_type == parsing.PARTNER_EVENT_TYPE:
-                return [parsing.assessment_ordered_from_partner_event(body)]
-            return parsing.events_from_company_webhook(body)
+                ordered = parsing.assessment_ordered_from_partner_event(body)
+                if event.connection is not None and ordered.callback_url and not update_url_allowed(
+                    event.connection, ordered.callback_url
+                ):
+                    # Refused at intake; an admin's "reprocess" must not order it either.
+                    raise EventFailed(ErrorCode.HOST_NOT_ALLOWED, "the update-url is not a Teamtailor API host of the connection's region")
+                return [ordered]
+            events: list[NormalizedEvent] = []
+            for item in parsing.company_webhook_parse(body):
+                if isinstance(item, parsing.ApplicationNudge):
+                    events.extend(self._application_events(event.connection, item.remote_application_id))
+                else:
+                    events.append(item)
+            return events
         except PayloadError:
             raise
         except (KeyError, TypeError, AttributeError) as exc:
             raise PayloadError(f"unexpected payload shape: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _application_events(connection: Connection | None, application_id: str) -> list[NormalizedEvent]:
+        """A ``job_application`` webhook carries no stage or candidate id (TEAMTAILOR.md): read the
+        application from the public API, with its stage, candidate and job. What makes this
+        impossible fails the event with the reason (shown in the admin); an ATS outage is retried."""
+        if connection is None:
+            raise EventFailed(ErrorCode.UNKNOWN_CONNECTION, "job application webhook without a connection")
+        if not (connection.credentials or {}).get("api_key"):
+            raise EventFailed(
+                ErrorCode.AUTH_FAILED,
+                "no Teamtailor API key is stored for this connection: the job application (its stage and "
+                "candidate are not in Teamtailor's webhook) cannot be read",
+            )
+        try:
+            document = public_client_for(connection).get_json(
+                f"job-applications/{quote(application_id, safe='')}", params={"include": parsing.APPLICATION_INCLUDE}
+            )
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                raise EventFailed(
+                    ErrorCode.BAD_PAYLOAD, f"job application {printable(application_id)} no longer exists in Teamtailor"
+                ) from None
+            raise
+        return parsing.events_from_application(document)
 
     # --- write-back -------------------------------------------------------------------------
     def delivery_for(self, *, connection: Connection, assessment: Assessment, to_status: str) -> DeliverySpec | None:

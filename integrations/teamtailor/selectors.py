@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assessments.models import OPEN_STATUSES, Assessment, Package, Question
-from integrations.models import Connection
 from assessments.selectors_app import package_list
+from integrations.models import Connection, InboundSignature
 from tenants.models import Tenant
-
-from .constants import PARTNER_RESULT_OPTION
 
 CRITERION_LABEL_MAX = 120
 
@@ -44,14 +42,14 @@ def assessment_for_partner_result(
     *, connection: Connection, partner_result_id: str = "", candidate_id: str = "", job_id: str = ""
 ) -> Assessment | None:
     """The connection's assessment behind a partner result: order mode's ``remote_order_id``, or
-    the id trigger mode stored in ``options``. Without a result id, the candidate's (and job's)
+    the result id trigger mode stored on the ``AssessmentLink``. Without a result id, the candidate's (and job's)
     one open assessment; several raise AmbiguousCandidate. Scoped by the connection's source key,
     so one company can never reach another's assessments."""
     scoped = Assessment.objects.filter(source=connection.source_key).select_related("package", "tenant")
     if partner_result_id:
         return (
             scoped.filter(remote_order_id=partner_result_id).first()
-            or scoped.filter(**{f"options__{PARTNER_RESULT_OPTION}": partner_result_id}).first()
+            or scoped.filter(ats_link__connection=connection, ats_link__remote_result_id=partner_result_id).first()
         )
     if not candidate_id:
         return None
@@ -62,3 +60,9 @@ def assessment_for_partner_result(
     if len(found) > 1:
         raise AmbiguousCandidate(candidate_id)
     return found[0] if found else None
+
+
+def signature_kind(*, fingerprint: str) -> str:
+    """What kind of accepted partner call first used this signature ("" when none did)."""
+    row = InboundSignature.objects.filter(provider="teamtailor", fingerprint=fingerprint).only("kind").first()
+    return row.kind if row else ""

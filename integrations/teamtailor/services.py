@@ -5,6 +5,7 @@ actions a recruiter clicks in Teamtailor."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
@@ -15,17 +16,20 @@ from django.utils import timezone
 from assessments import services as assessment_services
 from assessments.exceptions import AssessmentError, AssessmentErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
+from integrations import ratelimit
 from integrations.errors import InboundRejected
-from integrations.models import Connection, ConnectionStatus, WebhookEvent, WebhookStatus, secret_hash
+from integrations.models import Connection, ConnectionStatus, InboundSignature, WebhookEvent, WebhookStatus, secret_hash
+from integrations.services import connection_status_set
 from integrations.sync import sync_after_activation, sync_first_when_syncable
 from tenants.models import Tenant
 
 from . import auth
-from .constants import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND
+from .constants import ACTION_CANCEL, ACTION_EVENT_PREFIX, ACTION_RESEND, REGION_REFUSED
 
 logger = logging.getLogger(__name__)
 
 CONNECTION_TOKEN_PREFIX = "shtt_"
+ACTIVATION_ACTOR = "teamtailor:activation"
 
 
 def teamtailor_connection_get_or_create(*, tenant: Tenant) -> Connection:
@@ -86,6 +90,8 @@ def teamtailor_activation_bind(
             raise InboundRejected(401, "The provider key could not be verified.") from None
 
     if already is not None:
+        if teamtailor_host:
+            _region_check(already, auth.api_host_resolve(teamtailor_host))
         return Activation(connection=already, created=False)
     if not token:
         raise InboundRejected(400, "Enter the connection token from Stagehook (Integrations > Teamtailor).")
@@ -105,6 +111,9 @@ def teamtailor_activation_bind(
         if connection is None:
             # Unknown, already used or replaced: one answer for all, so the token is no oracle.
             raise InboundRejected(400, "The connection token is invalid or has already been used.")
+        # Re-activation from another data region's host: refused like partner calls, nothing moves
+        # (and the token stays unused: the transaction rolls back).
+        _region_check(connection, api_host)
         credentials = dict(connection.credentials or {})
         credentials["provider_key"] = provider_key
         connection.credentials = credentials
@@ -121,16 +130,31 @@ def teamtailor_activation_bind(
             if connection.remote_account_id and connection.remote_account_id != company_id:
                 raise InboundRejected(409, "This connection is already bound to another Teamtailor company.")
             connection.remote_account_id = company_id
-        connection.status = ConnectionStatus.ACTIVE
-        connection.status_reason = ""
         try:
             with transaction.atomic():
                 connection.save()
         except IntegrityError:
             raise InboundRejected(409, "This Teamtailor company is already connected to Stagehook.") from None
+        connection_status_set(
+            connection=connection, status=ConnectionStatus.ACTIVE, actor=ACTIVATION_ACTOR,
+            reason="activated in Teamtailor",
+        )
     # Active now: its first full sync, so the jobs and pipeline show without waiting for the schedule.
     sync_after_activation(connection=connection)
     return Activation(connection=connection, created=True)
+
+
+def _region_check(connection: Connection, api_host: auth.ApiHost | None) -> None:
+    """Refuse (403) a ``Teamtailor-Host`` of another region than the one the connection is bound to."""
+    if api_host is None or not api_host.region:
+        return
+    current = auth.connection_region(connection)
+    if current and current != api_host.region:
+        logger.warning(
+            "connection %s: activation from a Teamtailor-Host of region %s refused, the connection is in region %s",
+            connection.pk, api_host.region, current,
+        )
+        raise InboundRejected(403, REGION_REFUSED)
 
 
 def _connection_for_token(token: str) -> Connection | None:
@@ -175,7 +199,65 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
     return True
 
 
+# --- partner events refused at intake ----------------------------------------------------------------
+def teamtailor_partner_event_refuse(
+    *, connection: Connection, event_id: str, headers: dict[str, str], raw_body: bytes, error_code: str, reason: str
+) -> WebhookEvent:
+    """Keep a partner event we refuse to act on as ``failed`` with why (shown in the admin), never
+    processed; a re-delivery finds the same row."""
+    event, _ = WebhookEvent.objects.get_or_create(
+        provider=auth.PROVIDER_NAME, event_id=event_id[:200],
+        defaults={
+            "connection": connection, "event_type": "partner.trigger", "headers": headers, "raw_body": raw_body,
+            "status": WebhookStatus.FAILED, "attempts": 0, "error_code": error_code, "error": reason[:2000],
+        },
+    )
+    return event
+
+
+# --- signatures seen on partner calls -----------------------------------------------------------------
+# Kept well beyond the signature's validity (auth.SIGNATURE_TOLERANCE_SECONDS), then dropped.
+SIGNATURE_KEEP = dt.timedelta(hours=1)
+TRIGGER_SIGNATURE_KIND = "partner.trigger"
+
+
+def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
+    """Remember that a signature was used on an accepted call of ``kind`` (first use wins), so the
+    same signed request is never accepted as another kind of call; old rows are dropped. Returns
+    the kind of call that owns the signature (``kind`` unless another call used it first)."""
+    if not fingerprint:
+        return kind
+    InboundSignature.objects.filter(
+        provider=auth.PROVIDER_NAME, created_at__lt=timezone.now() - SIGNATURE_KEEP
+    ).delete()
+    row, _ = InboundSignature.objects.get_or_create(
+        provider=auth.PROVIDER_NAME, fingerprint=fingerprint, defaults={"kind": kind}
+    )
+    return row.kind
+
+
 # --- result-card actions ------------------------------------------------------------------------------
+# "Resend invitation" clicks per assessment (shared by every web process through the limiter).
+RESEND_RATE = ratelimit.Rate(limit=5, seconds=3600)
+
+
+def _resend_rate_key(assessment: Assessment) -> str:
+    # The creation time keeps a key from outliving its assessment's id (ids restart in test databases).
+    return f"teamtailor-resend:{assessment.pk}:{int(assessment.created_at.timestamp())}"
+
+
+def _resend_slot(assessment: Assessment) -> None:
+    wait = ratelimit.limiter_get().try_acquire(_resend_rate_key(assessment), RESEND_RATE)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        raise InboundRejected(
+            429,
+            f"The invitation was already re-sent {RESEND_RATE.limit} times in the last hour. "
+            f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+            retry_after=int(wait) + 1,
+        )
+
+
 @dataclass(frozen=True)
 class ActionOutcome:
     assessment: Assessment
@@ -211,15 +293,17 @@ def teamtailor_action_perform(
     headers: dict[str, str],
     raw_body: bytes,
     partner_headers: auth.PartnerHeaders,
+    signature_fingerprint: str = "",
 ) -> ActionOutcome:
     """Run a result-card action on ``assessment`` in one transaction with its inbox row (an audit
     of the click, unique per ``event_id``: the same signed request again is answered as a duplicate
     without a second effect) and the headers' changes. A refusal rolls everything back.
 
-    ``resend`` sends the invitation again with a fresh link (two clicks are two sends, as asked);
+    ``resend`` sends the invitation again with a fresh link (two clicks are two sends, as asked,
+    at most ``RESEND_RATE`` per assessment: more are 429 and change nothing);
     ``cancel`` cancels the interview (twice is one effect) and the outbox writes ``failed`` back."""
     if action not in (ACTION_RESEND, ACTION_CANCEL):
-        raise InboundRejected(404, f"Unknown action {action!r}.")
+        raise InboundRejected(404, "Unknown Stagehook action.")
     try:
         with transaction.atomic():
             try:
@@ -232,8 +316,15 @@ def teamtailor_action_perform(
             except IntegrityError:
                 assessment.refresh_from_db()
                 return ActionOutcome(assessment=assessment, message="Already done.", duplicate=True)
+            kind = f"{ACTION_EVENT_PREFIX}{action}"
+            if teamtailor_signature_record(fingerprint=signature_fingerprint, kind=kind) != kind:
+                # This signed request was already used for another call (e.g. a captured "resend"
+                # replayed at "cancel"): a replay, not a click.
+                logger.warning("connection %s: a signed request was replayed at another action", connection.pk)
+                raise InboundRejected(401, "Unauthorized.")
             teamtailor_partner_headers_record(connection=connection, headers=partner_headers)
             if action == ACTION_RESEND:
+                _resend_slot(assessment)
                 updated = assessment_services.assessment_resend_invitation(assessment=assessment, actor=ACTION_ACTOR)
                 if updated.status == Status.FAILED:
                     # The address turned out undeliverable: the assessment failed (and says why).

@@ -5,14 +5,13 @@ translate."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
+from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
 from integrations.providers import InboundRejected, provider_get
 from integrations.webhooks import inbound_json_body, json_error, stored_headers, webhook_receive
@@ -21,10 +20,26 @@ from . import auth, selectors, services
 from .constants import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED
 from .parsing import FIELD_PACKAGE, FIELD_THRESHOLD
 from .writeback import STATUS_MAP, actions_for
+from .text import printable
 
 logger = logging.getLogger(__name__)
 
 CONNECTION_TOKEN_FIELD = "connection_token"
+
+
+def require_get(view):
+    """GET (and HEAD) only, answered like every ATS entry point: a wrong method is 405 JSON, never
+    Django's HTML CSRF page (Teamtailor's calls carry no CSRF token; these views change nothing a
+    browser session could be tricked into)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return json_error(405, "method not allowed: use GET", Allow="GET, HEAD")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _errors(status: int, *messages: str) -> JsonResponse:
@@ -32,7 +47,7 @@ def _errors(status: int, *messages: str) -> JsonResponse:
     return JsonResponse({"errors": list(messages)}, status=status)
 
 
-@require_GET
+@require_get
 def activation(request: HttpRequest) -> JsonResponse:
     """Our activation form: where to find the connection token, and the field to paste it in."""
     settings_url = f"{settings.SITE_URL}/app/integrations/teamtailor/"
@@ -57,7 +72,7 @@ def activation(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"config": {"fields": fields}, "validateEndpoint": "activation/validate"})
 
 
-@require_GET
+@require_get
 def activation_validate(request: HttpRequest) -> JsonResponse:
     """Teamtailor saved the activation form: the Bearer provider key carries the filled form."""
     try:
@@ -77,7 +92,7 @@ def _config_error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"config": {"fields": [field]}, "errors": [message]}, status=status)
 
 
-@require_GET
+@require_get
 def config(request: HttpRequest) -> JsonResponse:
     """The fields of the "Send Stagehook interview" trigger for the provider key's tenant. Job and
     stage ids are context only (absent in bulk mode): every active package is offered."""
@@ -128,16 +143,16 @@ def company_webhooks(request: HttpRequest) -> HttpResponse:
     return webhook_receive(request, provider_name=auth.PROVIDER_NAME, kind=KIND_COMPANY)
 
 
-def _action_event_id(request: HttpRequest, *, connection_id: int, name: str, raw_body: bytes) -> str:
-    """The inbox id of a click. Every click of a card carries the same body (the original partner
-    event), but a fresh signature timestamp: the signature header + body identify one request, so
-    a replay of it is a duplicate (as are two clicks within the same second: one intent). Unsigned
-    (no webhook secret configured): every click is new."""
-    signature = request.headers.get("Teamtailor-Signature", "")
-    if not signature:
+def _action_event_id(request: HttpRequest, *, connection_id: int, name: str) -> str:
+    """The inbox id of a click: the connection, the action and the *canonical* signature
+    (timestamp, v1 digest) — not the header's spelling, so re-spelling a captured header (hex
+    case, spaces, extra ``v0=``/``t=`` parts) or changing the body is the same click again (and
+    two clicks within the same second are one intent). Unsigned (local development, no secret
+    configured): every click is new."""
+    fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
+    if not fingerprint:
         return f"action:{connection_id}:{name}:{uuid.uuid4().hex}"
-    digest = hashlib.sha256(signature.encode() + b"\n" + raw_body).hexdigest()
-    return f"action:{connection_id}:{name}:{digest}"
+    return f"action:{connection_id}:{name}:{fingerprint}"
 
 
 @csrf_exempt
@@ -153,10 +168,10 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
     try:
         verified = provider.verify_action(request, raw_body=raw_body)
     except InboundRejected as exc:
-        logger.info("teamtailor action %s rejected: %s %s", name[:40], exc.status, exc.message)
+        logger.info("teamtailor action %s rejected: %s %s", printable(name, limit=40), exc.status, exc.message)
         return json_error(exc.status, exc.message)
     if name not in ACTION_BUTTONS:
-        return json_error(404, f"Unknown Stagehook action {name[:40]!r}.")
+        return json_error(404, f"Unknown Stagehook action \"{printable(name, limit=40)}\".")
     target = verified.target
     try:
         assessment = selectors.assessment_for_partner_result(
@@ -170,10 +185,13 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
     try:
         outcome = services.teamtailor_action_perform(
             connection=verified.connection, assessment=assessment, action=name,
-            event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name, raw_body=raw_body),
+            event_id=_action_event_id(request, connection_id=verified.connection.pk, name=name),
             headers=stored_headers(request), raw_body=raw_body, partner_headers=verified.headers,
+            signature_fingerprint=auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", "")),
         )
     except InboundRejected as exc:
+        if exc.retry_after:
+            return json_error(exc.status, exc.message, **{"Retry-After": str(exc.retry_after)})
         return json_error(exc.status, exc.message)
     except auth.RegionChangeRefused:
         return json_error(403, REGION_REFUSED)

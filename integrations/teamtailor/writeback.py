@@ -1,11 +1,12 @@
 """Teamtailor write-back: the partner-result attributes an assessment's status calls for, and
 sending one outbox row (``Delivery``) to Teamtailor.
 
-Channels: order mode (the partner trigger) ``PUT``s the update-url Teamtailor gave us
-(``Assessment.callback_url``). Trigger mode (our own stage mapping, no update-url) creates a partner
-result with ``POST /partner/v1/partner-results`` and then updates it; the created id is kept in
-``Assessment.options["teamtailor_partner_result_id"]`` the moment Teamtailor returns it (so a
-retried delivery never creates a second one) and also returned as ``remote_refs``.
+Channels: order mode (the partner trigger) ``PUT``s the update-url Teamtailor gave us (kept on the
+integration's ``AssessmentLink``). Trigger mode (our own stage mapping, no update-url) creates a
+partner result with ``POST /partner/v1/partner-results`` and then updates it; the created id is kept
+on the link (``remote_result_id``) the moment Teamtailor returns it (so a retried delivery never
+creates a second one) and also returned as ``remote_refs``. Score rules move the application
+(``stage_move``). Nothing here writes the assessments app's tables.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from assessments.models import Assessment, Status
 from assessments.selectors import assessment_report_url
 from integrations.errors import BadRequest
 from integrations.mapping import score_percent  # noqa: F401 (also this module's public name)
-from integrations.models import Connection, Delivery, DeliveryChannel
+from integrations.models import AssessmentLink, Connection, Delivery, DeliveryChannel
 from integrations.providers import DeliverySpec, WriteBackResult
 from integrations.selectors import assessment_remote_refs
+from integrations.services import assessment_link_get_or_create, assessment_link_result_set
 
 from .client import PartnerApiClient, partner_client_for, public_client_for
-from .constants import ACTION_BUTTONS, ACTION_CANCEL, ACTION_RESEND, PARTNER_RESULT_OPTION, PARTNER_RESULT_REF
+from .constants import ACTION_BUTTONS, ACTION_CANCEL, ACTION_RESEND, PARTNER_RESULT_REF
 
 # Stagehook status -> partner-result status (TEAMTAILOR.md "Mapping our statuses"). ``ordered`` is
 # Teamtailor's own "sending", which it set before calling us: nothing to write.
@@ -158,8 +160,10 @@ def delivery_spec_for(*, connection: Connection, assessment: Assessment, to_stat
     attributes = attributes_for(assessment, to_status)
     if attributes is None:
         return None
-    channel = DeliveryChannel.RESULT if assessment.callback_url else DeliveryChannel.NOTE
+    link = assessment_link_get_or_create(assessment=assessment, connection=connection)
+    channel = DeliveryChannel.RESULT if link.update_url else DeliveryChannel.NOTE
     return DeliverySpec(channel=channel, payload={"assessment_status": str(to_status), "attributes": attributes})
+
 
 def deliver(delivery: Delivery) -> WriteBackResult:
     connection = delivery.connection
@@ -172,12 +176,12 @@ def deliver(delivery: Delivery) -> WriteBackResult:
     if attributes.get("status") == "completed":
         attributes["url"] = assessment_report_url(assessment=assessment)
     client = partner_client_for(connection)
-    if assessment.callback_url:
-        client.partner_result_update(
-            result_id=assessment.remote_order_id, attributes=attributes, update_url=assessment.callback_url
-        )
-        return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: assessment.remote_order_id})
-    result_id = trigger_result(client=client, assessment=assessment, attributes=attributes)
+    link = assessment_link_get_or_create(assessment=assessment, connection=connection)
+    if link.update_url:
+        result_id = link.remote_result_id or link.remote_order_id
+        client.partner_result_update(result_id=result_id, attributes=attributes, update_url=link.update_url)
+        return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
+    result_id = trigger_result(client=client, link=link, attributes=attributes)
     return WriteBackResult(status_code=200, remote_refs={PARTNER_RESULT_REF: result_id})
 
 
@@ -205,19 +209,18 @@ def stage_move(*, connection: Connection, assessment: Assessment, payload: dict[
     return WriteBackResult(status_code=201, remote_refs={"note_id": str((created.get("data") or {}).get("id") or "")})
 
 
-def trigger_result(*, client: PartnerApiClient, assessment: Assessment, attributes: dict[str, Any]) -> str:
+def trigger_result(*, client: PartnerApiClient, link: AssessmentLink, attributes: dict[str, Any]) -> str:
     """Trigger mode: update the partner result we created earlier, or create it now. Move rules
     in Teamtailor run only on an update, so a final status is always sent as an update too."""
-    if not assessment.remote_candidate_id:
+    if not link.remote_candidate_id:
         raise BadRequest("a trigger-mode write-back needs the Teamtailor candidate id")
     with transaction.atomic():
-        # The lock makes concurrent deliveries of one assessment create one partner result.
-        locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-        options = dict(locked.options or {})
-        result_id = str(options.get(PARTNER_RESULT_OPTION) or "")
+        # The lock on the link makes concurrent deliveries of one assessment create one result.
+        locked = AssessmentLink.objects.select_for_update().get(pk=link.pk)
+        result_id = locked.remote_result_id
         if not result_id:
-            # Refs the outbox stored from earlier sent deliveries (options are written first).
-            result_id = assessment_remote_refs(assessment=locked).get(PARTNER_RESULT_REF, "")
+            # Refs the outbox stored from earlier sent deliveries (the link is written first).
+            result_id = assessment_remote_refs(assessment=locked.assessment).get(PARTNER_RESULT_REF, "")
         if not result_id:
             created = client.partner_result_create(
                 candidate_id=locked.remote_candidate_id, job_id=locked.remote_job_id, attributes=attributes
@@ -225,8 +228,7 @@ def trigger_result(*, client: PartnerApiClient, assessment: Assessment, attribut
             result_id = str((created.get("data") or {}).get("id") or "")
             if not result_id:
                 raise BadRequest("Teamtailor created a partner result without an id")
-            options[PARTNER_RESULT_OPTION] = result_id
-            Assessment.objects.filter(pk=locked.pk).update(options=options)
+            assessment_link_result_set(link=locked, remote_result_id=result_id)
             if attributes.get("status") not in ("completed", "failed"):
                 return result_id
     client.partner_result_update(result_id=result_id, attributes=attributes)

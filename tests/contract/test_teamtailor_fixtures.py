@@ -74,8 +74,9 @@ def test_partner_webhook_example_with_our_field_orders(client, connection, refer
         candidate=ordered.candidate,
         remote_job_id="12345",
         remote_job_title="Full-stack web developer",
+        remote_stage_id="1",
         callback_url="https://api.teamtailor.com/partner/v1/partner-results/1a6d5a41-f0dd-4226-9d3b-186392bea484",
-        options={"threshold": 75, "teamtailor_stage_id": "1"},
+        options={"threshold": 75},
     )
     assert (ordered.candidate.remote_id, ordered.candidate.first_name, ordered.candidate.last_name) == ("54321", "Juston", "Becker")
     assert (ordered.candidate.email, ordered.candidate.phone) == ("applicant100@example.com", "+4670432121")

@@ -290,8 +290,15 @@ def test_the_company_webhook_has_the_docs_envelope_and_verifiable_signatures(
         )
         == []
     )
-    job_application = load(reference_fixtures, "public-api/job_applications.json")["data"][0]["attributes"]
-    assert shape_problems(job_application, body["payload"]["data"]["attributes"]) == []
+    # The data: exactly the job-application fields Teamtailor documents for company webhooks
+    # (TEAMTAILOR.md, "Company webhooks"), kebab-case attributes; no stage id, no candidate id.
+    documented = {
+        "id", "updated_at", "job_id", "job_title", "last_moved_at", "stage_name", "referring_site", "referring_url",
+        "referer_id", "rejected_at", "promotion_id", "company_uuid", "transparent_recruiting_visible_at",
+    }
+    data = body["payload"]["data"]
+    assert set(data) == {"id", "type", "attributes"}
+    assert {"id", *(key.replace("-", "_") for key in data["attributes"])} == documented
 
     # TT-Signature v2, computed here over the raw bytes received.
     decoded = base64.b64decode(request.headers["TT-Signature"]).decode()

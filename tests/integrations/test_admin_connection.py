@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection as db
 
-from integrations.models import Connection, secret_hash
+from integrations.models import Connection, ConnectionEvent, secret_hash
 from tests.factories import ConnectionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +22,7 @@ def _form(conn: Connection, credentials_change: str) -> dict:
         "region": conn.region, "api_base_url": conn.api_base_url, "subscription_ids": "{}",
         "sync_cursors": "{}", "sync_enabled": "on", "credentials_change": credentials_change,
         "stage_mappings-TOTAL_FORMS": "0", "stage_mappings-INITIAL_FORMS": "0",
+        "status_events-TOTAL_FORMS": "0", "status_events-INITIAL_FORMS": "0",
     }
 
 
@@ -61,3 +62,17 @@ def test_bad_credentials_input_is_refused_and_nothing_changes(staff_client, bad)
     assert "JSON" in response.content.decode()
     conn.refresh_from_db()
     assert conn.credentials == {"api_key": "old-key"} and conn.name == "Before"
+
+
+def test_a_status_change_in_the_admin_is_recorded_with_who_and_why(staff_client):
+    conn = ConnectionFactory(status="active")
+    form = {**_form(conn, ""), "status": "disconnected", "status_reason": "customer left"}
+    response = staff_client.post(f"/admin/integrations/connection/{conn.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    conn.refresh_from_db()
+    assert (conn.status, conn.status_reason) == ("disconnected", "customer left")
+    event = ConnectionEvent.objects.get(connection=conn)
+    assert (event.from_status, event.to_status, event.reason) == ("active", "disconnected", "customer left")
+    assert event.actor.startswith("admin:")
+    page = staff_client.get(f"/admin/integrations/connection/{conn.pk}/change/").content.decode()
+    assert "customer left" in page and event.actor in page

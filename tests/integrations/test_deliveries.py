@@ -206,13 +206,35 @@ def test_host_not_allowed_is_dead_and_never_called(assessment, fake_ats, setting
 
 
 # --- order -----------------------------------------------------------------------------------------
-def test_deliveries_of_one_assessment_go_out_in_order(assessment, fake_ats, django_capture_on_commit_callbacks):
+def test_a_newer_state_supersedes_an_undelivered_older_one(assessment, fake_ats, django_capture_on_commit_callbacks):
     fake_ats.reply(Reply(503, {}))
     with django_capture_on_commit_callbacks(execute=True):
-        move(assessment, "invited")  # first try fails
+        move(assessment, "invited")  # first try fails: "invited" is in backoff
     with django_capture_on_commit_callbacks(execute=True):
-        move(assessment, "in_progress")  # must wait for "invited"
+        move(assessment, "in_progress")  # the full newer state: goes out now, "invited" never will
     first, second = Delivery.objects.order_by("id")
+    assert first.status == DeliveryStatus.SUPERSEDED and first.next_attempt_at is None
+    assert f"superseded by delivery {second.pk}" in first.last_error
+    assert first.attempts == 1 and DeliveryAttempt.objects.filter(delivery=first).count() == 1  # kept
+    assert second.status == DeliveryStatus.SENT and second.attempts == 1
+    assert [s.json()["status"] for s in fake_ats.seen] == ["invited", "in_progress"]
+
+    # The superseded one's own task (its backoff) finds nothing to do, and the admin cannot revive it.
+    assert send_again(first).status == DeliveryStatus.SUPERSEDED
+    assert deliveries.delivery_resend(delivery=first) is False
+    assert [s.json()["status"] for s in fake_ats.seen] == ["invited", "in_progress"]
+
+
+def test_deliveries_of_other_channels_keep_their_order(assessment, fake_ats, django_capture_on_commit_callbacks):
+    fake_ats.reply(Reply(503, {}))
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "invited")  # channel "result", first try fails
+    type(assessment).objects.filter(pk=assessment.pk).update(mode="trigger")
+    assessment.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "in_progress")  # channel "note": does not replace a "result", waits for it
+    first, second = Delivery.objects.order_by("id")
+    assert (first.channel, second.channel) == ("result", "note")
     assert first.status == DeliveryStatus.FAILED
     assert second.status == DeliveryStatus.PENDING and second.attempts == 0
     assert second.next_attempt_at > first.next_attempt_at
@@ -269,5 +291,37 @@ def test_resend_leaves_sent_and_overtaken_deliveries_alone(assessment, fake_ats)
     deliver.delay(sent.pk)
     assert deliveries.delivery_resend(delivery=sent) is False
     assert deliveries.delivery_resend(delivery=dead) is False  # "in_progress" reached the ATS after it
+    dead.refresh_from_db()
+    assert dead.status == DeliveryStatus.DEAD
+
+
+def test_the_admin_lists_superseded_deliveries(client, assessment, fake_ats, django_capture_on_commit_callbacks):
+    fake_ats.reply(Reply(503, {}))
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "invited")
+    with django_capture_on_commit_callbacks(execute=True):
+        move(assessment, "in_progress")
+    superseded = Delivery.objects.get(status=DeliveryStatus.SUPERSEDED)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(reverse("admin:integrations_delivery_changelist"), {"status__exact": "superseded"}).content.decode()
+    assert "Superseded by a newer state" in page and f"/{superseded.pk}/change/" in page
+    detail = client.get(reverse("admin:integrations_delivery_change", args=[superseded.pk])).content.decode()
+    assert f"superseded by delivery {superseded.pk + 1}" in detail
+
+
+def test_a_dead_delivery_with_a_newer_state_on_its_way_is_not_resent(assessment, fake_ats):
+    fake_ats.reply(Reply(400, {}))
+    move(assessment, "invited")
+    dead = Delivery.objects.get()
+    deliver.delay(dead.pk)
+    dead.refresh_from_db()
+    assert dead.status == DeliveryStatus.DEAD
+    fake_ats.reply(Reply(503, {}))
+    move(assessment, "in_progress")
+    newer = Delivery.objects.order_by("id").last()
+    deliver.delay(newer.pk)
+    newer.refresh_from_db()
+    assert newer.status == DeliveryStatus.FAILED  # in backoff, carrying the newer full state
+    assert deliveries.delivery_resend(delivery=dead) is False
     dead.refresh_from_db()
     assert dead.status == DeliveryStatus.DEAD

@@ -26,6 +26,7 @@ PRODUCTION_ENV = {
     "SMS_BACKEND": "assessments.sms.HttpSmsBackend",
     "SMS_HTTP_URL": "https://sms.example.com/v1/messages",
     "SMS_HTTP_TOKEN": "sms-token",
+    "TEAMTAILOR_PARTNER_WEBHOOK_SECRET": "x9Vq-partner-webhook-secret-from-teamtailor",
 }
 
 
@@ -67,6 +68,8 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
         ({"FIELD_ENCRYPTION_KEYS": ""}, "stagehook.E001"),
         ({"DATABASE_URL": "sqlite:///x.sqlite3"}, "stagehook.E002"),
         ({"CELERY_BROKER_URL": "filesystem://"}, "stagehook.E003"),
+        ({"TEAMTAILOR_PARTNER_WEBHOOK_SECRET": ""}, "stagehook.E020"),
+        ({"TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS": "on"}, "stagehook.E021"),
         ({"HTTPS_ONLY": "off"}, "security.W008"),
         ({"SECRET_KEY": ""}, "security.W009"),
         ({"ALLAUTH_TRUSTED_PROXY_COUNT": ""}, "stagehook.E006"),

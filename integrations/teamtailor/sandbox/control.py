@@ -174,17 +174,32 @@ class ControlEndpoints:
         return copy.deepcopy(result["partner_event"])
 
     def _company_webhook(self, application: dict) -> list[dict]:
+        """``job_application.update`` with exactly the fields Teamtailor documents for a job
+        application (TEAMTAILOR.md): no stage id and no candidate id, in kebab-case attributes like
+        the documented job webhook. A receiver must read the application to learn them."""
+        config = self._config
+        attributes = application["attributes"]
+        with self.state.lock:
+            job = self.state.jobs.get(application["job_id"]) or {"attributes": {}}
+            stage = self.state.stages.get(application["stage_id"]) or {"attributes": {}}
         data = {
             "id": application["id"],
             "type": "job-applications",
-            "attributes": application["attributes"],
-            "relationships": {
-                "candidate": {"data": {"type": "candidates", "id": application["candidate_id"]}},
-                "job": {"data": {"type": "jobs", "id": application["job_id"]}},
-                "stage": {"data": {"type": "stages", "id": application["stage_id"]}},
+            "attributes": {
+                "updated-at": attributes.get("updated-at"),
+                "job-id": int(application["job_id"]) if str(application["job_id"]).isdigit() else application["job_id"],
+                "job-title": job["attributes"].get("title"),
+                "last-moved-at": attributes.get("changed-stage-at"),
+                "stage-name": stage["attributes"].get("name"),
+                "referring-site": attributes.get("referring-site"),
+                "referring-url": attributes.get("referring-url"),
+                "referer-id": None,
+                "rejected-at": attributes.get("rejected-at"),
+                "promotion-id": None,
+                "company-uuid": config.company_uuid,
+                "transparent-recruiting-visible-at": None,
             },
         }
-        config = self._config
         body = {
             "payload": {"event_name": "job_application.update", "data": data},
             "signature": company_signature_v1(config.company_webhook_secret, data["id"]),
@@ -251,6 +266,9 @@ class ControlEndpoints:
             result_id = result["id"]
         config = self._config
         timestamp = int(time.time())
+        if result_id in self.state.partner_results:
+            # Clicks on this card are signed later than this (Teamtailor's clock moves on).
+            self.state.partner_results[result_id]["trigger_signed_at"] = timestamp
         raw = json.dumps(event).encode()
         headers = {
             "Content-Type": "application/json",
@@ -423,10 +441,15 @@ class ControlEndpoints:
                 return _control_error(422, str(exc))
         config = self._config
         event_id = event["partner-event"]["id"]
+        with self.state.lock:
+            timestamp = max(int(time.time()), int(result.get("trigger_signed_at") or 0) + 1)
+            result["trigger_signed_at"] = timestamp
         headers = {
             "Content-Type": "application/json",
             "Authorization": f"Bearer {self.provider_key}",
-            "Teamtailor-Signature": partner_signature(config.webhook_secret, event_id, int(time.time())),
+            # Each call about a card is signed later than the one before (the trigger, earlier
+            # clicks): a signed request is never reused, as with Teamtailor's moving clock.
+            "Teamtailor-Signature": partner_signature(config.webhook_secret, event_id, timestamp),
             "Teamtailor-Host": self._teamtailor_host(),
             "Teamtailor-Api-Token": config.api_key,
         }

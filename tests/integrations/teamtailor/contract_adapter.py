@@ -126,8 +126,9 @@ class TeamtailorAdapter(ContractAdapter):
                         ),
                         remote_job_id="12345",
                         remote_job_title="Full-stack web developer",
+                        remote_stage_id="1",
                         callback_url=result_url,
-                        options={"threshold": 75, "teamtailor_stage_id": "1"},
+                        options={"threshold": 75},
                     )
                 ],
                 note="webhook-data with our trigger's field ids (package, threshold)",

@@ -165,3 +165,15 @@ def test_extra_allowed_host_without_port_allows_any_port(settings):
     settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     assert auth.api_host_resolve("127.0.0.1:54321") == auth.ApiHost(region="", base_url="http://127.0.0.1:54321")
     assert auth.api_host_resolve("10.0.0.1:54321") is None
+
+
+def test_the_canonical_signature_ignores_spelling_but_not_content():
+    header = auth.partner_signature_header(secret="s", partner_event_id="e", timestamp=1_700_000_000)
+    t, v1 = (part.split("=", 1)[1] for part in header.split(","))
+    same = [header, f"t={t},v1={v1.upper()}", f" t = {t} , v1 = {v1} ", f"t={t},v1={v1},v0={'f' * 64}",
+            f"t={t},v1={v1},t=1", f"v1={v1},t={t}"]
+    assert {auth.partner_signature_fingerprint(h) for h in same} == {auth.partner_signature_fingerprint(header)}
+    other = auth.partner_signature_header(secret="s", partner_event_id="e", timestamp=1_700_000_001)
+    assert auth.partner_signature_fingerprint(other) != auth.partner_signature_fingerprint(header)
+    for garbled in ("", "t=,v1=", f"t=x{t},v1={v1}", f"t={t},v1={v1[:-1]}", f"t={t},v1={v1[:-1]}g"):
+        assert auth.partner_signature_canonical(garbled) is None

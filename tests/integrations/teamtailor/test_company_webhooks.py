@@ -124,32 +124,99 @@ def test_a_stage_move_of_an_unmirrored_candidate_reads_candidate_and_job_from_th
     assert [m.to for m in mail.outbox] == [["ada.lovelace@example.com"]]
 
 
-def test_a_stage_move_of_a_candidate_the_ats_does_not_know_fails_the_event(
-    client, sandbox_server, webhook_receiver, settings, tenant, package, django_capture_on_commit_callbacks
-):
-    settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
-    sandbox = sandbox_server("teamtailor", stagehook_url=webhook_receiver.url)
-    config = sandbox.config
-    connection = ConnectionFactory(
-        tenant=tenant, remote_account_id=config.company_uuid, region="eu", api_base_url=sandbox.url,
-        credentials={"api_key": config.api_key, "company_webhook_secret": config.company_webhook_secret},
-    )
-    StageMappingFactory(connection=connection, remote_stage_id="13", package=package)
-    body = _application()
-    body["relationships"]["candidate"]["data"]["id"] = "999999"
+def _documented(application_id="637", stage_name="Stagehook interview", rejected_at=None):
+    """A job_application.update exactly as Teamtailor documents it: no stage id, no candidate id."""
+    return {
+        "id": application_id, "type": "job-applications",
+        "attributes": {
+            "updated-at": "2026-11-25T10:00:00.000+01:00", "job-id": 12345, "job-title": "Full-stack web developer",
+            "last-moved-at": "2026-11-25T10:00:00.000+01:00", "stage-name": stage_name, "referring-site": None,
+            "referring-url": None, "referer-id": None, "rejected-at": rejected_at, "promotion-id": None,
+            "company-uuid": "vAXspNm0J2Y", "transparent-recruiting-visible-at": None,
+        },
+    }
+
+
+def _nudge(client, sandbox, data, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        assert _send(client, _body("job_application.update", body), secret=config.company_webhook_secret).status_code == 200
-    event = WebhookEvent.objects.get(event_type="job_application.update")
+        response = _send(client, _body("job_application.update", data), secret=sandbox.config.company_webhook_secret)
+    assert response.status_code == 200, response.content
+    return WebhookEvent.objects.get(event_type="job_application.update")
+
+
+def test_the_documented_webhook_is_a_nudge_matched_by_the_stage_id_the_api_reports(
+    client, mapped_sandbox, package, django_capture_on_commit_callbacks
+):
+    sandbox, connection = mapped_sandbox
+    sandbox.state.applications["637"]["stage_id"] = "13"  # in Teamtailor, the application is in stage 13
+    # The webhook's stage name is another stage's: only the id read from the API counts.
+    event = _nudge(client, sandbox, _documented(stage_name="Some other stage"), django_capture_on_commit_callbacks)
+    assert event.status == "processed", event.error
+    application = RemoteApplication.objects.get(connection=connection, remote_id="637")
+    assert (application.remote_stage_id, application.remote_candidate_id, application.remote_job_id) == ("13", "54322", "12345")
+    assessment = Assessment.objects.get()
+    assert (assessment.package, assessment.candidate_email) == (package, "ada.lovelace@example.com")
+
+
+def test_a_stage_named_like_the_mapped_one_but_another_id_orders_nothing(
+    client, mapped_sandbox, django_capture_on_commit_callbacks
+):
+    sandbox, connection = mapped_sandbox
+    mapped_name = sandbox.state.stages["13"]["attributes"]["name"]
+    sandbox.state.applications["637"]["stage_id"] = "14"
+    event = _nudge(client, sandbox, _documented(stage_name=mapped_name), django_capture_on_commit_callbacks)
+    assert (event.status, event.error_code) == ("ignored", "STAGE_NOT_MAPPED")
+    assert "stage 14 is not mapped" in event.error.replace('"', "").replace("'", "")
+    assert not Assessment.objects.exists() and not mail.outbox
+
+
+def test_an_application_teamtailor_no_longer_has_fails_the_event_with_the_reason(
+    client, mapped_sandbox, django_capture_on_commit_callbacks
+):
+    sandbox, _ = mapped_sandbox
+    event = _nudge(client, sandbox, _documented(application_id="999999"), django_capture_on_commit_callbacks)
     assert (event.status, event.error_code) == ("failed", "BAD_PAYLOAD")
-    assert "'999999' is unknown to the ATS" in event.error
+    assert event.error == "job application 999999 no longer exists in Teamtailor"
     assert not Assessment.objects.exists()
 
 
-def test_rejection_is_recorded(client, connection, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        raw = _body("job_application.update", _application(rejected_at="2026-11-25T11:00:00.000+01:00"))
-        assert _send(client, raw).status_code == 200
+def test_without_the_companys_api_key_the_nudge_fails_visibly(client, mapped_sandbox, django_capture_on_commit_callbacks):
+    sandbox, connection = mapped_sandbox
+    connection.credentials = {k: v for k, v in connection.credentials.items() if k != "api_key"}
+    connection.save()
+    event = _nudge(client, sandbox, _documented(), django_capture_on_commit_callbacks)
+    assert (event.status, event.error_code) == ("failed", "AUTH_FAILED")
+    assert "no Teamtailor API key is stored" in event.error
+
+
+def test_a_stage_move_of_a_candidate_the_ats_does_not_know_fails_the_event(
+    client, mapped_sandbox, django_capture_on_commit_callbacks
+):
+    sandbox, _ = mapped_sandbox
+    sandbox.state.applications["637"]["stage_id"] = "13"
+    sandbox.state.applications["637"]["candidate_id"] = "999999"
+    event = _nudge(client, sandbox, _documented(), django_capture_on_commit_callbacks)
+    assert (event.status, event.error_code) == ("failed", "BAD_PAYLOAD")
+    assert "999999" in event.error and "is unknown to the ATS" in event.error
+    assert not Assessment.objects.exists()
+
+
+def test_rejection_is_read_from_teamtailor_and_recorded(client, mapped_sandbox, django_capture_on_commit_callbacks):
+    sandbox, connection = mapped_sandbox
+    sandbox.state.applications["637"]["stage_id"] = "13"
+    sandbox.state.applications["637"]["attributes"]["rejected-at"] = "2026-11-25T11:00:00.000+01:00"
+    event = _nudge(client, sandbox, _documented(), django_capture_on_commit_callbacks)
+    assert event.status == "processed"
     assert RemoteApplication.objects.get(connection=connection, remote_id="637").rejected_at is not None
+    assert not Assessment.objects.exists()  # a rejected candidate is never invited
+
+
+def test_an_event_stagehook_does_not_act_on_fails_with_the_reason(client, connection, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _send(client, _body("user.update", {"id": "5"})).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.error_code) == ("failed", "BAD_PAYLOAD")
+    assert event.error == "company webhook user.update is not one Stagehook acts on"
 
 
 def test_job_and_candidate_events_update_the_mirror(client, connection, django_capture_on_commit_callbacks):

@@ -12,7 +12,7 @@ from assessments.models import Assessment
 from integrations.errors import HostNotAllowed, RemoteError
 from integrations.models import Delivery
 from integrations.providers import provider_get
-from integrations.teamtailor.constants import PARTNER_RESULT_OPTION
+from integrations.models import AssessmentLink
 from integrations.teamtailor.writeback import attributes_for, score_percent
 from tests.factories import AssessmentFactory
 
@@ -133,7 +133,9 @@ def test_trigger_mode_creates_one_result_then_updates_it(
     assert (created[0]["candidate_id"], created[0]["job_id"]) == ("54322", "12345")
     assert created[0]["attributes"]["status"] == "sent"
     assessment.refresh_from_db()
-    assert assessment.options[PARTNER_RESULT_OPTION] == result_id
+    # The id lives on the integration's link row; the assessments app's options stay untouched.
+    assert AssessmentLink.objects.get(assessment=assessment).remote_result_id == result_id
+    assert assessment.options == {}
 
     with django_capture_on_commit_callbacks(execute=True):
         assessment_services.assessment_start(assessment=assessment)

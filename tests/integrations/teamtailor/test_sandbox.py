@@ -26,6 +26,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from werkzeug.test import Client
 
+from integrations.teamtailor.parsing import DOCUMENTED_JOB_APPLICATION_FIELDS
 from integrations.teamtailor.sandbox import SANDBOX_DEFAULTS, Sandbox
 
 PARTNER_RESULT = {"data": {"type": "partner-results", "attributes": {"status": "sent"}}}
@@ -522,6 +523,14 @@ def _verify_company_signature(request, sent_between: tuple[int, int]) -> None:
     assert sent_from <= int(parts["t"]) <= sent_by  # signed while the call ran
 
 
+def _stage_name(sandbox, stage_id: str) -> str:
+    return sandbox.state.stages[stage_id]["attributes"]["name"]
+
+
+def _stage_name_in(request) -> str:
+    return request.json()["payload"]["data"]["attributes"]["stage-name"]
+
+
 def test_move_fires_a_signed_company_webhook(teamtailor_sandbox, webhook_receiver):
     teamtailor_sandbox.configure(stagehook_url=webhook_receiver.url)
     sent_from = math.floor(time.time())
@@ -534,13 +543,20 @@ def test_move_fires_a_signed_company_webhook(teamtailor_sandbox, webhook_receive
     assert body["payload"]["event_name"] == "job_application.update"
     data = body["payload"]["data"]
     assert data["id"] == "636" and data["type"] == "job-applications"
-    assert data["relationships"]["stage"]["data"] == {"type": "stages", "id": "13"}
-    assert data["relationships"]["candidate"]["data"]["id"] == "54321"
+    # Exactly the documented job-application fields: no stage id, no candidate id (TEAMTAILOR.md).
+    assert "relationships" not in data
+    assert {"id", *(k.replace("-", "_") for k in data["attributes"])} == set(DOCUMENTED_JOB_APPLICATION_FIELDS)
+    assert data["attributes"]["stage-name"] == _stage_name(teamtailor_sandbox, "13")
+    assert data["attributes"]["job-id"] == 12345 and data["attributes"]["company-uuid"] == "vAXspNm0J2Y"
     # The deprecated v1 signature in the body: base64 of the hex HMAC of the data id.
     assert base64.b64decode(body["signature"]).decode() == hmac_hex("sandbox-company-webhook-secret", b"636")
     assert answer["stagehook"][0]["status"] == 202
-    shown = teamtailor_sandbox.api("GET", "job-applications/636", params={"include": "stage"}).json()["data"]
-    assert shown["relationships"]["stage"]["data"]["id"] == "13"
+    # What the receiver reads next: the application with its stage, candidate and job.
+    shown = teamtailor_sandbox.api("GET", "job-applications/636", params={"include": "stage,candidate,job"}).json()
+    relationships = shown["data"]["relationships"]
+    assert relationships["stage"]["data"]["id"] == "13" and relationships["candidate"]["data"]["id"] == "54321"
+    assert relationships["job"]["data"]["id"] == "12345"
+    assert {(i["type"], i["id"]) for i in shown["included"]} == {("stages", "13"), ("candidates", "54321"), ("jobs", "12345")}
 
 
 def test_move_to_a_stage_of_another_job_is_refused(teamtailor_sandbox):
@@ -562,7 +578,7 @@ def test_a_stage_move_through_the_api_fires_the_webhook_too(teamtailor_sandbox, 
     [request] = webhook_receiver.wait_for(1)
     sent_by = math.ceil(time.time())
     _verify_company_signature(request, (sent_from, sent_by))
-    assert request.json()["payload"]["data"]["relationships"]["stage"]["data"]["id"] == "14"
+    assert _stage_name_in(request) == _stage_name(teamtailor_sandbox, "14")
     bad = json.loads(json.dumps(payload))
     bad["data"]["relationships"]["stage"]["data"]["id"] = "1"
     assert teamtailor_sandbox.api("PATCH", "job-applications/637", payload=bad).status_code == 422
@@ -585,7 +601,7 @@ def test_dropped_webhooks(teamtailor_sandbox, webhook_receiver):
     assert teamtailor_sandbox.move(636, 13)["stagehook"] == [{"dropped": True}]
     teamtailor_sandbox.move(636, 14)
     assert len(webhook_receiver.requests) == 1
-    assert webhook_receiver.requests[0].json()["payload"]["data"]["relationships"]["stage"]["data"]["id"] == "14"
+    assert _stage_name_in(webhook_receiver.requests[0]) == _stage_name(teamtailor_sandbox, "14")
     stats = teamtailor_sandbox.stats()
     assert stats["webhooks_dropped"] == 1 and stats["webhooks_sent"] == 1
 
@@ -596,8 +612,8 @@ def test_out_of_order_delivery(teamtailor_sandbox, webhook_receiver):
     first = teamtailor_sandbox.move(636, 13)
     assert first["stagehook"][0]["held"] is True
     teamtailor_sandbox.move(636, 14)
-    stages = [r.json()["payload"]["data"]["relationships"]["stage"]["data"]["id"] for r in webhook_receiver.wait_for(2)]
-    assert stages == ["14", "13"]
+    stages = [_stage_name_in(r) for r in webhook_receiver.wait_for(2)]
+    assert stages == [_stage_name(teamtailor_sandbox, "14"), _stage_name(teamtailor_sandbox, "13")]
 
 
 def test_a_held_webhook_is_released_without_a_later_one(sandbox_server, webhook_receiver):

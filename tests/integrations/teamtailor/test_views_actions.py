@@ -14,7 +14,7 @@ from django.db import connection as db_connection
 from assessments import services as assessment_services
 from assessments.models import Assessment, AssessmentEvent
 from integrations.models import Connection, Delivery, WebhookEvent
-from integrations.teamtailor.constants import PARTNER_RESULT_OPTION
+from integrations.services import assessment_link_get_or_create, assessment_link_result_set
 from tests.factories import AssessmentFactory, ConnectionFactory, TenantFactory
 
 from .conftest import (
@@ -201,8 +201,10 @@ def test_answer_names_the_new_state_and_its_buttons(client, invited, package, re
 def test_trigger_mode_result_is_found_by_its_stored_id(client, connection, package, reference_fixtures):
     assessment = AssessmentFactory(
         tenant=connection.tenant, package=package, mode="trigger", source=connection.source_key,
-        remote_candidate_id="54321", status="invited", options={PARTNER_RESULT_OPTION: "created-by-us"},
+        remote_candidate_id="54321", status="invited",
     )
+    link = assessment_link_get_or_create(assessment=assessment, connection=connection)
+    assessment_link_result_set(link=link, remote_result_id="created-by-us")
     # Docs are silent on what a click on a result we created carries: a bare partner-result id
     # (no original partner event) is accepted, signed over that id.
     raw = json.dumps({"partner-result": {"id": "created-by-us"}}).encode()
@@ -349,8 +351,8 @@ def test_the_click_is_kept_without_secrets(client, invited, package, reference_f
 
 
 # --- Teamtailor-Host and Teamtailor-Api-Token on every partner call ------------------------------------------
-def _webhook(client, reference_fixtures, package, **headers):
-    raw = json.dumps(partner_body(reference_fixtures, package_id=package.pk, event_id=EVENT_ID)).encode()
+def _webhook(client, reference_fixtures, package, update_url=None, **headers):
+    raw = json.dumps(partner_body(reference_fixtures, package_id=package.pk, event_id=EVENT_ID, update_url=update_url)).encode()
     return post_json(client, "/teamtailor/webhook", raw, **{**partner_headers(event_id=EVENT_ID), **headers})
 
 
@@ -369,7 +371,9 @@ def test_a_host_change_within_the_region_is_recorded(client, connection, package
 
 def test_a_connection_without_a_region_takes_the_hosts(client, connection, package, reference_fixtures):
     _set(connection, api_base_url="", region="")
-    response = _webhook(client, reference_fixtures, package, HTTP_TEAMTAILOR_HOST="https://api.au.teamtailor.com")
+    # Teamtailor's update-url is on the account's own (AU) host.
+    response = _webhook(client, reference_fixtures, package, HTTP_TEAMTAILOR_HOST="https://api.au.teamtailor.com",
+                        update_url=f"https://api.au.teamtailor.com/partner/v1/partner-results/{RESULT_ID}")
     assert response.status_code == 200
     connection.refresh_from_db()
     assert (connection.api_base_url, connection.region) == ("https://api.au.teamtailor.com", "au")
@@ -457,3 +461,96 @@ def test_a_rejected_call_records_nothing(client, connection, package, reference_
     connection.refresh_from_db()
     assert connection.credentials["api_key"] == API_KEY and connection.api_base_url == "https://api.teamtailor.com"
 
+
+
+def test_an_unsigned_click_without_any_webhook_secret_is_refused(client, invited, package, reference_fixtures, settings):
+    settings.DEBUG, settings.TEAMTAILOR_PARTNER_WEBHOOK_SECRET = False, ""
+    settings.TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS = False
+    invited_connection = invited.tenant.connections.get()
+    invited_connection.credentials = {k: v for k, v in invited_connection.credentials.items() if k != "webhook_secret"}
+    invited_connection.save()
+    response = _click(client, "resend", _click_body(reference_fixtures, package), HTTP_TEAMTAILOR_SIGNATURE="")
+    assert response.status_code == 401 and WebhookEvent.objects.count() == 0
+    invited.refresh_from_db()
+    assert invited.status == "invited" and len(mail.outbox) == 0
+
+
+# --- replays: the canonical signature, not its spelling ---------------------------------------------
+def _respellings(header: str) -> dict[str, str]:
+    t, v1 = (part.split("=", 1)[1] for part in header.split(","))
+    return {
+        "hex upper case": f"t={t},v1={v1.upper()}",
+        "spaces": f" t = {t} , v1 = {v1} ",
+        "extra v0": f"t={t},v1={v1},v0={'0' * 64}",
+        "extra t after": f"t={t},v1={v1},t={int(t) + 7}",
+        "parts reordered": f"v1={v1},t={t}",
+        "mixed case and v0 first": f"v0={'a' * 64},t={t},v1={v1[:32].upper()}{v1[32:]}",
+    }
+
+
+def test_a_respelled_captured_click_is_the_same_click(client, invited, package, reference_fixtures):
+    raw = _click_body(reference_fixtures, package)
+    header = partner_signature()
+    assert _click(client, "resend", raw, HTTP_TEAMTAILOR_SIGNATURE=header).json()["duplicate"] is False
+    variants = _respellings(header)
+    refused_as_new = 0
+    for name, variant in variants.items():
+        response = _click(client, "resend", raw, HTTP_TEAMTAILOR_SIGNATURE=variant)
+        assert response.status_code == 200, (name, response.content)
+        assert response.json()["duplicate"] is True, name
+        refused_as_new += 1
+    # A changed body under the same signature (it covers only t and the event id) is no new click either.
+    body = json.loads(raw)
+    body["partner-event"]["candidate"]["first-name"] = "Mallory"
+    assert _click(client, "resend", json.dumps(body).encode(), HTTP_TEAMTAILOR_SIGNATURE=header).json()["duplicate"]
+    assert refused_as_new == len(variants) == 6
+    assert len(mail.outbox) == 1
+    assert WebhookEvent.objects.filter(event_type="partner.action.resend").count() == 1
+
+
+@pytest.mark.parametrize("name", ["resend", "cancel"])
+def test_the_triggers_own_request_is_no_click(client, invited, package, reference_fixtures, name):
+    raw = _click_body(reference_fixtures, package)  # a click carries the original event: same body
+    headers = partner_headers(event_id=EVENT_ID)
+    trigger = post_json(client, "/teamtailor/webhook", raw, **headers)
+    assert trigger.status_code == 200
+    for signature in (headers["HTTP_TEAMTAILOR_SIGNATURE"], _respellings(headers["HTTP_TEAMTAILOR_SIGNATURE"])["spaces"]):
+        response = _click(client, name, raw, HTTP_TEAMTAILOR_SIGNATURE=signature)
+        assert response.status_code == 401 and response.json() == {"error": "Unauthorized."}
+    invited.refresh_from_db()
+    assert invited.status == "invited" and len(mail.outbox) == 0
+    assert not WebhookEvent.objects.filter(event_type__startswith="partner.action.").exists()
+    # A real click later (a fresh signature) still works.
+    later = partner_headers(event_id=EVENT_ID, timestamp=unix_now() + 3)
+    assert _click(client, name, raw, **later).status_code == 200
+
+
+def test_resend_is_rate_limited_per_assessment(client, invited, package, reference_fixtures):
+    from integrations.teamtailor.services import RESEND_RATE
+
+    raw = _click_body(reference_fixtures, package)
+    for i in range(RESEND_RATE.limit):
+        response = _click(client, "resend", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - i))
+        assert response.status_code == 200 and response.json()["duplicate"] is False
+    events_before = WebhookEvent.objects.count()
+    refused = _click(client, "resend", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - 60))
+    assert refused.status_code == 429, refused.content
+    assert "re-sent 5 times" in refused.json()["error"] and int(refused["Retry-After"]) > 0
+    assert len(mail.outbox) == RESEND_RATE.limit and WebhookEvent.objects.count() == events_before
+    # Cancel is not limited.
+    assert _click(client, "cancel", raw, **partner_headers(event_id=EVENT_ID, timestamp=unix_now() - 61)).status_code == 200
+
+
+def test_a_captured_click_replayed_at_the_other_action_is_refused(client, invited, package, reference_fixtures):
+    raw = _click_body(reference_fixtures, package)
+    header = partner_signature()
+    assert _click(client, "resend", raw, HTTP_TEAMTAILOR_SIGNATURE=header).status_code == 200
+    for signature in (header, _respellings(header)["hex upper case"]):
+        response = _click(client, "cancel", raw, HTTP_TEAMTAILOR_SIGNATURE=signature)
+        assert response.status_code == 401 and response.json() == {"error": "Unauthorized."}
+    invited.refresh_from_db()
+    assert invited.status == "invited"
+    assert not WebhookEvent.objects.filter(event_type="partner.action.cancel").exists()
+    # A refused click burns nothing: a real cancel (a fresh signature) works.
+    fresh = partner_headers(event_id=EVENT_ID, timestamp=unix_now() + 2)
+    assert _click(client, "cancel", raw, **fresh).status_code == 200

@@ -7,7 +7,7 @@ import jwt
 import pytest
 from django.db import connection as db
 
-from integrations.models import Connection, secret_hash
+from integrations.models import Connection, ConnectionEvent, secret_hash
 from integrations.teamtailor import services
 from tenants.models import Role
 from tests.factories import ConnectionFactory, MembershipFactory, TenantFactory
@@ -201,3 +201,35 @@ def test_recruiter_and_other_tenants_cannot_issue(client, tenant):
 def test_anonymous_redirected_to_login(client):
     response = client.get("/app/integrations/teamtailor/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("host", ["api.na.teamtailor.com", "https://api.au.teamtailor.com"])
+def test_reactivation_from_another_regions_host_is_refused_and_moves_nothing(client, pending, host):
+    token = services.teamtailor_connection_token_issue(connection=pending)
+    first_key = _jws({"connection_token": token})
+    assert _validate(client, first_key).status_code == 200  # bound in the EU
+    pending.refresh_from_db()
+    before = (pending.region, pending.api_base_url, pending.provider_key_hash, pending.status)
+    assert before[:2] == ("eu", "https://api.teamtailor.com")
+
+    again = services.teamtailor_connection_token_issue(connection=pending)
+    response = _validate(client, _jws({"connection_token": again, "n": 2}), host=host)
+    assert response.status_code == 403, response.content
+    assert "another data region" in response.json()["errors"][0]
+    # The same key re-validated from the other region: refused too.
+    assert _validate(client, first_key, host=host).status_code == 403
+    pending.refresh_from_db()
+    assert (pending.region, pending.api_base_url, pending.provider_key_hash, pending.status) == before
+    assert pending.connection_token_hash == secret_hash(again)  # not consumed: nothing was stored
+
+
+def test_reactivation_within_the_region_is_accepted(client, pending):
+    token = services.teamtailor_connection_token_issue(connection=pending)
+    assert _validate(client, _jws({"connection_token": token})).status_code == 200
+    again = services.teamtailor_connection_token_issue(connection=pending)
+    response = _validate(client, _jws({"connection_token": again, "n": 2}), host="https://api.teamtailor.com")
+    assert response.status_code == 200 and response.json()["created"] is True
+    # The status change of the first activation is recorded (the second changed no status).
+    assert list(ConnectionEvent.objects.filter(connection=pending).values_list("from_status", "to_status", "actor")) == [
+        ("pending", "active", "teamtailor:activation")
+    ]

@@ -8,11 +8,11 @@ from django.core import mail
 
 from assessments.models import Assessment
 from integrations.events import event_dispatch
-from integrations.models import RemoteApplication, WebhookEvent
+from integrations.models import AssessmentLink, RemoteApplication, WebhookEvent
 from integrations.providers import StageChanged
 from tests.factories import StageMappingFactory
 
-from .conftest import post_json, sandbox_partner_body, sandbox_partner_headers
+from .conftest import partner_signature, post_json, sandbox_partner_body, sandbox_partner_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,12 @@ def test_trigger_orders_invites_and_marks_result_sent(
     assert assessment.remote_job_title == "Full-stack web developer"
     assert (assessment.candidate_first_name, assessment.candidate_last_name) == ("Juston", "Becker")
     assert assessment.candidate_email == "applicant100@example.com"
-    assert assessment.options["threshold"] == 75
+    assert assessment.options == {"threshold": 75}  # the ATS's ids live on the link row
+    link = AssessmentLink.objects.get(assessment=assessment)
+    assert (link.connection, link.remote_order_id, link.update_url) == (
+        sandbox_connection, result_id, body["partner-event"]["partner-result"]["update-url"]
+    )
+    assert (link.remote_candidate_id, link.remote_job_id, link.remote_stage_id) == ("54321", "12345", "1")
     assert assessment.status == "invited"
     assert [m.to for m in mail.outbox] == [["applicant100@example.com"]]
 
@@ -134,17 +139,64 @@ def test_company_mismatch_is_unauthorized(client, teamtailor_sandbox, sandbox_co
     assert response.status_code == 401 and WebhookEvent.objects.count() == 0
 
 
-def test_no_webhook_secret_configured_bearer_alone_is_enough(
-    client, teamtailor_sandbox, sandbox_connection, package, reference_fixtures, django_capture_on_commit_callbacks
-):
-    credentials = dict(sandbox_connection.credentials)
+def _without_connection_secret(connection):
+    credentials = dict(connection.credentials)
     del credentials["webhook_secret"]
-    sandbox_connection.credentials = credentials
-    sandbox_connection.save()
+    connection.credentials = credentials
+    connection.save()
+
+
+@pytest.mark.parametrize("signature", ["", "t=1,v1=00"], ids=["unsigned", "garbage"])
+def test_without_any_webhook_secret_partner_calls_are_refused_outside_local_development(
+    client, teamtailor_sandbox, sandbox_connection, package, reference_fixtures, settings, signature
+):
+    settings.DEBUG, settings.TEAMTAILOR_PARTNER_WEBHOOK_SECRET = False, ""
+    settings.TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS = False
+    _without_connection_secret(sandbox_connection)
+    body = sandbox_partner_body(teamtailor_sandbox, reference_fixtures, package_id=package.pk)
+    response = _post(client, teamtailor_sandbox, body, HTTP_TEAMTAILOR_SIGNATURE=signature)
+    assert response.status_code == 401 and response.json() == {"error": "Unauthorized."}
+    assert WebhookEvent.objects.count() == 0 and Assessment.objects.count() == 0
+
+
+def test_without_any_webhook_secret_local_development_accepts_the_bearer_alone(
+    client, teamtailor_sandbox, sandbox_connection, package, reference_fixtures, settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.TEAMTAILOR_PARTNER_WEBHOOK_SECRET = ""
+    settings.TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS = True
+    _without_connection_secret(sandbox_connection)
     body = sandbox_partner_body(teamtailor_sandbox, reference_fixtures, package_id=package.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(client, teamtailor_sandbox, body, HTTP_TEAMTAILOR_SIGNATURE="")
     assert response.status_code == 200 and Assessment.objects.count() == 1
+
+
+def test_the_deployment_secret_verifies_a_connection_without_its_own(
+    client, teamtailor_sandbox, sandbox_connection, package, reference_fixtures, settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.TEAMTAILOR_PARTNER_WEBHOOK_SECRET = "deployment-wide-partner-secret"
+    _without_connection_secret(sandbox_connection)
+    body = sandbox_partner_body(teamtailor_sandbox, reference_fixtures, package_id=package.pk)
+    event_id = body["partner-event"]["id"]
+    for refused in ("", partner_signature(secret=teamtailor_sandbox.config.webhook_secret, event_id=event_id)):
+        assert _post(client, teamtailor_sandbox, body, HTTP_TEAMTAILOR_SIGNATURE=refused).status_code == 401
+    assert WebhookEvent.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, teamtailor_sandbox, body, HTTP_TEAMTAILOR_SIGNATURE=partner_signature(
+            secret="deployment-wide-partner-secret", event_id=event_id))
+    assert response.status_code == 200 and Assessment.objects.count() == 1
+
+
+def test_a_connections_own_secret_overrides_the_deployments(
+    client, teamtailor_sandbox, sandbox_connection, package, reference_fixtures, settings
+):
+    settings.TEAMTAILOR_PARTNER_WEBHOOK_SECRET = "deployment-wide-partner-secret"
+    body = sandbox_partner_body(teamtailor_sandbox, reference_fixtures, package_id=package.pk)
+    response = _post(client, teamtailor_sandbox, body, HTTP_TEAMTAILOR_SIGNATURE=partner_signature(
+        secret="deployment-wide-partner-secret", event_id=body["partner-event"]["id"]))
+    assert response.status_code == 401 and WebhookEvent.objects.count() == 0
 
 
 def test_an_order_for_an_application_our_stage_mapping_already_invited_is_one_interview(
