@@ -166,6 +166,11 @@ ATS_HTTP_TIMEOUT = env.float("ATS_HTTP_TIMEOUT", default=10.0)
 # Shared by every worker when it points at Redis; in-process otherwise.
 RATE_LIMIT_STORAGE_URL = env("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
 TEAMTAILOR_PARTNER_API_KEY = env("TEAMTAILOR_PARTNER_API_KEY", default="")
+# SmartRecruiters: the vendor's master (partner) credentials, the API host, the consent display mode.
+SMARTRECRUITERS_CLIENT_ID = env("SMARTRECRUITERS_CLIENT_ID", default="")
+SMARTRECRUITERS_CLIENT_SECRET = env("SMARTRECRUITERS_CLIENT_SECRET", default="")
+SMARTRECRUITERS_API_BASE = env("SMARTRECRUITERS_API_BASE", default="https://api.smartrecruiters.com")
+SMARTRECRUITERS_CONSENT_DISPLAY_MODE = env("SMARTRECRUITERS_CONSENT_DISPLAY_MODE", default="REDIRECT")
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("assessments.api_urls")),
     path("i/", include("assessments.candidate_urls")),
     path("teamtailor/", include("integrations.teamtailor.urls")),
+    path("smartrecruiters/", include("integrations.smartrecruiters.urls")),
     path("", include("assessments.report_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
