@@ -1,0 +1,148 @@
+"""The customer API client and the tokens we get: paging, limits across threads, 429 backoff,
+401 refresh, one token refresh at a time; and smartrecruiters_configure."""
+
+import json
+import threading
+
+import pytest
+from django.core.management import call_command
+
+from integrations.errors import RateLimited
+from integrations.smartrecruiters import auth
+from integrations.smartrecruiters.provider import provider
+from integrations.smartrecruiters.services import customer_client, master_client
+
+from .conftest import Answer
+
+
+def token_calls(fake_sr):
+    return fake_sr.calls("POST", r"/identity/oauth/token")
+
+
+def test_candidates_page_with_next_page_id_and_limit_100(connection, fake_sr):
+    fake_sr.route("GET", r"/candidates", lambda seen: Answer(200, {
+        "totalFound": 3, "nextPageId": "" if seen.query.get("pageId") == "p2" else "p2",
+        "content": [{"id": f"c-{seen.query.get('pageId', 'p1')}", "updatedOn": f"2026-11-0{1 if 'pageId' not in seen.query else 2}T00:00:00Z"}],
+    }))
+    pages = list(provider.pages(connection, kind="candidates", cursor="2026-10-01T00:00:00Z"))
+    assert [p.items[0]["id"] for p in pages] == ["c-p1", "c-p2"]
+    assert pages[-1].next_cursor == "2026-11-02T00:00:00Z"
+    first, second = fake_sr.calls("GET", r"/candidates")
+    assert first.query == {"limit": "100", "updatedAfter": "2026-10-01T00:00:00Z"}
+    assert second.query["pageId"] == "p2"
+
+
+def test_jobs_and_stages_pages(connection, fake_sr):
+    fake_sr.route("GET", r"/jobs", Answer(200, {"content": [{"id": "j-1", "title": "Engineer"}], "nextPageId": None}))
+    fake_sr.route("GET", r"/configuration/hiring-processes", Answer(200, {"content": [
+        {"id": "hp-1", "subStatuses": {"INTERVIEW": ["AI screen", "Onsite"], "IN_REVIEW": [], "OFFERED": []}}]}))
+    [jobs] = list(provider.pages(connection, kind="jobs", cursor=None))
+    assert jobs.items == [{"id": "j-1", "title": "Engineer"}]
+    [stages] = list(provider.pages(connection, kind="stages", cursor=None))
+    ids = [s["id"] for s in stages.items]
+    assert ids[:9] == ["LEAD", "NEW", "IN_REVIEW", "INTERVIEW", "OFFERED", "HIRED", "REJECTED", "WITHDRAWN", "TRANSFERRED"]
+    assert "INTERVIEW/AI screen" in ids and "INTERVIEW/Onsite" in ids
+
+
+def test_application_status_move_and_a_note(connection, fake_sr):
+    fake_sr.route("PUT", r"/candidates/c-1/jobs/j-1/status", Answer(204, ""))
+    fake_sr.route("POST", r"/messages/shares", Answer(201, {"id": "m-1"}))
+    client = customer_client(connection)
+    client.application_status_set("c-1", "j-1", status="INTERVIEW", sub_status="AI screen")
+    client.message_share(content="#[CANDIDATE:c-1] done", job_id="j-1")
+    assert fake_sr.calls("PUT", r"/candidates/c-1/jobs/j-1/status")[0].json() == {"status": "INTERVIEW", "subStatus": "AI screen"}
+    assert fake_sr.calls("POST", r"/messages/shares")[0].json() == {"content": "#[CANDIDATE:c-1] done",
+                                                                      "shareWith": {"hiringTeamOf": ["j-1"]}}
+
+
+def test_429_is_retried_with_backoff_and_401_refreshes_the_token_once(connection, fake_sr):
+    fake_sr.route("GET", r"/jobs/j-1", Answer(200, {"id": "j-1", "title": "Engineer"}))
+    fake_sr.queue("GET", r"/jobs/j-1", Answer(429, {}), Answer(429, {}))
+    assert customer_client(connection).job("j-1")["title"] == "Engineer"
+    assert len(fake_sr.calls("GET", r"/jobs/j-1")) == 3
+    fake_sr.tokens.clear()  # SmartRecruiters forgot our token: the next call gets a 401
+    assert customer_client(connection).job("j-1")["title"] == "Engineer"
+    assert len(token_calls(fake_sr)) == 2
+
+
+def test_the_token_is_cached_encrypted_and_fetched_once_by_concurrent_workers(connection, fake_sr):
+    fake_sr.delay = 0.2
+    tokens, errors = [], []
+
+    def fetch():
+        try:
+            tokens.append(auth.customer_token_source(connection).token())
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors and len(set(tokens)) == 1
+    assert len(token_calls(fake_sr)) == 1
+    from django.core.cache import cache
+
+    stored = cache.get(auth.customer_token_source(connection).cache_key)
+    assert tokens[0] not in json.dumps(stored)
+
+
+def test_a_token_near_expiry_is_refreshed(connection, fake_sr):
+    fake_sr.token_lifetime = 30  # inside the 60 s margin: never reused
+    source = auth.customer_token_source(connection)
+    assert source.token() != source.token()
+    assert len(token_calls(fake_sr)) == 2
+
+
+def test_never_more_than_eight_in_flight_and_one_candidates_call(connection, fake_sr, settings):
+    fake_sr.delay = 0.15
+    fake_sr.route("GET", r"/jobs/j-\d+", Answer(200, {"id": "j"}))
+    fake_sr.route("GET", r"/candidates", Answer(200, {"content": [], "nextPageId": None}))
+    client = customer_client(connection, rate=None)
+    threads = [threading.Thread(target=client.job, args=(f"j-{n}",)) for n in range(12)]
+    threads += [threading.Thread(target=lambda: list(customer_client(connection, rate=None).candidates())) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert fake_sr.max_in_flight <= 8
+    assert fake_sr.max_in_flight_by_path["/candidates"] == 1
+    assert len(fake_sr.calls("GET", r"/candidates")) == 3
+
+
+def test_the_shared_concurrency_cap_gives_up_after_max_wait():
+    from integrations import ratelimit
+
+    with ratelimit.concurrent("test-cap", 1):
+        with pytest.raises(RateLimited):
+            with ratelimit.concurrent("test-cap", 1, max_wait=0.2):
+                pass
+    with ratelimit.concurrent("test-cap", 1, max_wait=0.2):
+        pass
+
+
+def test_configure_puts_every_url_and_show_gets_it(fake_sr, settings, capsys):
+    settings.SITE_URL = "https://stagehook.example.com"
+    settings.SMARTRECRUITERS_CONSENT_DISPLAY_MODE = "POPUP"
+    fake_sr.route("PUT", r"/assessment-api/v202010/partner/configuration", lambda seen: Answer(200, seen.json()))
+    fake_sr.route("GET", r"/assessment-api/v202010/partner/configuration", Answer(200, {"consentDisplayMode": "POPUP"}))
+    call_command("smartrecruiters_configure")
+    [put] = fake_sr.calls("PUT", r"/assessment-api/v202010/partner/configuration")
+    body = put.json()
+    assert body["consentDisplayMode"] == "POPUP"
+    assert body["oauthTokenUrl"] == "https://stagehook.example.com/smartrecruiters/oauth/token"
+    assert body["packageOrderUrl"].endswith("/smartrecruiters/packages/orders")
+    assert body["integrationDisableUrl"].endswith("/smartrecruiters/integrations/companies")
+    assert body["fields"][0]["id"] == "language" and 1 <= len(body["supportedAssessmentTypes"]) <= 6
+    assert "accepted" in capsys.readouterr().out
+    call_command("smartrecruiters_configure", "--show")
+    assert '"consentDisplayMode": "POPUP"' in capsys.readouterr().out
+
+
+def test_master_client_without_credentials_is_a_clear_error(fake_sr, settings):
+    from integrations.errors import AuthFailed
+
+    settings.SMARTRECRUITERS_CLIENT_SECRET = ""
+    with pytest.raises(AuthFailed, match="SMARTRECRUITERS_CLIENT_ID"):
+        master_client()
