@@ -229,6 +229,8 @@ def smartrecruiters_subscription_delete(*, connection_id: int) -> bool:
         try:
             customer_client(connection).subscription_delete(sub["id"])
         except ClientError as exc:
+            if exc.retryable:
+                raise  # SmartRecruiters down or busy: the task tries again, the secrets stay meanwhile
             deleted = exc.status_code == 404
             logger.info("connection %s: subscription not deleted (%s)", connection.pk, exc.code)
     credentials = {k: v for k, v in (connection.credentials or {}).items()

@@ -13,20 +13,17 @@ from .conftest import order_body
 H = {"content_type": "application/json"}
 
 
-@pytest.fixture(autouse=True)
-def _commits(django_capture_on_commit_callbacks):
-    # Every request's after-commit work (processing the stored order, the invitation) runs.
-    global _capture
-    _capture = django_capture_on_commit_callbacks
+@pytest.fixture
+def post(client, django_capture_on_commit_callbacks):
+    """POST JSON as SmartRecruiters does; the request's after-commit work (processing the stored
+    order, the invitation) runs before it returns."""
 
+    def send(path, body, bearer, **extra):
+        raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(path, data=raw, HTTP_AUTHORIZATION=bearer, **H, **extra)
 
-_capture = None
-
-
-def _post(client, path, body, bearer, **extra):
-    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    with _capture(execute=True):
-        return client.post(path, data=raw, HTTP_AUTHORIZATION=bearer, **H, **extra)
+    return send
 
 
 # --- packages -------------------------------------------------------------------------------------
@@ -80,12 +77,12 @@ def test_another_connections_packages_are_not_visible(client, bearer, package):
 
 
 # --- orders ---------------------------------------------------------------------------------------
-def test_an_order_is_accepted_with_202_and_makes_one_invited_assessment(client, bearer, package, fake_sr,
+def test_an_order_is_accepted_with_202_and_makes_one_invited_assessment(post, client, bearer, package, fake_sr,
                                                                         reference_fixtures, mailoutbox):
     order_id = str(uuid.uuid4())
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr, order_id=order_id)
     for _ in range(5):
-        response = _post(client, "/smartrecruiters/packages/orders", body, bearer)
+        response = post("/smartrecruiters/packages/orders", body, bearer)
         assert response.status_code == 202 and response.json() == {}
     assessment = Assessment.objects.get()
     assert assessment.remote_order_id == order_id and assessment.mode == Mode.ORDER
@@ -96,26 +93,26 @@ def test_an_order_is_accepted_with_202_and_makes_one_invited_assessment(client, 
     assert WebhookEvent.objects.filter(event_id=f"order:{order_id}").count() == 1
 
 
-def test_an_auto_triggered_order_without_requester_works_the_same(client, bearer, package, fake_sr, reference_fixtures):
+def test_an_auto_triggered_order_without_requester_works_the_same(post, client, bearer, package, fake_sr, reference_fixtures):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr)
     del body["requester"], body["fields"]
     body["candidate"]["unknownField"] = {"nested": True}
-    assert _post(client, "/smartrecruiters/packages/orders", body, bearer).status_code == 202
+    assert post("/smartrecruiters/packages/orders", body, bearer).status_code == 202
     assert Assessment.objects.get().status == Status.INVITED
 
 
-def test_missing_fields_are_named(client, bearer, package, fake_sr, reference_fixtures):
+def test_missing_fields_are_named(post, client, bearer, package, fake_sr, reference_fixtures):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr)
     del body["resultCallbackURL"], body["candidate"]
-    response = _post(client, "/smartrecruiters/packages/orders", body, bearer)
+    response = post("/smartrecruiters/packages/orders", body, bearer)
     assert response.status_code == 400
     assert "resultCallbackURL" in response.json()["error"] and "candidate" in response.json()["error"]
     assert not WebhookEvent.objects.exists() and not Assessment.objects.exists()
 
 
-def test_unknown_package_is_404(client, bearer, package, fake_sr, reference_fixtures):
+def test_unknown_package_is_404(post, client, bearer, package, fake_sr, reference_fixtures):
     body = order_body(reference_fixtures, package_id=987654, fake_sr=fake_sr)
-    assert _post(client, "/smartrecruiters/packages/orders", body, bearer).status_code == 404
+    assert post("/smartrecruiters/packages/orders", body, bearer).status_code == 404
     assert not WebhookEvent.objects.exists()
 
 
@@ -124,36 +121,36 @@ def test_unknown_package_is_404(client, bearer, package, fake_sr, reference_fixt
     "https://api.smartrecruiters.com/assessment-api/v202010/orders/not-a-uuid/results",
     "https://api.smartrecruiters.com/assessment-api/v202010/orders/",
 ])
-def test_a_results_url_off_the_allow_list_or_without_an_order_id_is_400(client, bearer, package, fake_sr,
+def test_a_results_url_off_the_allow_list_or_without_an_order_id_is_400(post, client, bearer, package, fake_sr,
                                                                          reference_fixtures, url):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr)
     body["resultCallbackURL"] = url
-    assert _post(client, "/smartrecruiters/packages/orders", body, bearer).status_code == 400
+    assert post("/smartrecruiters/packages/orders", body, bearer).status_code == 400
     assert not Assessment.objects.exists()
 
 
-def test_another_companys_order_is_refused(client, bearer, package, fake_sr, reference_fixtures):
+def test_another_companys_order_is_refused(post, client, bearer, package, fake_sr, reference_fixtures):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr)
     body["companyId"] = "OtherCompany"
-    assert _post(client, "/smartrecruiters/packages/orders", body, bearer).status_code == 403
+    assert post("/smartrecruiters/packages/orders", body, bearer).status_code == 403
 
 
 @pytest.mark.parametrize("raw,status", [(b"{not json", 400), (b"[]", 400), (b"x" * (1024 * 1024 + 1), 413)])
-def test_malformed_and_oversized_bodies(client, bearer, package, raw, status):
-    assert _post(client, "/smartrecruiters/packages/orders", raw, bearer).status_code == status
+def test_malformed_and_oversized_bodies(post, client, bearer, package, raw, status):
+    assert post("/smartrecruiters/packages/orders", raw, bearer).status_code == status
     assert not WebhookEvent.objects.exists()
 
 
-def test_orders_need_our_token(client, package, fake_sr, reference_fixtures):
+def test_orders_need_our_token(post, client, package, fake_sr, reference_fixtures):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr)
-    assert _post(client, "/smartrecruiters/packages/orders", body, "Bearer wrong").status_code == 401
+    assert post("/smartrecruiters/packages/orders", body, "Bearer wrong").status_code == 401
 
 
 # --- inline ---------------------------------------------------------------------------------------
-def test_an_inline_order_answers_the_candidate_link_and_sends_no_email(client, bearer, package, fake_sr,
+def test_an_inline_order_answers_the_candidate_link_and_sends_no_email(post, client, bearer, package, fake_sr,
                                                                        reference_fixtures, mailoutbox):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr, inline=True)
-    response = _post(client, "/smartrecruiters/packages/inline/orders", body, bearer)
+    response = post("/smartrecruiters/packages/inline/orders", body, bearer)
     assert response.status_code == 200, response.content
     data = response.json()
     assert data["url"] == data["assessmentPackageURL"] and "/i/" in data["url"]
@@ -170,12 +167,12 @@ def test_an_inline_order_answers_the_candidate_link_and_sends_no_email(client, b
     assert body["completedAssessmentCallbackUrl"] in done.content.decode()
 
 
-def test_an_inline_order_needs_the_return_url_on_a_smartrecruiters_host(client, bearer, package, fake_sr,
+def test_an_inline_order_needs_the_return_url_on_a_smartrecruiters_host(post, client, bearer, package, fake_sr,
                                                                         reference_fixtures):
     body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr, inline=True)
     body["completedAssessmentCallbackUrl"] = "https://evil.example/continue"
-    assert _post(client, "/smartrecruiters/packages/inline/orders", body, bearer).status_code == 400
+    assert post("/smartrecruiters/packages/inline/orders", body, bearer).status_code == 400
     del body["completedAssessmentCallbackUrl"]
-    response = _post(client, "/smartrecruiters/packages/inline/orders", body, bearer)
+    response = post("/smartrecruiters/packages/inline/orders", body, bearer)
     assert response.status_code == 400 and "completedAssessmentCallbackUrl" in response.json()["error"]
     assert not Assessment.objects.exists()

@@ -11,7 +11,7 @@ from assessments.models import Status
 from assessments.services import assessment_start, assessment_submit_answers
 from integrations.models import Delivery, DeliveryStatus
 
-from .conftest import order_body
+from .conftest import Answer, order_body
 
 SCORE = {"type": "object", "required": ["raw", "min", "max"],
          "properties": {"raw": {"type": "integer"}, "min": {"type": "integer"}, "max": {"type": "integer"}}}
@@ -122,3 +122,27 @@ def test_a_non_integer_score_can_never_be_sent(contract):
         jsonschema.validate({"score": {"raw": 8.5, "min": 0, "max": 10}}, package_result_schema(contract))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"score": {"raw": 8}}, package_result_schema(contract))
+
+
+def test_a_stage_mapping_interview_is_reported_as_a_note_when_completed(
+    connection, fake_sr, package, django_capture_on_commit_callbacks
+):
+    from assessments.models import Mode
+    from assessments.services import CandidateSnapshot, assessment_order
+
+    fake_sr.route("POST", r"/messages/shares", Answer(201, {"id": "m-1"}))
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment, _ = assessment_order(
+            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
+            remote_application_id="a-1", remote_candidate_id="c-1", remote_job_id="j-1",
+            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_start(assessment=assessment)
+    assert not fake_sr.calls("POST", r"/messages/shares") and not patches(fake_sr)
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_submit_answers(assessment=assessment, answers={q.pk: "I listen." for q in package.questions.all()})
+    [note] = fake_sr.calls("POST", r"/messages/shares")
+    body = note.json()
+    assert body["shareWith"] == {"hiringTeamOf": ["j-1"]}
+    assert body["content"].startswith("#[CANDIDATE:c-1] completed") and "/r/" in body["content"]
