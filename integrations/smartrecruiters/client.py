@@ -20,7 +20,6 @@ from integrations.locks import LockNotAcquired, distributed_lock
 from .auth import TokenSource
 from .constants import (
     API_HOSTS,
-    ASSESSMENT_API,
     CANDIDATES_PAGE_LIMIT,
     CONCURRENT_CALLS,
     INTEGRATION_PATH,
@@ -204,5 +203,3 @@ class SmartRecruitersClient(AtsClient):
             raise BadRequest("SmartRecruiters' setUpIntegration answer has no clientId/clientSecret")
         return body
 
-
-__all__ = ["ASSESSMENT_API", "SmartRecruitersClient", "backoff_429"]

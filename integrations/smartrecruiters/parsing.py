@@ -40,7 +40,7 @@ def json_object(raw_body: bytes) -> dict[str, Any]:
     return body
 
 
-def _text(value: Any, limit: int = 300) -> str:
+def text(value: Any, limit: int = 300) -> str:
     if value is None or isinstance(value, (dict, list)):
         return ""
     return str(value).strip()[:limit]
@@ -73,19 +73,19 @@ def candidate_from(data: Any) -> Candidate:
     data = data if isinstance(data, dict) else {}
     phone = data.get("phoneNumber") or data.get("phone") or ""
     return Candidate(
-        remote_id=_text(data.get("id"), 128),
-        first_name=_text(data.get("firstName"), 150),
-        last_name=_text(data.get("lastName"), 150),
-        email=_text(data.get("email"), 254),
-        phone=_text(phone, 40),
+        remote_id=text(data.get("id"), 128),
+        first_name=text(data.get("firstName"), 150),
+        last_name=text(data.get("lastName"), 150),
+        email=text(data.get("email"), 254),
+        phone=text(phone, 40),
     )
 
 
 def job_from(data: Any) -> JobChanged | None:
     if not isinstance(data, dict) or not data.get("id"):
         return None
-    return JobChanged(remote_job_id=_text(data["id"], 128), title=_text(data.get("title") or data.get("name")),
-                      status=_text(data.get("status"), 64))
+    return JobChanged(remote_job_id=text(data["id"], 128), title=text(data.get("title") or data.get("name")),
+                      status=text(data.get("status"), 64))
 
 
 @dataclass(frozen=True)
@@ -122,23 +122,23 @@ def order_parse(body: dict[str, Any], *, inline: bool) -> Order:
     candidate_data = body.get("candidate")
     job = body.get("job") if isinstance(body.get("job"), dict) else {}
     missing = []
-    package_id = _text(body.get("assessmentPackageId"), 64)
+    package_id = text(body.get("assessmentPackageId"), 64)
     if not package_id:
         missing.append("assessmentPackageId")
-    results_url = _text(body.get("resultCallbackURL"), 1000)
+    results_url = text(body.get("resultCallbackURL"), 1000)
     if not results_url:
         missing.append("resultCallbackURL")
-    company_id = _text(body.get("companyId"), 128)
+    company_id = text(body.get("companyId"), 128)
     if not company_id:
         missing.append("companyId")
     if not isinstance(candidate_data, dict):
         missing.append("candidate")
-    job_id = _text(job.get("id"), 128) or _text(body.get("jobId"), 128)
+    job_id = text(job.get("id"), 128) or text(body.get("jobId"), 128)
     if not job_id:
         missing.append("job.id")
     return_url = ""
     if inline:
-        return_url = _text(body.get("completedAssessmentCallbackUrl"), 1000)
+        return_url = text(body.get("completedAssessmentCallbackUrl"), 1000)
         if not return_url:
             missing.append("completedAssessmentCallbackUrl")
     candidate = candidate_from(candidate_data)
@@ -157,9 +157,9 @@ def order_parse(body: dict[str, Any], *, inline: bool) -> Order:
     fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
     return Order(
         order_id=order_id, package_id=package_id, company_id=company_id, results_url=results_url,
-        candidate=candidate, job_id=job_id, job_title=_text(job.get("title")), inline=inline,
-        return_url=return_url, requester_email=_text(requester.get("email"), 254),
-        fields={str(k)[:64]: _text(v, 200) for k, v in list(fields.items())[:20]},
+        candidate=candidate, job_id=job_id, job_title=text(job.get("title")), inline=inline,
+        return_url=return_url, requester_email=text(requester.get("email"), 254),
+        fields={str(k)[:64]: text(v, 200) for k, v in list(fields.items())[:20]},
     )
 
 
@@ -198,12 +198,12 @@ def parse_time(value: Any) -> dt.datetime | None:
 def application_ids(body: Any) -> tuple[str, str, str]:
     """(application_id, candidate_id, job_id) of an ``application.*`` delivery."""
     body = body if isinstance(body, dict) else {}
-    return (_text(body.get("application_id") or body.get("applicationId"), 128),
-            _text(body.get("candidate_id") or body.get("candidateId"), 128),
-            _text(body.get("job_id") or body.get("jobId"), 128))
+    return (text(body.get("application_id") or body.get("applicationId"), 128),
+            text(body.get("candidate_id") or body.get("candidateId"), 128),
+            text(body.get("job_id") or body.get("jobId"), 128))
 
 
 def application_status(data: Any) -> tuple[str, str]:
     """(status, subStatus) of ``GET /candidates/{id}/jobs/{jobId}`` or a candidate's assignment."""
     data = data if isinstance(data, dict) else {}
-    return _text(data.get("status"), 64).upper(), _text(data.get("subStatus"), 128)
+    return text(data.get("status"), 64).upper(), text(data.get("subStatus"), 128)

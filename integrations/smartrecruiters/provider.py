@@ -157,19 +157,19 @@ class SmartRecruitersProvider(Provider):
                 remote_sub_status=sub_status if status in SUB_STATUS_STATUSES else "", changed_at=changed_at,
             )]
         if name == "candidate.deleted":
-            candidate_id = parsing._text((body or {}).get("id") if isinstance(body, dict) else "", 128)
+            candidate_id = parsing.text((body or {}).get("id") if isinstance(body, dict) else "", 128)
             if not candidate_id:
                 raise PayloadError("candidate.deleted without id")
             return [CandidateChanged(candidate=Candidate(remote_id=candidate_id), deleted=True, erase=True)]
         if name.startswith("candidate."):
-            candidate_id = parsing._text((body or {}).get("id") if isinstance(body, dict) else "", 128)
+            candidate_id = parsing.text((body or {}).get("id") if isinstance(body, dict) else "", 128)
             if not candidate_id:
                 raise PayloadError(f"{name} without id")
             data = self._current(connection, link, f"candidates/{candidate_id}")
             candidate = parsing.candidate_from(data)
             return [CandidateChanged(candidate=candidate if candidate.remote_id else Candidate(remote_id=candidate_id))]
         if name.startswith("job."):
-            job_id = parsing._text(
+            job_id = parsing.text(
                 ((body or {}).get("id") or (body or {}).get("job_id")) if isinstance(body, dict) else "", 128)
             if not job_id:
                 raise PayloadError(f"{name} without id")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
@@ -50,8 +51,6 @@ def customer_client(connection: Connection, **kwargs) -> SmartRecruitersClient:
 
 
 def webhook_callback_url(company_id: str) -> str:
-    from urllib.parse import urlencode
-
     return f"{settings.SITE_URL}{reverse('smartrecruiters:webhooks')}?{urlencode({'companyId': company_id})}"
 
 

@@ -18,8 +18,8 @@ from integrations.providers import InboundRejected, provider_get
 from integrations.webhooks import inbound_json_body, json_error, stored_headers, webhook_receive
 
 from . import auth, parsing, selectors, services
-from .constants import OUR_SCOPES, PARTNER_FIELDS, PROVIDER_NAME, SUBSCRIPTION_REF, WEBHOOK_EVENTS
-from .provider import KIND_INLINE, KIND_ORDER, KIND_WEBHOOK
+from .constants import OUR_SCOPES, PARTNER_FIELDS, PROVIDER_NAME, SUBSCRIPTION_REF
+from .provider import KIND_ORDER, KIND_WEBHOOK
 
 logger = logging.getLogger(__name__)
 
@@ -224,5 +224,3 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         return response
     return webhook_receive(request, provider_name=PROVIDER_NAME, kind=KIND_WEBHOOK)
 
-
-__all__ = ["WEBHOOK_EVENTS"]

@@ -41,6 +41,7 @@ class Seen:
     body: bytes
     form: dict[str, str]
     files: dict[str, tuple[str, bytes, str]]
+    at: float = 0.0  # time.monotonic() on arrival
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -107,7 +108,7 @@ class FakeSmartRecruiters:
     def _app(self, request: Request) -> Response:
         files = {name: (f.filename, f.read(), f.mimetype) for name, f in request.files.items()}
         seen = Seen(request.method, request.path, dict(request.args), dict(request.headers), request.get_data(),
-                    dict(request.form), files)
+                    dict(request.form), files, time.monotonic())
         with self.lock:
             self.seen.append(seen)
             self.in_flight += 1

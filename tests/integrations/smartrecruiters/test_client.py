@@ -146,3 +146,19 @@ def test_master_client_without_credentials_is_a_clear_error(fake_sr, settings):
     settings.SMARTRECRUITERS_CLIENT_SECRET = ""
     with pytest.raises(AuthFailed, match="SMARTRECRUITERS_CLIENT_ID"):
         master_client()
+
+
+def test_never_more_than_ten_requests_in_any_second_across_threads(connection, fake_sr):
+    fake_sr.route("GET", r"/jobs/j-\d+", Answer(200, {"id": "j"}))
+    client_count, per_client = 4, 6
+    threads = [threading.Thread(target=lambda: [customer_client(connection).job(f"j-{n}") for n in range(per_client)])
+               for _ in range(client_count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    arrivals = sorted(s.at for s in fake_sr.calls("GET", r"/jobs/j-\d+"))
+    assert len(arrivals) == client_count * per_client
+    # Our limiter counts departures; arrivals on loopback follow within milliseconds.
+    assert max(sum(1 for t in arrivals if start <= t < start + 0.95) for start in arrivals) <= 10
+    assert arrivals[-1] - arrivals[0] >= 1.0
