@@ -203,6 +203,28 @@ def application_ids(body: Any) -> tuple[str, str, str]:
             text(body.get("job_id") or body.get("jobId"), 128))
 
 
+def application_key(candidate_id: str, job_id: str) -> str:
+    """Our id of an application. SmartRecruiters' Customer API addresses an application by
+    candidate and job (``/candidates/{id}/jobs/{jobId}``), and so do orders and candidate pages:
+    keyed the same way, a webhook, an order and the sync meet on one mirrored application."""
+    return f"{candidate_id}:{job_id}"[:128]
+
+
+def application_from_candidate(candidate: Any) -> dict[str, Any] | None:
+    """A candidate page item's primary assignment as an application, or None without one."""
+    if not isinstance(candidate, dict) or not candidate.get("id"):
+        return None
+    assignment = candidate.get("primaryAssignment") if isinstance(candidate.get("primaryAssignment"), dict) else {}
+    job = assignment.get("job") if isinstance(assignment.get("job"), dict) else {}
+    if not job.get("id"):
+        return None
+    candidate_id, job_id = text(candidate["id"], 128), text(job["id"], 128)
+    status, sub_status = application_status(assignment)
+    return {"id": application_key(candidate_id, job_id), "candidate_id": candidate_id, "job_id": job_id,
+            "job_title": text(job.get("title")), "status": status, "subStatus": sub_status,
+            "updatedOn": text(candidate.get("updatedOn"), 64)}
+
+
 def application_status(data: Any) -> tuple[str, str]:
     """(status, subStatus) of ``GET /candidates/{id}/jobs/{jobId}`` or a candidate's assignment."""
     data = data if isinstance(data, dict) else {}

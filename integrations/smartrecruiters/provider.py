@@ -152,7 +152,7 @@ class SmartRecruitersProvider(Provider):
             if str(timestamp).isdigit():
                 changed_at = dt.datetime.fromtimestamp(int(timestamp), tz=dt.timezone.utc)
             return [StageChanged(
-                remote_application_id=application_id or f"{candidate_id}:{job_id}", remote_candidate_id=candidate_id,
+                remote_application_id=parsing.application_key(candidate_id, job_id), remote_candidate_id=candidate_id,
                 remote_job_id=job_id, remote_stage_id=status,
                 remote_sub_status=sub_status if status in SUB_STATUS_STATUSES else "", changed_at=changed_at,
             )]
@@ -258,10 +258,14 @@ class SmartRecruitersProvider(Provider):
     def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
         """Raw customer-API items, one ``Page`` per SmartRecruiters page. ``cursor`` is an
         ``updatedAfter`` bound (ISO 8601) and ``next_cursor`` the newest ``updatedOn`` seen.
-        Stages: the fixed statuses plus each hiring process's sub-statuses."""
+        Stages: the fixed statuses plus each hiring process's sub-statuses. Applications: the
+        candidates' primary assignments (SmartRecruiters lists no applications of its own)."""
         client = _customer_client(connection)
         if kind == "stages":
             yield Page(kind="stages", items=self._stages(client), next_cursor=None)
+            return
+        if kind == "applications":
+            yield from self._application_pages(client, cursor)
             return
         if kind == "candidates":
             source = client.candidates(updated_after=cursor or "")
@@ -277,6 +281,22 @@ class SmartRecruitersProvider(Provider):
                 if isinstance(value, str) and (newest is None or value > newest):
                     newest = value
             yield Page(kind=kind, items=items, next_cursor=newest)
+
+    @staticmethod
+    def _application_pages(client, cursor: str | None) -> Iterator[Page]:
+        """Applications as the candidate pages carry them (``primaryAssignment``: job, status,
+        sub-status), keyed like the webhooks key them (``parsing.application_key``)."""
+        newest = cursor
+        for page in client.candidates(updated_after=cursor or ""):
+            items = []
+            for candidate in page.get("content") or []:
+                item = parsing.application_from_candidate(candidate)
+                if item is None:
+                    continue
+                items.append(item)
+                if item["updatedOn"] and (newest is None or item["updatedOn"] > newest):
+                    newest = item["updatedOn"]
+            yield Page(kind="applications", items=items, next_cursor=newest)
 
     @staticmethod
     def _stages(client) -> list[dict[str, Any]]:

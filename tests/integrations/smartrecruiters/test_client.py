@@ -7,7 +7,6 @@ import threading
 import pytest
 from django.core.management import call_command
 
-from integrations.errors import RateLimited
 from integrations.smartrecruiters import auth
 from integrations.smartrecruiters.provider import provider
 from integrations.smartrecruiters.services import customer_client, master_client
@@ -111,17 +110,6 @@ def test_never_more_than_eight_in_flight_and_one_candidates_call(connection, fak
     assert len(fake_sr.calls("GET", r"/candidates")) == 3
 
 
-def test_the_shared_concurrency_cap_gives_up_after_max_wait():
-    from integrations import ratelimit
-
-    with ratelimit.concurrent("test-cap", 1):
-        with pytest.raises(RateLimited):
-            with ratelimit.concurrent("test-cap", 1, max_wait=0.2):
-                pass
-    with ratelimit.concurrent("test-cap", 1, max_wait=0.2):
-        pass
-
-
 def test_configure_puts_every_url_and_show_gets_it(fake_sr, settings, capsys):
     settings.SITE_URL = "https://stagehook.example.com"
     settings.SMARTRECRUITERS_CONSENT_DISPLAY_MODE = "POPUP"
@@ -162,3 +150,36 @@ def test_never_more_than_ten_requests_in_any_second_across_threads(connection, f
     # Our limiter counts departures; arrivals on loopback follow within milliseconds.
     assert max(sum(1 for t in arrivals if start <= t < start + 0.95) for start in arrivals) <= 10
     assert arrivals[-1] - arrivals[0] >= 1.0
+
+
+def test_application_pages_come_from_the_candidates_primary_assignments(connection, fake_sr, reference_fixtures):
+    listed = json.loads((reference_fixtures / "smartrecruiters/candidates/list.json").read_text())
+    listed["nextPageId"] = None
+    listed["content"].append({"id": "c-none", "updatedOn": "2026-11-01T00:00:00Z"})  # no assignment: skipped
+    fake_sr.route("GET", r"/candidates", Answer(200, listed))
+    [page] = list(provider.pages(connection, kind="applications", cursor=None))
+    assert page.items == [{"id": "string:string", "candidate_id": "string", "job_id": "string", "job_title": "string",
+                           "status": "LEAD", "subStatus": "string", "updatedOn": "2021-10-16T21:13:09.300Z"}]
+    assert page.next_cursor == "2021-10-16T21:13:09.300Z"
+
+
+def test_an_order_and_a_stage_change_meet_on_one_application(connection, fake_sr, package, client, bearer,
+                                                             reference_fixtures, django_capture_on_commit_callbacks):
+    """The order names candidate and job; the webhook's application is keyed by the same two."""
+    from assessments.models import Assessment
+    from integrations.models import StageMapping
+    from .conftest import order_body
+    from .test_webhooks import sign
+
+    StageMapping.objects.create(connection=connection, remote_stage_id="INTERVIEW", package=package)
+    body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr)
+    cid, jid = body["candidate"]["id"], body["job"]["id"]
+    fake_sr.route("GET", rf"/candidates/{cid}/jobs/{jid}", Answer(200, {"status": "INTERVIEW"}))
+    raw = json.dumps({"job_id": jid, "candidate_id": cid, "application_id": "a-9"}).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/smartrecruiters/webhooks?companyId=SmartCompany123", data=raw, content_type="application/json",
+                    **sign(raw, name="application.status.updated"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/smartrecruiters/packages/orders", data=json.dumps(body), content_type="application/json",
+                           HTTP_AUTHORIZATION=bearer).status_code == 202
+    assert Assessment.objects.count() == 1

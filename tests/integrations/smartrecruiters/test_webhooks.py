@@ -29,6 +29,13 @@ def test_the_signature_matches_a_hand_computed_vector():
     assert not auth.signature_valid(header=f"v2={expected}", secrets_=[WEBHOOK_KEY], payload=payload)
 
 
+def test_the_timestamp_window_is_300_seconds_either_way():
+    now = 1_700_000_000.0
+    assert auth.timestamp_fresh("1700000300", now=now) and auth.timestamp_fresh("1699999700", now=now)
+    assert not auth.timestamp_fresh("1700000301", now=now) and not auth.timestamp_fresh("1699999699", now=now)
+    assert not auth.timestamp_fresh("", now=now) and not auth.timestamp_fresh("1.7e9", now=now)
+
+
 def sign(raw: bytes, *, key=WEBHOOK_KEY, ts=None, event_id="evt-1", name="candidate.updated", version="v1",
          link="", extra_sigs=()):
     ts = str(int(time.time()) if ts is None else ts)
@@ -95,8 +102,8 @@ TAMPERS = {
     "tampered event-id": lambda: {**sign(RAW), "HTTP_EVENT_ID": "evt-other"},
     "tampered link": lambda: {**sign(RAW, link="<https://api.smartrecruiters.com/candidates/c-1>"),
                               "HTTP_LINK": "<https://api.smartrecruiters.com/candidates/c-2>"},
-    "stale timestamp": lambda: sign(RAW, ts=int(time.time()) - 301),
-    "future timestamp": lambda: sign(RAW, ts=int(time.time()) + 301),
+    "stale timestamp": lambda: sign(RAW, ts=int(time.time()) - 310),
+    "future timestamp": lambda: sign(RAW, ts=int(time.time()) + 310),
     "malformed timestamp": lambda: sign(RAW, ts="yesterday"),
     "malformed signature": lambda: {**sign(RAW), "HTTP_SMARTRECRUITERS_SIGNATURE": "sha256=abc;;v1"},
     "empty v1": lambda: {**sign(RAW), "HTTP_SMARTRECRUITERS_SIGNATURE": "v1="},
@@ -159,10 +166,10 @@ def test_a_status_change_is_read_through_the_link_and_starts_a_mapped_interview(
     link = f"<{fake_sr.url}/candidates/c-1/jobs/j-1>; rel=self"
     headers = sign(raw, name="application.status.updated", link=link)
     assert deliver(client, raw, headers, capture).status_code == 202
-    application = RemoteApplication.objects.get(remote_id="a-1")
+    application = RemoteApplication.objects.get(remote_id="c-1:j-1")
     assert (application.remote_stage_id, application.remote_sub_status) == ("INTERVIEW", "AI screen")
     assessment = Assessment.objects.get()
-    assert assessment.mode == Mode.TRIGGER and assessment.remote_application_id == "a-1"
+    assert assessment.mode == Mode.TRIGGER and assessment.remote_application_id == "c-1:j-1"
     assert assessment.candidate_email == "ada@example.com" and assessment.remote_job_title == "Support Specialist"
     assert len(fake_sr.calls("GET", r"/candidates/c-1/jobs/j-1")) == 1
 
@@ -172,7 +179,7 @@ def test_a_link_off_the_allow_list_is_not_followed(client, connection, fake_sr, 
     raw = json.dumps({"job_id": "j-1", "candidate_id": "c-1", "application_id": "a-1"}).encode()
     headers = sign(raw, name="application.created", link="<https://evil.example/steal>")
     assert deliver(client, raw, headers, capture).status_code == 202
-    assert RemoteApplication.objects.get(remote_id="a-1").remote_stage_id == "NEW"
+    assert RemoteApplication.objects.get(remote_id="c-1:j-1").remote_stage_id == "NEW"
     assert len(fake_sr.calls("GET", r"/candidates/c-1/jobs/j-1")) == 1  # read from the API instead
 
 
