@@ -45,6 +45,9 @@ def _consent_page(request, *, status: int = 200, **context) -> HttpResponse:
             "company_id": request.GET.get("companyId", ""), "redirect_to": request.GET.get("redirect", "")}
     response = render(request, "smartrecruiters/consent.html", {**base, **context}, status=status)
     response["Referrer-Policy"] = "same-origin"
+    # In POPUP mode SmartRecruiters' page opened us: keep the opener relation (Django's default
+    # same-origin policy would sever it) so the pop-up can report back and close.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
     return response
 
 
