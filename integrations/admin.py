@@ -74,7 +74,9 @@ class ConnectionAdminForm(forms.ModelForm):
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["__str__", "tenant", "provider", "remote_account_id", "status", "region", "last_synced_at"]
+    list_display = [
+        "__str__", "tenant", "provider", "remote_account_id", "status", "status_reason", "region", "last_synced_at"
+    ]
     list_filter = ["provider", "status", "region"]
     search_fields = ["name", "remote_account_id", "tenant__name"]
     readonly_fields = [

@@ -88,10 +88,13 @@ def _connection_for_install(*, tenant: Tenant, company_id: str) -> Connection:
                 name=f"SmartRecruiters {company_id}", status=ConnectionStatus.PENDING,
                 api_base_url=auth.api_base(), status_reason="consent started",
             )
-        if connection.tenant_id != tenant.pk and connection.status != ConnectionStatus.DISCONNECTED:
+        unfinished = connection.status == ConnectionStatus.PENDING and not (connection.credentials or {}).get(CRED_CLIENT_ID)
+        if connection.tenant_id != tenant.pk and connection.status != ConnectionStatus.DISCONNECTED and not unfinished:
             raise InstallFailed("This SmartRecruiters company is already connected to another Stagehook workspace.")
         if connection.tenant_id != tenant.pk:
-            # A disconnected company may be installed into another workspace: none of its secrets move.
+            # A disconnected company, or one whose install never got SmartRecruiters' credentials,
+            # may be installed into another workspace: none of its secrets move.
+            PartnerClient.objects.filter(connection=connection, revoked_at__isnull=True).update(revoked_at=timezone.now())
             connection.tenant = tenant
             connection.credentials = {}
             connection.subscription_ids = {}

@@ -183,3 +183,12 @@ def test_an_order_and_a_stage_change_meet_on_one_application(connection, fake_sr
         assert client.post("/smartrecruiters/packages/orders", data=json.dumps(body), content_type="application/json",
                            HTTP_AUTHORIZATION=bearer).status_code == 202
     assert Assessment.objects.count() == 1
+
+
+def test_configure_refuses_an_unknown_display_mode(fake_sr, settings):
+    from django.core.management.base import CommandError
+
+    settings.SMARTRECRUITERS_CONSENT_DISPLAY_MODE = "IFRAME"
+    with pytest.raises(CommandError, match="REDIRECT or POPUP"):
+        call_command("smartrecruiters_configure")
+    assert not fake_sr.calls("PUT", r"/assessment-api/v202010/partner/configuration")

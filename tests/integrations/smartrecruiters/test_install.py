@@ -160,3 +160,13 @@ def test_disconnect_revokes_tokens_deletes_the_subscription_and_keeps_history(
     assert client.delete("/smartrecruiters/integrations/companies/Other", HTTP_AUTHORIZATION=bearer).status_code == 404
     assert client.delete(f"/smartrecruiters/integrations/companies/{COMPANY_ID}").status_code == 401
     assert Connection.objects.filter(pk=connection.pk).exists()
+
+
+def test_an_install_that_never_got_credentials_does_not_block_another_workspace(client, admin_user, tenant, fake_sr):
+    other = TenantFactory()
+    Connection.objects.create(tenant=other, provider="smartrecruiters", remote_account_id=COMPANY_ID,
+                              status=ConnectionStatus.PENDING, status_reason="SmartRecruiters refused")
+    client.force_login(admin_user)
+    assert client.post(consent_url(fake_sr), {"tenant": tenant.pk}).status_code == 302
+    connection = Connection.objects.get()
+    assert connection.tenant == tenant and connection.status == ConnectionStatus.ACTIVE

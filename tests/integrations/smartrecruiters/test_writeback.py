@@ -146,3 +146,19 @@ def test_a_stage_mapping_interview_is_reported_as_a_note_when_completed(
     body = note.json()
     assert body["shareWith"] == {"hiringTeamOf": ["j-1"]}
     assert body["content"].startswith("#[CANDIDATE:c-1] completed") and "/r/" in body["content"]
+
+
+@pytest.mark.parametrize("ours,theirs", [
+    ("ordered", "PENDING"), ("invited", "PENDING"), ("in_progress", "IN_PROGRESS"), ("completed", "COMPLETED"),
+    ("failed", "REJECTED"), ("expired", "EXPIRED"), ("cancelled", "REJECTED"),
+])
+def test_the_status_mapping_table(ours, theirs, package, contract):
+    from assessments.models import Assessment
+    from integrations.smartrecruiters.writeback import result_body
+
+    assessment = Assessment(package=package, tenant=package.tenant, status=ours)
+    body = result_body(assessment, ours)
+    assert body["status"] == theirs
+    jsonschema.validate(body, package_result_schema(contract))
+    if ours == "cancelled":
+        assert "cancelled" in body["summary"]
