@@ -117,7 +117,8 @@ class TokenSource:
         try:
             with distributed_lock(self.lock_name, timeout=TOKEN_LOCK_TIMEOUT, wait=TOKEN_LOCK_WAIT):
                 cached = self._cached()
-                if cached and (not force or cached != rejected):
+                # Forced by a 401: another worker may have replaced the refused token meanwhile.
+                if cached and (not force or (rejected and cached != rejected)):
                     return cached
                 token, expires_in = self._fetch()
                 cache.set(

@@ -23,7 +23,7 @@ from integrations.services import connection_disconnect
 from integrations.webhooks import webhook_event_process, webhook_event_store
 from tenants.models import Tenant
 
-from . import auth
+from . import auth, selectors
 from .client import SmartRecruitersClient
 from .constants import (
     CRED_CLIENT_ID,
@@ -210,6 +210,34 @@ def smartrecruiters_disconnect(*, connection: Connection, reason: str) -> Connec
         connection = connection_disconnect(connection=connection, reason=reason)
         transaction.on_commit(lambda: _enqueue_unsubscribe(connection.pk))
     return connection
+
+
+def smartrecruiters_disconnect_check_queue(*, company_id: str) -> bool:
+    """Queue the check of an anonymous disconnect call (a task: it calls SmartRecruiters)."""
+    connection = selectors.connection_for_company(company_id=company_id)
+    if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+        return False
+    from .tasks import smartrecruiters_disconnect_check
+
+    transaction.on_commit(lambda: smartrecruiters_disconnect_check.delay(connection.pk))
+    return True
+
+
+def smartrecruiters_disconnect_check(*, connection_id: int) -> bool:
+    """Disconnect when SmartRecruiters refuses the company's credentials (the integration is gone
+    there); otherwise leave the connection as it is. True when it was disconnected."""
+    connection = Connection.objects.filter(pk=connection_id, provider=PROVIDER_NAME).first()
+    if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+        return False
+    if not (connection.credentials or {}).get(CRED_CLIENT_ID):
+        return False  # never integrated there: nothing to confirm
+    try:
+        auth.customer_token_source(connection).token(force=True)
+    except AuthFailed:
+        smartrecruiters_disconnect(connection=connection, reason="removed in SmartRecruiters (our credentials are refused)")
+        return True
+    logger.warning("connection %s: an anonymous disconnect call was not confirmed by SmartRecruiters", connection.pk)
+    return False
 
 
 def _enqueue_unsubscribe(connection_id: int) -> None:

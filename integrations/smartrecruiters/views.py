@@ -89,7 +89,13 @@ def disconnect(request: HttpRequest, company_id: str) -> HttpResponse:
     """SmartRecruiters removed Stagehook for a company: 204, and the connection is disconnected."""
     if request.method != "DELETE":
         return json_error(405, "method not allowed: use DELETE", Allow="DELETE")
-    connection = auth.connection_for_bearer(request.headers.get("Authorization", ""), include_disconnected=True)
+    authorization = request.headers.get("Authorization", "")
+    if not authorization:
+        # The contract names no authentication for this call: an anonymous one only asks us to
+        # check with SmartRecruiters, which disconnects only if our credentials are refused there.
+        services.smartrecruiters_disconnect_check_queue(company_id=company_id[:128])
+        return HttpResponse(status=204)
+    connection = auth.connection_for_bearer(authorization, include_disconnected=True)
     if connection is None:
         return json_error(401, "Unauthorized.")
     if connection.remote_account_id != company_id:

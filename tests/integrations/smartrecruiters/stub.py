@@ -54,6 +54,7 @@ class FakeSmartRecruiters:
         self.defaults: dict[tuple[str, str], Any] = {}
         self.queues: dict[tuple[str, str], deque] = defaultdict(deque)
         self.tokens: dict[str, str] = {}  # token -> client id
+        self.clients = {MASTER_ID: MASTER_SECRET, CUSTOMER_ID: CUSTOMER_SECRET}  # who may get a token
         self.token_lifetime = 3600
         self.in_flight = 0
         self.max_in_flight = 0
@@ -85,8 +86,7 @@ class FakeSmartRecruiters:
 
     def _token(self, request: Request) -> Response:
         form = request.form
-        pairs = {MASTER_ID: MASTER_SECRET, CUSTOMER_ID: CUSTOMER_SECRET}
-        if form.get("grant_type") != "client_credentials" or pairs.get(form.get("client_id")) != form.get("client_secret"):
+        if form.get("grant_type") != "client_credentials" or self.clients.get(form.get("client_id")) != form.get("client_secret"):
             return Response(json.dumps({"error": "invalid_client"}), status=401, content_type="application/json")
         token = uuid.uuid4().hex
         self.tokens[token] = form["client_id"]

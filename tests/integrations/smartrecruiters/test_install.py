@@ -158,7 +158,7 @@ def test_disconnect_revokes_tokens_deletes_the_subscription_and_keeps_history(
     # Repeated: the same answer, nothing more happens.
     assert client.delete(f"/smartrecruiters/integrations/companies/{COMPANY_ID}", HTTP_AUTHORIZATION=bearer).status_code == 204
     assert client.delete("/smartrecruiters/integrations/companies/Other", HTTP_AUTHORIZATION=bearer).status_code == 404
-    assert client.delete(f"/smartrecruiters/integrations/companies/{COMPANY_ID}").status_code == 401
+    assert client.delete(f"/smartrecruiters/integrations/companies/{COMPANY_ID}", HTTP_AUTHORIZATION="Bearer nope").status_code == 401
     assert Connection.objects.filter(pk=connection.pk).exists()
 
 
@@ -170,3 +170,21 @@ def test_an_install_that_never_got_credentials_does_not_block_another_workspace(
     assert client.post(consent_url(fake_sr), {"tenant": tenant.pk}).status_code == 302
     connection = Connection.objects.get()
     assert connection.tenant == tenant and connection.status == ConnectionStatus.ACTIVE
+
+
+def test_an_anonymous_disconnect_is_confirmed_with_smartrecruiters_first(
+    client, connection, fake_sr, django_capture_on_commit_callbacks
+):
+    url = f"/smartrecruiters/integrations/companies/{COMPANY_ID}"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(url).status_code == 204
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE  # SmartRecruiters still accepts our credentials
+
+    del fake_sr.clients[CUSTOMER_ID]  # the integration was removed in SmartRecruiters
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(url).status_code == 204
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISCONNECTED and "refused" in connection.status_reason
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete("/smartrecruiters/integrations/companies/Unknown").status_code == 204
