@@ -231,6 +231,8 @@ class _Validator(RequestValidator):
 
     def save_bearer_token(self, token, request, *args, **kwargs) -> None:
         client: PartnerClient = request.client
+        # Expired tokens of this client are of no use any more (not even as history).
+        AccessToken.objects.filter(client=client, expires_at__lt=timezone.now() - dt.timedelta(days=1)).delete()
         AccessToken.objects.create(
             client=client, connection=client.connection, token_hash=secret_hash(token["access_token"]),
             scopes=" ".join(request.scopes or OUR_SCOPES)[:300],

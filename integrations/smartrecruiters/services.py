@@ -147,7 +147,7 @@ def _set_up_integration(connection: Connection) -> bool:
     return False
 
 
-def _subscribe(connection: Connection) -> None:
+def _subscribe(connection: Connection, *, alerting_email: str = "") -> None:
     """One subscription for the company with every event we use: created (its id committed at
     once), activated, and its signing key stored encrypted. Steps already done are skipped."""
     refs = dict(connection.subscription_ids or {})
@@ -159,6 +159,7 @@ def _subscribe(connection: Connection) -> None:
     if not sub.get("id"):
         created = client.subscription_create(
             callback_url=webhook_callback_url(connection.remote_account_id), events=list(WEBHOOK_EVENTS),
+            alerting_email=alerting_email,
         )
         if not isinstance(created, dict) or not created.get("id"):
             raise BadRequest("SmartRecruiters created a subscription without an id")
@@ -177,10 +178,11 @@ def _subscribe(connection: Connection) -> None:
         _record(connection, credentials=credentials)
 
 
-def smartrecruiters_install(*, tenant: Tenant, company_id: str, actor: str) -> InstallResult:
+def smartrecruiters_install(*, tenant: Tenant, company_id: str, actor: str, alerting_email: str = "") -> InstallResult:
     """The consent sequence after the admin approved (SMARTRECRUITERS.md "Consent sequence").
     Any failure leaves the connection pending (or as it was) with the reason, and raises
-    ``InstallFailed``; running it again completes it."""
+    ``InstallFailed``; running it again completes it. ``alerting_email``: where SmartRecruiters
+    reports failing webhook deliveries (the approving admin)."""
     company_id = company_id.strip()[:128]
     if not company_id:
         raise InstallFailed("The link from SmartRecruiters has no companyId.")
@@ -189,7 +191,7 @@ def smartrecruiters_install(*, tenant: Tenant, company_id: str, actor: str) -> I
             connection = _connection_for_install(tenant=tenant, company_id=company_id)
             try:
                 reconsent = _set_up_integration(connection)
-                _subscribe(connection)
+                _subscribe(connection, alerting_email=alerting_email)
             except ClientError as exc:
                 if isinstance(exc, AuthFailed) and "SMARTRECRUITERS_CLIENT_ID" in exc.message:
                     raise _fail(connection, "Stagehook's SmartRecruiters partner credentials are not configured.") from None

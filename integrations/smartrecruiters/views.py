@@ -76,7 +76,7 @@ def integration(request: HttpRequest) -> HttpResponse:
         return _consent_page(request, status=400, error="Choose the Stagehook workspace to connect.", **context)
     try:
         result = services.smartrecruiters_install(tenant=chosen, company_id=company_id,
-                                                  actor=f"user:{request.user.pk}")
+                                                  actor=f"user:{request.user.pk}", alerting_email=request.user.email)
     except services.InstallFailed as exc:
         return _consent_page(request, status=400, error=exc.message, retry=True, **context)
     if redirect_to:

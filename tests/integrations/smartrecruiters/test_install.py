@@ -44,6 +44,7 @@ def test_the_admin_sees_scopes_and_data_and_approves(client, admin_user, tenant,
     assert setup.json()["clientId"] == minted.client_id and setup.json()["clientSecret"] not in minted.secret_hash
     [sub] = fake_sr.calls("POST", r"/webhooks-api/v201907/subscriptions")
     assert sub.json()["events"] == list(WEBHOOK_EVENTS) and f"companyId={COMPANY_ID}" in sub.json()["callbackUrl"]
+    assert sub.json()["alertingEmailAddress"] == admin_user.email
     assert len(fake_sr.calls("PUT", r"/webhooks-api/v201907/subscriptions/sub-1/activation")) == 1
     assert len(fake_sr.calls("POST", r"/webhooks-api/v201907/subscriptions/sub-1/secret-key")) == 1
     # The master token set it up; the customer token made the subscription.
