@@ -14,29 +14,25 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from integrations.http import host_allowed
-from integrations.providers import AssessmentOrdered, Candidate, JobChanged
+from integrations.providers import AssessmentOrdered, Candidate, InboundRejected, JobChanged
 
 from .constants import API_HOSTS, BROWSER_HOST_SUFFIX, BROWSER_HOSTS, OPTION_INLINE, OPTION_RETURN_URL
 
 RESULTS_PATH = re.compile(r"/orders/(?P<order_id>[^/]+)/results/?$")
 
 
-class OrderInvalid(Exception):
-    """An order body we refuse: ``status`` (400) and a message naming what is wrong."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+def invalid(message: str) -> InboundRejected:
+    """A body we refuse: 400 with a message naming what is wrong."""
+    return InboundRejected(400, message)
 
 
 def json_object(raw_body: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise OrderInvalid("the body is not valid JSON") from None
+        raise invalid("the body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise OrderInvalid("the body must be a JSON object")
+        raise invalid("the body must be a JSON object")
     return body
 
 
@@ -145,14 +141,14 @@ def order_parse(body: dict[str, Any], *, inline: bool) -> Order:
     if isinstance(candidate_data, dict) and not (candidate.email or candidate.phone):
         missing.append("candidate.email")
     if missing:
-        raise OrderInvalid("missing required fields: " + ", ".join(missing))
+        raise invalid("missing required fields: " + ", ".join(missing))
     if not api_url_allowed(results_url):
-        raise OrderInvalid("resultCallbackURL is not a SmartRecruiters API URL")
+        raise invalid("resultCallbackURL is not a SmartRecruiters API URL")
     order_id = order_id_from_results_url(results_url)
     if not order_id:
-        raise OrderInvalid("resultCallbackURL does not end in /orders/{orderId}/results with a uuid orderId")
+        raise invalid("resultCallbackURL does not end in /orders/{orderId}/results with a uuid orderId")
     if return_url and not browser_url_allowed(return_url):
-        raise OrderInvalid("completedAssessmentCallbackUrl is not a SmartRecruiters URL")
+        raise invalid("completedAssessmentCallbackUrl is not a SmartRecruiters URL")
     requester = body.get("requester") if isinstance(body.get("requester"), dict) else {}
     fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
     return Order(
@@ -164,16 +160,16 @@ def order_parse(body: dict[str, Any], *, inline: bool) -> Order:
 
 
 def requester_parse(header: str) -> str:
-    """The ``requester`` header (JSON ``{email}``): its e-mail, or raise ``OrderInvalid``."""
+    """The ``requester`` header (JSON ``{email}``): its e-mail, or raise ``InboundRejected`` (400)."""
     if not header:
         return ""
     try:
         data = json.loads(header)
     except ValueError:
-        raise OrderInvalid("the requester header is not valid JSON") from None
+        raise invalid("the requester header is not valid JSON") from None
     email = data.get("email") if isinstance(data, dict) else None
     if not isinstance(email, str) or "@" not in email or len(email) > 254:
-        raise OrderInvalid("the requester header needs an email")
+        raise invalid("the requester header needs an email")
     return email.strip()
 
 

@@ -76,10 +76,7 @@ class SmartRecruitersProvider(Provider):
 
     def verify_order(self, request: HttpRequest, *, raw_body: bytes, inline: bool) -> tuple[Connection, parsing.Order]:
         connection = self.bearer_connection(request)
-        try:
-            order = parsing.order_parse(parsing.json_object(raw_body), inline=inline)
-        except parsing.OrderInvalid as exc:
-            raise InboundRejected(exc.status, exc.message) from None
+        order = parsing.order_parse(parsing.json_object(raw_body), inline=inline)  # 400 naming what is wrong
         if order.company_id != connection.remote_account_id:
             raise InboundRejected(403, "companyId is not the company this token was issued to.")
         if selectors.package_for(connection=connection, package_id=order.package_id) is None:
@@ -129,7 +126,7 @@ class SmartRecruitersProvider(Provider):
         if event.event_type in (EVENT_ORDER, EVENT_INLINE):
             try:
                 return [parsing.order_parse(body, inline=event.event_type == EVENT_INLINE).event()]
-            except parsing.OrderInvalid as exc:
+            except InboundRejected as exc:
                 raise PayloadError(exc.message) from None
         if event.connection is None:
             raise PayloadError("a webhook without a connection")

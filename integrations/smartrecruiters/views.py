@@ -165,8 +165,6 @@ def packages(request: HttpRequest) -> HttpResponse:
         parsing.requester_parse(request.headers.get("requester", ""))
     except InboundRejected as exc:
         return json_error(exc.status, exc.message)
-    except parsing.OrderInvalid as exc:
-        return json_error(exc.status, exc.message)
     filters = {field["id"]: request.GET.get(field["id"], "") for field in PARTNER_FIELDS}
     items = selectors.packages_for(connection=connection, filters=filters)
     if not items:
