@@ -221,6 +221,13 @@ class SmartRecruitersProvider(Provider):
 
     @staticmethod
     def _note(client, assessment: Assessment) -> WriteBackResult:
+        """Trigger mode: move the application when the stage mapping's advance rule says so (an
+        idempotent PUT, first, so a retry never posts the note twice), then the note."""
+        target = writeback.advance_target(assessment)
+        if target is not None:
+            status, sub_status = target
+            client.application_status_set(assessment.remote_candidate_id, assessment.remote_job_id,
+                                           status=status, sub_status=sub_status)
         score = writeback.score(assessment)
         score_text = f" Score {score['raw']}/{score['max']}" if score else ""
         label = f" ({assessment.score_label})" if assessment.score_label else ""

@@ -109,3 +109,19 @@ def is_inline(assessment: Assessment) -> bool:
 
 def report_filename(assessment: Assessment) -> str:
     return f"stagehook-report-{assessment.pk}.pdf"
+
+
+def advance_target(assessment: Assessment) -> tuple[str, str] | None:
+    """(status, sub-status) to move the application to, when the stage mapping that started this
+    interview has an advance rule (``score >= threshold``) and the score meets it. The target is
+    written ``STATUS`` or ``STATUS/sub-status`` (the stage ids of ``Provider.pages("stages")``)."""
+    options = assessment.options or {}
+    threshold, target = options.get("advance_threshold"), str(options.get("advance_to_stage_id") or "")
+    value = score(assessment)
+    if threshold is None or not target or value is None:
+        return None
+    percent = (value["raw"] - value["min"]) * 100 / (value["max"] - value["min"])
+    if percent < int(threshold):
+        return None
+    status, _, sub_status = target.partition("/")
+    return status.strip().upper(), sub_status.strip()

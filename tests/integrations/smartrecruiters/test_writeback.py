@@ -162,3 +162,30 @@ def test_the_status_mapping_table(ours, theirs, package, contract):
     jsonschema.validate(body, package_result_schema(contract))
     if ours == "cancelled":
         assert "cancelled" in body["summary"]
+
+
+@pytest.mark.parametrize("threshold,moved", [(0, True), (101, False)])
+def test_the_advance_rule_moves_the_application_before_the_note(
+    connection, fake_sr, package, django_capture_on_commit_callbacks, threshold, moved
+):
+    from assessments.models import Mode
+    from assessments.services import CandidateSnapshot, assessment_order
+
+    fake_sr.route("POST", r"/messages/shares", Answer(201, {"id": "m-1"}))
+    fake_sr.route("PUT", r"/candidates/c-1/jobs/j-1/status", Answer(204, ""))
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment, _ = assessment_order(
+            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
+            remote_application_id="c-1:j-1", remote_candidate_id="c-1", remote_job_id="j-1",
+            candidate=CandidateSnapshot(email="ada@example.com"),
+            options={"advance_threshold": threshold, "advance_to_stage_id": "INTERVIEW/Onsite"},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_start(assessment=assessment)
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_submit_answers(assessment=assessment, answers={q.pk: "I listen." for q in package.questions.all()})
+    moves = fake_sr.calls("PUT", r"/candidates/c-1/jobs/j-1/status")
+    assert [m.json() for m in moves] == ([{"status": "INTERVIEW", "subStatus": "Onsite"}] if moved else [])
+    assert len(fake_sr.calls("POST", r"/messages/shares")) == 1
+    if moved:
+        assert fake_sr.seen.index(moves[0]) < fake_sr.seen.index(fake_sr.calls("POST", r"/messages/shares")[0])
