@@ -142,4 +142,12 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
         return _closed(request, access)
     return _private(render(request, "assessments/candidate/done.html", {
         "tenant_name": access.assessment.tenant.name, "steps": _steps(3),
+        "return_url": _return_url(access.assessment),
     }))
+
+
+def _return_url(assessment) -> str:
+    """Where the ordering party asked the candidate to be sent back to when done (the ATS's
+    application flow): ``options["return_url"]``, an http(s) URL checked by whoever ordered."""
+    url = str((assessment.options or {}).get("return_url") or "")
+    return url if url.startswith(("https://", "http://")) else ""

@@ -21,7 +21,7 @@ from .exceptions import (
     InvitationTemporaryFailure,
     InvitationUndeliverable,
 )
-from .invitations import invitation_deliver
+from .invitations import candidate_link, invitation_deliver
 from .models import OPEN_STATUSES, Assessment, AssessmentEvent, Mode, Package, Status
 from .selectors import assessment_question_specs, assessment_reminder_due_filter
 from .signals import assessment_status_changed
@@ -314,6 +314,25 @@ def assessment_invite_give_up(
 ) -> Assessment | None:
     """Called when retries are exhausted: the candidate was never reached."""
     return _invitation_fail(assessment_id=assessment_id, actor=actor, reason=reason)
+
+
+def assessment_link_issue(*, assessment_id: int, actor: str) -> str:
+    """Hand the candidate's link to the ordering party instead of e-mailing it (an ATS that opens
+    the interview inside its own application flow). A fresh link every call (earlier ones stop
+    working); an ``ordered`` assessment moves to ``invited``. Refused once it is closed."""
+    with transaction.atomic():
+        locked = _assessment_lock(assessment_id=assessment_id)
+        if locked.status not in OPEN_STATUSES:
+            raise IllegalTransition(locked.status, Status.INVITED, f"the assessment is {locked.status}")
+        _ensure_not_past_deadline(locked)
+        token, digest = token_new()
+        locked.token_hash = digest
+        locked.save(update_fields=["token_hash", "updated_at"])
+        if locked.status == Status.ORDERED:
+            _status_move(locked=locked, to_status=Status.INVITED, actor=actor, reason="link handed to the ordering party")
+        else:
+            _event_record(assessment=locked, actor=actor, note="a fresh link was handed to the ordering party")
+    return candidate_link(token=token)
 
 
 def assessment_resend_invitation(*, assessment: Assessment, actor: str) -> Assessment:

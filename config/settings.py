@@ -188,6 +188,12 @@ SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=900)  # r
 SYNC_MAX_RUN_SECONDS = env.int("SYNC_MAX_RUN_SECONDS", default=4 * 3600)
 SYNC_FAILURES_BEFORE_ATTENTION = env.int("SYNC_FAILURES_BEFORE_ATTENTION", default=3)
 
+# SmartRecruiters: the vendor's master (partner) credentials, the API host, the consent display mode.
+SMARTRECRUITERS_CLIENT_ID = env("SMARTRECRUITERS_CLIENT_ID", default="")
+SMARTRECRUITERS_CLIENT_SECRET = env("SMARTRECRUITERS_CLIENT_SECRET", default="")
+SMARTRECRUITERS_API_BASE = env("SMARTRECRUITERS_API_BASE", default="https://api.smartrecruiters.com")
+SMARTRECRUITERS_CONSENT_DISPLAY_MODE = env("SMARTRECRUITERS_CONSENT_DISPLAY_MODE", default="REDIRECT")
+
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

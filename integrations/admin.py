@@ -95,8 +95,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
-        "__str__", "tenant", "provider", "remote_account_id", "status", "region", "sync_enabled", "last_synced_at",
-        "latest_sync",
+        "__str__", "tenant", "provider", "remote_account_id", "status", "status_reason", "region", "sync_enabled",
+        "last_synced_at", "latest_sync",
     ]
     list_filter = ["provider", "status", "region"]
     search_fields = ["name", "remote_account_id", "tenant__name"]

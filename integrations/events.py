@@ -123,6 +123,7 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
         remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id,
         remote_job_title=event.remote_job_title, callback_url=event.callback_url, options=dict(event.options),
         remote_stage_id=event.remote_stage_id,
+        send_invitation=event.send_invitation,
     )
 
 
@@ -246,8 +247,12 @@ def _(event: ApplicationRejected, connection: Connection) -> Outcome:
 @_handle.register
 def _(event: CandidateChanged, connection: Connection) -> Outcome:
     if event.deleted:
+        erased = 0
+        if event.erase:
+            erased = services.remote_candidate_erase(connection=connection, remote_id=event.candidate.remote_id,
+                                                     actor=_actor(connection))
         services.remote_candidate_delete(connection=connection, remote_id=event.candidate.remote_id)
-        return Outcome(WebhookStatus.PROCESSED, note="candidate deleted")
+        return Outcome(WebhookStatus.PROCESSED, note=f"candidate deleted{f', {erased} assessments erased' if event.erase else ''}")
     services.remote_candidate_upsert(connection=connection, candidate=event.candidate)
     return Outcome(WebhookStatus.PROCESSED, note="candidate updated")
 

@@ -9,6 +9,7 @@ duration only: never headers, query strings or bodies (they carry secrets and pe
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import logging
@@ -105,7 +106,9 @@ class AtsClient:
     ``headers``: sent with every request (authentication included);
     ``refresh``: called once on a 401, returns headers to merge (e.g. a new ``Authorization``);
     ``rate``: the ATS's limit for one credential, shared by all workers; None = no limit;
-    ``rate_max_wait``: how long ``request`` may wait for a slot before raising ``RateLimited``.
+    ``rate_max_wait``: how long ``request`` may wait for a slot before raising ``RateLimited``;
+    ``concurrency``: at most this many requests of the credential in flight at once, across all
+    workers (None = no cap).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class AtsClient:
         refresh: Callable[[], Mapping[str, str]] | None = None,
         rate: Rate | None = None,
         rate_max_wait: float = ratelimit.DEFAULT_MAX_WAIT,
+        concurrency: int | None = None,
         timeout: tuple[float, float] | None = None,
         session: requests.Session | None = None,
     ):
@@ -127,6 +131,7 @@ class AtsClient:
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.rate = rate
         self.rate_max_wait = rate_max_wait
+        self.concurrency = concurrency
         self.rate_key = f"{provider}:{credential_fingerprint(credential)}"
         self.headers = dict(headers or {})
         self.refresh = refresh
@@ -160,15 +165,16 @@ class AtsClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Any = None,
+        files: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send one request and return its 2xx response; 401 -> ``refresh`` once and retry once."""
         url = self.url_for(url_or_path)
-        response = self._send(method, url, params=params, json=json, data=data, headers=headers)
+        response = self._send(method, url, params=params, json=json, data=data, files=files, headers=headers)
         if response.status_code == 401 and self.refresh is not None:
             logger.info("%s: 401, refreshing credentials once", self.provider)
             self.headers.update(self.refresh())
-            response = self._send(method, url, params=params, json=json, data=data, headers=headers)
+            response = self._send(method, url, params=params, json=json, data=data, files=files, headers=headers)
         self._raise_for_status(response)
         return response
 
@@ -192,12 +198,17 @@ class AtsClient:
         if self.rate is not None:
             ratelimit.acquire(self.rate_key, self.rate, max_wait=self.rate_max_wait)
         parts = urlsplit(url)
+        slot = (
+            ratelimit.concurrent(self.rate_key, self.concurrency, max_wait=self.rate_max_wait)
+            if self.concurrency else contextlib.nullcontext()
+        )
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method, url, headers={**self.headers, **(headers or {})}, timeout=self.timeout,
-                allow_redirects=False, **kwargs,
-            )
+            with slot:
+                response = self.session.request(
+                    method, url, headers={**self.headers, **(headers or {})}, timeout=self.timeout,
+                    allow_redirects=False, **kwargs,
+                )
         except requests.Timeout as exc:
             self._log(method, parts, "timeout", started)
             raise RemoteTimeout(f"{method} {parts.hostname}{parts.path} timed out") from exc

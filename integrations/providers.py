@@ -45,6 +45,9 @@ class AssessmentOrdered:
     remote_stage_id: str = ""
     callback_url: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    # False when the ATS hands the candidate our link itself (an inline order): no invitation is
+    # sent, so the link given to the ATS stays the valid one.
+    send_invitation: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class ApplicationRejected:
 class CandidateChanged:
     candidate: Candidate
     deleted: bool = False
+    # The ATS deleted the candidate for good (e.g. a privacy request): erase their personal data
+    # here too (assessments and integration rows), not only the mirror.
+    erase: bool = False
 
 
 @dataclass(frozen=True)

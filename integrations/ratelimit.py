@@ -2,11 +2,14 @@
 
 ``acquire(key, rate)`` waits for a slot in a moving window (never more than ``rate.limit`` calls in
 any ``rate.seconds``) instead of failing, so callers together never exceed the ATS's limit. A 429
-from the ATS ``block``s the key for everyone until the ATS's reset time.
+from the ATS ``block``s the key for everyone until the ATS's reset time. ``concurrent(key, n)``
+caps how many calls of a key are in flight at once, across workers (n slots, each a lock with a
+timeout, so a killed worker's slot frees itself).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -20,6 +23,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import RateLimited
+from .locks import try_lock
 
 logger = logging.getLogger(__name__)
 
@@ -115,3 +119,33 @@ def acquire(key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT) -> floa
 
 def block(key: str, seconds: float) -> None:
     limiter_get().block(key, seconds)
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+CONCURRENCY_SLOT_TIMEOUT = 120.0
+
+
+@contextlib.contextmanager
+def concurrent(key: str, limit: int, *, max_wait: float = DEFAULT_MAX_WAIT, slot_timeout: float = CONCURRENCY_SLOT_TIMEOUT):
+    """Hold one of ``limit`` slots of ``key`` while the block runs: at most ``limit`` callers of
+    ``key`` at once across every worker. Waits (with jitter) for a free slot; raises
+    ``RateLimited`` when none frees within ``max_wait`` seconds. A slot held longer than
+    ``slot_timeout`` (a dead worker) expires by itself."""
+    if limit < 1:
+        raise ValueError("a concurrency limit needs limit >= 1")
+    started = time.monotonic()
+    held = None
+    while held is None:
+        for slot in random.sample(range(limit), limit):
+            held = try_lock(f"{NAMESPACE}/concurrency/{key}/{slot}", timeout=slot_timeout)
+            if held is not None:
+                break
+        if held is None:
+            if time.monotonic() - started > max_wait:
+                raise RateLimited(f"no free concurrency slot within {max_wait:.0f} s ({limit} at once)", retry_after=1.0)
+            time.sleep(random.uniform(0.01, 0.05))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            held.release()

@@ -11,6 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from assessments.models import Assessment
+from assessments.retention import candidate_erase
+
 from .errors import ClientError
 from .models import (
     AssessmentLink,
@@ -222,3 +225,21 @@ def remote_candidates_erase(*, email: str, tenant=None) -> int:
     changed = applications.update(data={})
     deleted, _ = candidates.delete()
     return deleted + changed
+
+
+def remote_candidate_erase(*, connection: Connection, remote_id: str, actor: str) -> int:
+    """The ATS deleted a candidate for good: erase their personal data in the connection's tenant
+    through the assessments' erasure (which cancels open interviews, scrubs assessments and, by its
+    signal, the mirror, inbox and outbox). The e-mails come from the mirror and from the
+    assessments ordered for that remote candidate. Returns the number of assessments erased."""
+    if not remote_id:
+        return 0
+    emails = set(
+        RemoteCandidate.objects.filter(connection=connection, remote_id=remote_id).exclude(email="")
+        .values_list("email", flat=True)
+    )
+    emails |= set(
+        Assessment.objects.filter(source=connection.source_key, remote_candidate_id=remote_id)
+        .exclude(candidate_email="").values_list("candidate_email", flat=True)
+    )
+    return sum(candidate_erase(email=email, actor=actor, tenant=connection.tenant) for email in sorted(emails))

@@ -1,0 +1,399 @@
+"""SmartRecruiters behind the provider seam: inbound authentication (our Bearer tokens for orders,
+the signed Webhooks API deliveries), parsing into normalized events, the result write-back
+(``PATCH`` of the order's results URL + the report PDF), reads and pages of the customer API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from assessments.models import Assessment, Mode, Status
+from assessments.report_pdf import assessment_report_pdf
+from assessments.selectors import assessment_report_url
+from integrations.errors import BadRequest, PayloadError
+from integrations.models import Connection, Delivery, DeliveryChannel, WebhookEvent
+from integrations.ratelimit import Rate
+from integrations.providers import (
+    Candidate,
+    CandidateChanged,
+    DeliverySpec,
+    InboundRejected,
+    JobChanged,
+    NormalizedEvent,
+    Page,
+    Provider,
+    StageChanged,
+    SyncedApplication,
+    SyncedCandidate,
+    SyncedJob,
+    SyncedStage,
+    VerifiedInbound,
+    WriteBackResult,
+    provider_register,
+)
+
+from . import auth, parsing, selectors, writeback
+from .constants import (
+    APPLICATION_STATUSES,
+    CRED_CLIENT_ID,
+    CRED_CLIENT_SECRET,
+    CRED_WEBHOOK_KEYS,
+    PROVIDER_NAME,
+    SUB_STATUS_STATUSES,
+)
+
+logger = logging.getLogger(__name__)
+
+KIND_ORDER = "order"
+KIND_INLINE = "inline"
+KIND_WEBHOOK = "webhook"
+EVENT_ORDER = "order"
+EVENT_INLINE = "inline_order"
+UNAUTHORIZED = "Unauthorized."
+ATTACHMENT_REF = "attachment_url"
+# Deliveries that name no company are matched by signature against at most this many connections.
+MAX_SIGNATURE_CANDIDATES = 1000
+
+
+def _customer_client(connection: Connection):
+    from .services import customer_client  # services build on this module's parsing
+
+    return customer_client(connection)
+
+
+class SmartRecruitersProvider(Provider):
+    name = PROVIDER_NAME
+    urls = "integrations.smartrecruiters.urls"
+    # The sync's own share of the 10 requests/s per credential: webhook-driven reads and the
+    # write-backs keep the rest.
+    sync_rate = Rate(limit=6, seconds=1)
+    supports_stage_move = True  # a stage mapping's score rules: PUT .../status
+
+    def sync_unavailable(self, connection: Connection) -> str:
+        credentials = connection.credentials or {}
+        if not (credentials.get(CRED_CLIENT_ID) and credentials.get(CRED_CLIENT_SECRET)):
+            return "no SmartRecruiters customer credentials are stored (the consent has not completed)"
+        return super().sync_unavailable(connection)
+
+    # --- inbound ------------------------------------------------------------------------------
+    def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
+        if kind in (KIND_ORDER, KIND_INLINE):
+            connection, order = self.verify_order(request, raw_body=raw_body, inline=kind == KIND_INLINE)
+            return VerifiedInbound(connection=connection, event_id=f"order:{order.order_id}",
+                                   event_type=EVENT_INLINE if order.inline else EVENT_ORDER, payload=order)
+        if kind == KIND_WEBHOOK:
+            return self._verify_webhook(request, raw_body=raw_body)
+        raise InboundRejected(404, "Unknown SmartRecruiters endpoint.")
+
+    @staticmethod
+    def bearer_connection(request: HttpRequest) -> Connection:
+        connection = auth.connection_for_bearer(request.headers.get("Authorization", ""))
+        if connection is None:
+            raise InboundRejected(401, UNAUTHORIZED)
+        return connection
+
+    def verify_order(self, request: HttpRequest, *, raw_body: bytes, inline: bool) -> tuple[Connection, parsing.Order]:
+        connection = self.bearer_connection(request)
+        order = parsing.order_parse(parsing.json_object(raw_body), inline=inline)  # 400 naming what is wrong
+        if order.company_id != connection.remote_account_id:
+            raise InboundRejected(403, "companyId is not the company this token was issued to.")
+        if selectors.package_for(connection=connection, package_id=order.package_id) is None:
+            raise InboundRejected(404, f"No assessment package with id {order.package_id!r}.")
+        return connection, order
+
+    def _verify_webhook(self, request: HttpRequest, *, raw_body: bytes) -> VerifiedInbound:
+        headers = request.headers
+        event_id = headers.get("event-id", "").strip()
+        event_name = headers.get("event-name", "").strip()
+        timestamp = headers.get("smartrecruiters-timestamp", "")
+        signature = headers.get("smartrecruiters-signature", "")
+        if not signature or not auth.timestamp_fresh(timestamp):
+            raise InboundRejected(401, UNAUTHORIZED)
+        payload = auth.signature_payload(
+            timestamp=timestamp, raw_body=raw_body, event_id=headers.get("event-id", ""),
+            event_name=headers.get("event-name", ""), event_version=headers.get("event-version", ""),
+            link=headers.get("link", ""),
+        )
+        company_id = (request.GET.get("companyId") or "").strip()[:128]
+        candidates = selectors.live_connections(company_id=company_id).order_by("id")[:MAX_SIGNATURE_CANDIDATES]
+        connection = None
+        for candidate in candidates:
+            keys = [str(k) for k in (candidate.credentials or {}).get(CRED_WEBHOOK_KEYS) or []]
+            if auth.signature_valid(header=signature, secrets_=keys, payload=payload):
+                connection = candidate
+                break
+        if connection is None:
+            raise InboundRejected(401, UNAUTHORIZED)
+        if not event_id or not event_name:
+            raise InboundRejected(400, "event-id and event-name headers are required.")
+        try:
+            body = json.loads(raw_body)
+        except (ValueError, UnicodeDecodeError):
+            raise InboundRejected(400, "The body is not valid JSON.") from None
+        return VerifiedInbound(connection=connection, event_id=f"webhook:{event_id}", event_type=event_name[:100],
+                               payload=body)
+
+    def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:
+        return JsonResponse({}, status=202)
+
+    def parse(self, event: WebhookEvent) -> list[NormalizedEvent]:
+        try:
+            body = json.loads(bytes(event.raw_body))
+        except (ValueError, UnicodeDecodeError):
+            raise PayloadError("the stored body is not valid JSON") from None
+        if event.event_type in (EVENT_ORDER, EVENT_INLINE):
+            try:
+                return [parsing.order_parse(body, inline=event.event_type == EVENT_INLINE).event()]
+            except InboundRejected as exc:
+                raise PayloadError(exc.message) from None
+        if event.connection is None:
+            raise PayloadError("a webhook without a connection")
+        return self._webhook_events(event, body)
+
+    def _webhook_events(self, event: WebhookEvent, body: Any) -> list[NormalizedEvent]:
+        name = event.event_type
+        link = parsing.link_url(str((event.headers or {}).get("Link") or (event.headers or {}).get("link") or ""))
+        connection = event.connection
+        if name in ("application.status.updated", "application.created"):
+            application_id, candidate_id, job_id = parsing.application_ids(body)
+            if not (candidate_id and job_id):
+                raise PayloadError(f"{name} without candidate_id and job_id")
+            state = self._current(connection, link, f"candidates/{candidate_id}/jobs/{job_id}")
+            status, sub_status = parsing.application_status(state)
+            if status not in APPLICATION_STATUSES:
+                raise PayloadError(f"application {application_id or candidate_id} has no known status")
+            timestamp = (event.headers or {}).get("Smartrecruiters-Timestamp", "")
+            changed_at = None
+            if str(timestamp).isdigit():
+                changed_at = dt.datetime.fromtimestamp(int(timestamp), tz=dt.timezone.utc)
+            return [StageChanged(
+                remote_application_id=parsing.application_key(candidate_id, job_id), remote_candidate_id=candidate_id,
+                remote_job_id=job_id, remote_stage_id=status,
+                remote_sub_status=sub_status if status in SUB_STATUS_STATUSES else "", changed_at=changed_at,
+            )]
+        if name == "candidate.deleted":
+            candidate_id = parsing.text((body or {}).get("id") if isinstance(body, dict) else "", 128)
+            if not candidate_id:
+                raise PayloadError("candidate.deleted without id")
+            return [CandidateChanged(candidate=Candidate(remote_id=candidate_id), deleted=True, erase=True)]
+        if name.startswith("candidate."):
+            candidate_id = parsing.text((body or {}).get("id") if isinstance(body, dict) else "", 128)
+            if not candidate_id:
+                raise PayloadError(f"{name} without id")
+            data = self._current(connection, link, f"candidates/{candidate_id}")
+            candidate = parsing.candidate_from(data)
+            return [CandidateChanged(candidate=candidate if candidate.remote_id else Candidate(remote_id=candidate_id))]
+        if name.startswith("job."):
+            job_id = parsing.text(
+                ((body or {}).get("id") or (body or {}).get("job_id")) if isinstance(body, dict) else "", 128)
+            if not job_id:
+                raise PayloadError(f"{name} without id")
+            job = parsing.job_from(self._current(connection, link, f"jobs/{job_id}"))
+            return [job] if job else []
+        return []
+
+    @staticmethod
+    def _current(connection: Connection, link: str, path: str) -> Any:
+        """The current state: through ``link`` when its host is SmartRecruiters', else the API path."""
+        client = _customer_client(connection)
+        if link and parsing.api_url_allowed(link):
+            return client.get_link(link)
+        if link:
+            logger.warning("connection %s: webhook link on a host off the allow-list ignored", connection.pk)
+        return client.json("GET", path)
+
+    # --- write-back -----------------------------------------------------------------------------
+    def delivery_for(self, *, connection: Connection, assessment: Assessment, to_status: str) -> DeliverySpec | None:
+        if assessment.mode == Mode.ORDER and assessment.callback_url:
+            body = writeback.result_body(assessment, to_status)
+            if body is None:
+                return None
+            return DeliverySpec(channel=DeliveryChannel.RESULT, payload={"assessment_status": str(to_status), "result": body})
+        if to_status == Status.COMPLETED and assessment.remote_job_id and assessment.remote_candidate_id:
+            return DeliverySpec(channel=DeliveryChannel.NOTE, payload={"assessment_status": str(to_status)})
+        return None
+
+    def deliver(self, delivery: Delivery) -> WriteBackResult:
+        assessment = Assessment.objects.select_related("package", "tenant").get(pk=delivery.assessment_id)
+        client = _customer_client(delivery.connection)
+        payload = delivery.payload or {}
+        if delivery.channel == DeliveryChannel.NOTE:
+            return self._note(client, assessment)
+        if delivery.channel == DeliveryChannel.STAGE_MOVE:
+            return self._stage_move(client, assessment, payload)
+        body = dict(payload.get("result") or {})
+        if not body:
+            raise BadRequest("the delivery has no result body")
+        if not parsing.api_url_allowed(assessment.callback_url):
+            raise BadRequest("the order's results URL is not a SmartRecruiters URL")
+        completed = body.get("status") == "COMPLETED"
+        if completed:
+            body["attachments"] = [writeback.report_attachment(assessment_report_url(assessment=assessment))]
+        client.result_patch(results_url=assessment.callback_url, body=body)
+        refs: dict[str, str] = {}
+        if completed and not writeback.is_inline(assessment):
+            answer = client.result_attachment(
+                results_url=assessment.callback_url, filename=writeback.report_filename(assessment),
+                content=assessment_report_pdf(assessment=assessment),
+            )
+            refs[ATTACHMENT_REF] = str((answer or {}).get("url") or "") if isinstance(answer, dict) else ""
+        return WriteBackResult(status_code=200, remote_refs=refs)
+
+    @staticmethod
+    def _stage_move(client, assessment: Assessment, payload: dict[str, Any]) -> WriteBackResult:
+        """A stage mapping's score rule: move the application (``PUT .../status``, idempotent), or,
+        with no target status, leave the rule's note on the candidate."""
+        target = writeback.stage_move_target(payload)
+        if target is None:
+            client.message_share(content=f"#[CANDIDATE:{assessment.remote_candidate_id}] {payload.get('note') or ''}",
+                                 job_id=assessment.remote_job_id)
+            return WriteBackResult(status_code=201)
+        status, sub_status = target
+        client.application_status_set(assessment.remote_candidate_id, assessment.remote_job_id,
+                                       status=status, sub_status=sub_status)
+        return WriteBackResult(status_code=204, remote_refs={"moved_to_stage_id": f"{status}/{sub_status}".rstrip("/")})
+
+    @staticmethod
+    def _note(client, assessment: Assessment) -> WriteBackResult:
+        """Trigger mode: the completed interview as a note on the candidate, shared with the job's
+        hiring team."""
+        score = writeback.score(assessment)
+        score_text = f" Score {score['raw']}/{score['max']}" if score else ""
+        label = f" ({assessment.score_label})" if assessment.score_label else ""
+        content = (f"#[CANDIDATE:{assessment.remote_candidate_id}] completed the Stagehook interview "
+                   f"{assessment.package.name}.{score_text}{label} Report: {assessment_report_url(assessment=assessment)}")
+        client.message_share(content=content, job_id=assessment.remote_job_id)
+        return WriteBackResult(status_code=201)
+
+    # --- reads ----------------------------------------------------------------------------------
+    def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:
+        try:
+            data = _customer_client(connection).candidate(remote_candidate_id)
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        candidate = parsing.candidate_from(data)
+        return candidate if candidate.remote_id else None
+
+    def job_fetch(self, connection: Connection, *, remote_job_id: str) -> JobChanged | None:
+        try:
+            data = _customer_client(connection).job(remote_job_id)
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return parsing.job_from(data)
+
+    def validate_credentials(self, connection: Connection) -> None:
+        next(iter(_customer_client(connection).jobs()), None)
+
+    def pages(self, connection: Connection, *, kind: str, cursor: str | None) -> Iterator[Page]:
+        """The customer API as the sync engine's normalized records, one ``Page`` per
+        SmartRecruiters page. ``cursor`` is an ``updatedAfter`` bound (ISO 8601) and
+        ``next_cursor`` the newest ``updatedOn`` seen. Stages: the fixed statuses plus each hiring
+        process's sub-statuses. Applications: the candidates' primary assignments (SmartRecruiters
+        lists no applications of its own)."""
+        client = _customer_client(connection)
+        if kind == "stages":
+            yield Page(kind="stages", items=[_synced_stage(item) for item in self._stages(client)], next_cursor=None)
+            return
+        if kind == "applications":
+            yield from self._application_pages(client, cursor)
+            return
+        if kind == "candidates":
+            source, convert = client.candidates(updated_after=cursor or ""), _synced_candidate
+        elif kind == "jobs":
+            source, convert = client.jobs(updated_after=cursor or ""), _synced_job
+        else:
+            raise ValueError(f"unknown page kind {kind!r}")
+        newest = cursor
+        for page in source:
+            items = [item for item in page.get("content") or [] if isinstance(item, dict) and item.get("id")]
+            for item in items:
+                value = item.get("updatedOn")
+                if isinstance(value, str) and (newest is None or value > newest):
+                    newest = value
+            yield Page(kind=kind, items=[convert(item) for item in items], next_cursor=newest)
+
+    @staticmethod
+    def _application_pages(client, cursor: str | None) -> Iterator[Page]:
+        """Applications as the candidate pages carry them (``primaryAssignment``: job, status,
+        sub-status), keyed like the webhooks key them (``parsing.application_key``)."""
+        newest = cursor
+        for page in client.candidates(updated_after=cursor or ""):
+            items = []
+            for candidate in page.get("content") or []:
+                item = parsing.application_from_candidate(candidate)
+                if item is None:
+                    continue
+                items.append(SyncedApplication(
+                    remote_id=item["id"], remote_candidate_id=item["candidate_id"], remote_job_id=item["job_id"],
+                    remote_stage_id=item["status"], remote_sub_status=item["subStatus"],
+                    remote_updated_at=parsing.parse_time(item["updatedOn"]),
+                ))
+                if item["updatedOn"] and (newest is None or item["updatedOn"] > newest):
+                    newest = item["updatedOn"]
+            yield Page(kind="applications", items=items, next_cursor=newest)
+
+    @staticmethod
+    def _stages(client) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = [
+            {"id": status, "name": status.replace("_", " ").title(), "position": n, "sub_status": ""}
+            for n, status in enumerate(APPLICATION_STATUSES)
+        ]
+        processes = client.hiring_processes()
+        content = processes.get("content") if isinstance(processes, dict) else processes
+        seen = set()
+        for process in content or []:
+            if not isinstance(process, dict):
+                continue
+            subs = process.get("subStatuses")
+            if not isinstance(subs, dict) and process.get("id"):
+                subs = (client.hiring_process(str(process["id"])) or {}).get("subStatuses")
+            for status, names in (subs or {}).items() if isinstance(subs, dict) else ():
+                for name in names or []:
+                    label = name.get("label") or name.get("name") if isinstance(name, dict) else name
+                    key = (status, str(label))
+                    if status in SUB_STATUS_STATUSES and label and key not in seen:
+                        seen.add(key)
+                        items.append({"id": f"{status}/{label}", "name": f"{status.title()}: {label}",
+                                      "position": APPLICATION_STATUSES.index(status), "status": status,
+                                      "sub_status": str(label)})
+        return items
+
+
+provider = provider_register(SmartRecruitersProvider())
+
+
+# --- sync records ----------------------------------------------------------------------------------
+# Statuses the mapping wizard and the trigger rules treat as closed applications.
+CLOSED_STAGE_TYPES = {"REJECTED": "rejected", "WITHDRAWN": "withdrawn"}
+
+
+def _synced_stage(item: dict[str, Any]) -> SyncedStage:
+    return SyncedStage(
+        remote_id=item["id"], name=item["name"][:200], position=int(item.get("position") or 0),
+        stage_type=CLOSED_STAGE_TYPES.get(item["id"], ""),
+    )
+
+
+def _synced_candidate(item: dict[str, Any]) -> SyncedCandidate:
+    candidate = parsing.candidate_from(item)
+    return SyncedCandidate(
+        remote_id=candidate.remote_id, first_name=candidate.first_name, last_name=candidate.last_name,
+        email=candidate.email, phone=candidate.phone, remote_updated_at=parsing.parse_time(item.get("updatedOn")),
+    )
+
+
+def _synced_job(item: dict[str, Any]) -> SyncedJob:
+    job = parsing.job_from(item)
+    return SyncedJob(
+        remote_id=job.remote_job_id, title=job.title, status=job.status,
+        remote_updated_at=parsing.parse_time(item.get("updatedOn")),
+    )

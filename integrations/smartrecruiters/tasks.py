@@ -1,0 +1,25 @@
+"""SmartRecruiters tasks: thin transports taking ids."""
+
+import random
+
+from celery import shared_task
+
+from integrations.errors import ClientError
+
+from . import services
+
+
+@shared_task(acks_late=True, bind=True, max_retries=6)
+def smartrecruiters_unsubscribe(self, connection_id: int) -> None:
+    try:
+        services.smartrecruiters_subscription_delete(connection_id=connection_id)
+    except ClientError as exc:  # only retryable ones reach here
+        raise self.retry(exc=exc, countdown=random.uniform(10, 60) * 2**self.request.retries)
+
+
+@shared_task(acks_late=True, bind=True, max_retries=6)
+def smartrecruiters_disconnect_check(self, connection_id: int) -> None:
+    try:
+        services.smartrecruiters_disconnect_check(connection_id=connection_id)
+    except ClientError as exc:  # SmartRecruiters down or busy: ask again later
+        raise self.retry(exc=exc, countdown=random.uniform(10, 60) * 2**self.request.retries)

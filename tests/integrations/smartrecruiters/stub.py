@@ -1,0 +1,135 @@
+"""A stub of SmartRecruiters' HTTP API served on 127.0.0.1: routes -> scripted answers, every
+request recorded, tokens issued for the master and customer credentials. HTTP is stubbed only at
+the client boundary; nothing of ours is patched. (The faithful sandbox comes later on the shared kit.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+MASTER_ID, MASTER_SECRET = "master-client", "master-secret-0123456789"
+CUSTOMER_ID, CUSTOMER_SECRET = "sr-customer-client-id", "sr-customer-client-secret"
+WEBHOOK_KEY = "HeBVky2bccvvkcXPimH8c"
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    form: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]]
+    at: float = 0.0  # time.monotonic() on arrival
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: Any = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSmartRecruiters:
+    """Routes ``(METHOD, path regex)`` -> a queue of ``Answer``s then a default answer (or a
+    callable taking the ``Seen`` request). Issues tokens at ``/identity/oauth/token`` for the
+    master and customer credentials and checks ``Authorization`` on every other call."""
+
+    def __init__(self):
+        self.seen: list[Seen] = []
+        self.lock = threading.Lock()
+        self.defaults: dict[tuple[str, str], Any] = {}
+        self.queues: dict[tuple[str, str], deque] = defaultdict(deque)
+        self.tokens: dict[str, str] = {}  # token -> client id
+        self.clients = {MASTER_ID: MASTER_SECRET, CUSTOMER_ID: CUSTOMER_SECRET}  # who may get a token
+        self.token_lifetime = 3600
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.in_flight_by_path: dict[str, int] = defaultdict(int)
+        self.max_in_flight_by_path: dict[str, int] = defaultdict(int)
+        self.delay = 0.0
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        self.route("POST", r"/assessment-api/v202010/integration/company/[^/]+",
+                   Answer(200, {"clientId": CUSTOMER_ID, "clientSecret": CUSTOMER_SECRET}))
+        self.route("POST", r"/webhooks-api/v201907/subscriptions", Answer(201, {"id": "sub-1", "status": "inactive"}))
+        self.route("PUT", r"/webhooks-api/v201907/subscriptions/[^/]+/activation", Answer(204, ""))
+        self.route("POST", r"/webhooks-api/v201907/subscriptions/[^/]+/secret-key", Answer(200, {"secretKey": WEBHOOK_KEY}))
+        self.route("DELETE", r"/webhooks-api/v201907/subscriptions/[^/]+", Answer(204, ""))
+        self.route("PATCH", r"/assessment-api/v202010/orders/[^/]+/results", Answer(200, {}))
+        self.route("POST", r"/assessment-api/v202010/orders/[^/]+/results/attachment", Answer(201, {"url": "https://files.example/a.pdf"}))
+
+    def route(self, method: str, pattern: str, default: Any) -> None:
+        self.defaults[(method, pattern)] = default
+
+    def queue(self, method: str, pattern: str, *answers: Answer) -> None:
+        self.queues[(method, pattern)].extend(answers)
+
+    def calls(self, method: str, pattern: str) -> list[Seen]:
+        return [s for s in self.seen if s.method == method and re.fullmatch(pattern, s.path)]
+
+    def _token(self, request: Request) -> Response:
+        form = request.form
+        if form.get("grant_type") != "client_credentials" or self.clients.get(form.get("client_id")) != form.get("client_secret"):
+            return Response(json.dumps({"error": "invalid_client"}), status=401, content_type="application/json")
+        token = uuid.uuid4().hex
+        self.tokens[token] = form["client_id"]
+        return Response(json.dumps({"access_token": token, "expires_in": self.token_lifetime}),
+                        content_type="application/json")
+
+    @Request.application
+    def _app(self, request: Request) -> Response:
+        files = {name: (f.filename, f.read(), f.mimetype) for name, f in request.files.items()}
+        seen = Seen(request.method, request.path, dict(request.args), dict(request.headers), request.get_data(),
+                    dict(request.form), files, time.monotonic())
+        with self.lock:
+            self.seen.append(seen)
+            self.in_flight += 1
+            self.in_flight_by_path[request.path] += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.max_in_flight_by_path[request.path] = max(self.max_in_flight_by_path[request.path],
+                                                           self.in_flight_by_path[request.path])
+        try:
+            if self.delay:
+                time.sleep(self.delay)  # a slow server, to make concurrent calls overlap
+            if request.path == "/identity/oauth/token":
+                return self._token(request)
+            bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if bearer not in self.tokens:
+                return Response(json.dumps({"message": "invalid token"}), status=401, content_type="application/json")
+            answer = None
+            for (method, pattern), default in self.defaults.items():
+                if method == request.method and re.fullmatch(pattern, request.path):
+                    queue = self.queues.get((method, pattern))
+                    answer = queue.popleft() if queue else default
+                    break
+            if answer is None:
+                return Response(json.dumps({"message": "not found"}), status=404, content_type="application/json")
+            if callable(answer):
+                answer = answer(seen)
+            body = answer.body if isinstance(answer.body, (str, bytes)) else json.dumps(answer.body)
+            return Response(body, status=answer.status, headers=answer.headers, content_type="application/json")
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.in_flight_by_path[request.path] -= 1
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
