@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -48,6 +49,12 @@ def _consent_page(request, *, status: int = 200, **context) -> HttpResponse:
     # In POPUP mode SmartRecruiters' page opened us: keep the opener relation (Django's default
     # same-origin policy would sever it) so the pop-up can report back and close.
     response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    redirect_to = base["redirect_to"]
+    if redirect_to and parsing.browser_url_allowed(redirect_to):
+        # REDIRECT mode: approving answers with a redirect to SmartRecruiters, which the page's
+        # form-action must allow (django-csp merges this into the site policy for this response).
+        parts = urlsplit(redirect_to)
+        response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
     return response
 
 

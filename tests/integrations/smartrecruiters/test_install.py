@@ -60,7 +60,17 @@ def test_the_admin_sees_scopes_and_data_and_approves(client, admin_user, tenant,
 def test_popup_mode_shows_success_and_closes(client, admin_user, tenant, fake_sr):
     client.force_login(admin_user)
     response = client.post(consent_url(fake_sr, redirect=False), {"tenant": tenant.pk})
-    assert response.status_code == 200 and b"window.close()" in response.content and b"consent-done" in response.content
+    assert response.status_code == 200 and b"js/consent_done.js" in response.content and b"consent-done" in response.content
+    # The closing script is a static file: the Content-Security-Policy allows no inline script.
+    assert b"<script>" not in response.content and "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+
+def test_redirect_mode_page_allows_its_form_to_answer_with_the_redirect(client, admin_user, tenant, fake_sr):
+    client.force_login(admin_user)
+    response = client.get(consent_url(fake_sr, redirect=True))
+    policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";") if part.strip())
+    redirect_origin = f"http://{fake_sr.url.split('://', 1)[1].split('/', 1)[0]}"
+    assert redirect_origin in policy["form-action"] and "'self'" in policy["form-action"]
 
 
 def test_only_a_smartrecruiters_redirect_is_followed(client, admin_user, tenant, fake_sr):
