@@ -4,11 +4,13 @@
 
 from django.urls import path
 
-from . import app_views
+from . import app_views, dashboard_views
 
 app_name = "assessments_app"
 
 urlpatterns = [
+    # The recruiter's home; the list of workspaces moved to /app/workspaces/ (tenants).
+    path("", dashboard_views.dashboard_view, name="dashboard"),
     path("packages/", app_views.package_list_view, name="package-list"),
     path("assessments/", app_views.assessment_list_view, name="assessment-list"),
 ]

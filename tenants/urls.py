@@ -5,5 +5,5 @@ from . import views
 app_name = "app"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("workspaces/", views.home, name="home"),
 ]
