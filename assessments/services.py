@@ -5,6 +5,7 @@ locked helper), which records an event and announces the change inside the trans
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -126,6 +127,33 @@ def assessment_expire(
         if locked is None:
             return None
         return _status_move(locked=locked, to_status=Status.EXPIRED, actor=actor, reason="deadline passed")
+
+
+MAX_DEADLINE = timedelta(days=365)
+
+
+def assessment_extend_deadline(*, assessment: Assessment, expires_at: datetime, actor: str) -> Assessment:
+    """Move the deadline of an open assessment to ``expires_at`` (an aware time in the future, at
+    most a year ahead). The reminders become due again against the new deadline."""
+    if timezone.is_naive(expires_at):
+        raise AssessmentError(ErrorCode.INVALID_ORDER, "the new deadline needs a time zone")
+    now = timezone.now()
+    if expires_at <= now:
+        raise AssessmentError(ErrorCode.INVALID_ORDER, "the new deadline must be in the future")
+    if expires_at > now + MAX_DEADLINE:
+        raise AssessmentError(ErrorCode.INVALID_ORDER, "the new deadline must be within a year")
+    with transaction.atomic():
+        locked = _assessment_lock(assessment_id=assessment.pk)
+        if locked.status not in OPEN_STATUSES:
+            raise IllegalTransition(locked.status, locked.status, "only an open assessment has a deadline to extend")
+        previous = locked.expires_at
+        locked.expires_at = expires_at
+        locked.reminded_at = None
+        locked.save(update_fields=["expires_at", "reminded_at", "updated_at"])
+        _event_record(assessment=locked, actor=actor, note=(
+            f"deadline moved from {previous.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC to {expires_at.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC"
+            if previous else f"deadline set to {expires_at.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC"))
+        return locked
 
 
 # --- ordering -----------------------------------------------------------------------------------
