@@ -9,7 +9,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 PYTEST_ARGS ?=
 
-.PHONY: install run test services chromium migrate demo bench clean
+.PHONY: install run test services chromium messages migrate demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,16 @@ chromium:
 services:
 	@scripts/services.sh
 
-migrate: install
+# The candidate pages' translations (locale/*.po, committed) compiled to .mo (build output, not
+# committed) with GNU gettext's msgfmt, installed from Debian like chromium when missing.
+messages: install
+	@if ! command -v msgfmt >/dev/null; then \
+		echo "installing GNU gettext"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext; \
+	fi
+	$(BIN)/python manage.py compilemessages -v 0
+
+migrate: install messages
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v 0
@@ -46,11 +55,11 @@ run: demo
 	@echo ""
 	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 $(BIN)/honcho start
 
-test: install services chromium
+test: install services chromium messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		STATIC_MANIFEST=off $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install services
+bench: install services messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
 
 clean:

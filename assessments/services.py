@@ -220,6 +220,9 @@ def assessment_order(
     options: dict | None = None,
     expires_at: datetime | None = None,
     send_invitation: bool = True,
+    source_label: str = "",
+    language: str = "",
+    time_zone: str = "",
 ) -> tuple[Assessment, bool]:
     """The one way an interview starts. Returns ``(assessment, created)``.
 
@@ -227,6 +230,9 @@ def assessment_order(
     ``(source, remote_application_id, package)`` while one is open, returns the existing row. Two
     concurrent calls are settled by the partial unique constraints: the loser's INSERT fails in a
     savepoint and it returns the winner's row. The invitation is queued after commit.
+
+    ``language`` (e.g. SmartRecruiters' applicationLanguage, ``de-DE``) and ``time_zone`` (an IANA
+    name) are the candidate's where the ATS knows them; ``source_label`` names the source for people.
     """
     if not isinstance(candidate, CandidateSnapshot):
         raise AssessmentError(ErrorCode.INVALID_CANDIDATE, "candidate must be a CandidateSnapshot")
@@ -246,7 +252,8 @@ def assessment_order(
             "remote_job_id": (remote_job_id, 128), "remote_job_title": (remote_job_title, 300),
             "callback_url": (callback_url, 1000), "candidate.first_name": (candidate.first_name, 150),
             "candidate.last_name": (candidate.last_name, 150), "candidate.email": (candidate.email, 254),
-            "candidate.phone": (candidate.phone, 40),
+            "candidate.phone": (candidate.phone, 40), "source_label": (source_label, 200),
+            "language": (language, 16), "time_zone": (time_zone, 64),
         },
     )
     if expires_at is None:
@@ -261,6 +268,7 @@ def assessment_order(
                 options=options or {}, candidate_first_name=candidate.first_name.strip(),
                 candidate_last_name=candidate.last_name.strip(), candidate_email=candidate.email.strip(),
                 candidate_phone=candidate.phone.strip(), status=Status.ORDERED, expires_at=expires_at,
+                source_label=source_label, language=language.strip(), time_zone=time_zone.strip(),
             )
             _event_record(assessment=assessment, actor=actor, to_status=Status.ORDERED,
                           note=f"ordered ({mode}{', ' + source if source else ''})")
