@@ -23,7 +23,11 @@ from .exceptions import (
 )
 from .invitations import invitation_deliver
 from .models import OPEN_STATUSES, Assessment, AssessmentEvent, Mode, Package, Status
-from .selectors import assessment_question_specs, assessment_reminder_due_filter
+from .selectors import (
+    assessment_early_reminder_due_filter,
+    assessment_question_specs,
+    assessment_reminder_due_filter,
+)
 from .signals import assessment_status_changed
 from .tokens import token_new
 
@@ -377,14 +381,16 @@ def assessment_resend_invitation(*, assessment: Assessment, actor: str) -> Asses
 
 
 def assessment_remind(
-    *, assessment_id: int, now: datetime | None = None, actor: str = "system:reminder"
+    *, assessment_id: int, now: datetime | None = None, actor: str = "system:reminder", early: bool = False
 ) -> Assessment | None:
-    """Send the one reminder of an invited, not started assessment expiring within 24 h. Returns
-    None when it is not due (already reminded, started, closed, or not yet within 24 h)."""
+    """Send the reminder before the deadline of an invited, not started assessment (within its
+    package's ``reminder_before_hours``), or with ``early`` the one after ``reminder_after_hours``
+    without a start. Returns None when it is not due (already reminded, started, closed, too soon)."""
     now = now or timezone.now()
+    due_filter = assessment_early_reminder_due_filter if early else assessment_reminder_due_filter
     try:
         with transaction.atomic():
-            locked = assessment_reminder_due_filter(
+            locked = due_filter(
                 queryset=Assessment.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("tenant", "package")
                 .filter(pk=assessment_id),
@@ -395,9 +401,11 @@ def assessment_remind(
             # The raw token is not kept, so the reminder carries a new link; only not yet started
             # interviews are reminded, so no open candidate page loses its link.
             sent = _invitation_send_locked(locked=locked, actor=actor, reminder=True)
-            locked.reminded_at = now
-            locked.save(update_fields=["reminded_at", "updated_at"])
-            _event_record(assessment=locked, actor=actor, note=f"reminder sent by {', '.join(sent)}")
+            field = "early_reminded_at" if early else "reminded_at"
+            setattr(locked, field, now)
+            locked.save(update_fields=[field, "updated_at"])
+            what = "reminder (not started yet)" if early else "reminder"
+            _event_record(assessment=locked, actor=actor, note=f"{what} sent by {', '.join(sent)}")
             return locked
     except InvitationUndeliverable as exc:
         return _invitation_fail(
