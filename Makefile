@@ -47,6 +47,7 @@ migrate: install messages
 
 demo: migrate
 	$(BIN)/python manage.py apply_config demo/stagehook.yaml
+	$(BIN)/python manage.py seed_demo_assessments --tenant demo
 
 run: demo
 	@echo ""
