@@ -87,7 +87,7 @@ def dashboard_view(request):
         "funnel_chart": bar_chart([(label, n) for _, label, n in funnel.steps + funnel.closed],
                                   css=[key for key, _, _ in funnel.steps + funnel.closed]),
         "histograms": [
-            (h, bar_chart(h.rows, threshold_percent=h.pass_score_percent,
+            (h, f"scores-{h.package_id}", bar_chart(h.rows, threshold_percent=h.pass_score_percent,
                           css=["pass" if h.pass_score_percent is not None and i * 10 >= h.pass_score_percent
                                else "" for i in range(len(h.rows))]))
             for h in histograms

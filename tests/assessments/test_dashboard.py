@@ -100,7 +100,7 @@ def test_dashboard_page_shows_the_figures_and_keeps_filters(client, seeded):
     html = client.get("/app/").content.decode()
     assert 'data-kpi="ordered">11<' in html and "50.0 %" in html and "30 min" in html
     assert 'data-label="Completed" data-value="5"' in html
-    assert 'data-threshold="60' in html
+    assert 'data-threshold="60' in html and f'data-chart="scores-{backend.pk}"' in html
     filtered = client.get(f"/app/?tenant=acme&package={sales.pk}").content.decode()
     assert 'data-kpi="ordered">2<' in filtered
     assert f'<option value="{sales.pk}" selected>' in filtered
