@@ -210,29 +210,26 @@ class Group:
         return (Decimal(self.completed) * 100 / Decimal(self.total)).quantize(Decimal("0.1"))
 
 
-def dashboard_by_source(*, filters: DashboardFilters) -> list[Group]:
-    """Assessments per ordering source (an ATS connection's key, or none for manual ones)."""
+def _groups(filters: DashboardFilters, *, key: str, label: str, fallback: str) -> list[Group]:
+    """The period's assessments grouped by ``key`` (largest groups first), each with the
+    group's display ``label`` (any row's; they agree) and how many completed."""
     rows = (
         dashboard_assessments(filters=filters)
-        .values("source")
-        .annotate(total=Count("id"), completed=Count("id", filter=Q(status=Status.COMPLETED)),
-                  label=Max("source_label"))
-        .order_by("-total", "source")[:TOP_GROUPS]
+        .values(key)
+        .annotate(total=Count("id"), completed=Count("id", filter=Q(status=Status.COMPLETED)), label=Max(label))
+        .order_by("-total", key)[:TOP_GROUPS]
     )
-    return [Group(key=r["source"], label=r["label"] or r["source"] or "Created by hand", total=r["total"],
-                  completed=r["completed"]) for r in rows]
+    return [Group(key=r[key], label=r["label"] or r[key] or fallback, total=r["total"], completed=r["completed"])
+            for r in rows]
+
+
+def dashboard_by_source(*, filters: DashboardFilters) -> list[Group]:
+    """Assessments per ordering source (an ATS connection's key, or none for manual ones)."""
+    return _groups(filters, key="source", label="source_label", fallback="Created by hand")
 
 
 def dashboard_by_job(*, filters: DashboardFilters) -> list[Group]:
-    rows = (
-        dashboard_assessments(filters=filters)
-        .values("remote_job_id")
-        .annotate(total=Count("id"), completed=Count("id", filter=Q(status=Status.COMPLETED)),
-                  label=Max("remote_job_title"))
-        .order_by("-total", "remote_job_id")[:TOP_GROUPS]
-    )
-    return [Group(key=r["remote_job_id"], label=r["label"] or r["remote_job_id"] or "No job", total=r["total"],
-                  completed=r["completed"]) for r in rows]
+    return _groups(filters, key="remote_job_id", label="remote_job_title", fallback="No job")
 
 
 @dataclass(frozen=True)

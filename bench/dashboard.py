@@ -19,19 +19,10 @@ TARGET_PAGE_P95_MS = 1000.0
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from bench import run_in_test_database
+
     os.environ.setdefault("STATIC_MANIFEST", "off")  # the page renders without collectstatic
-    import django
-
-    django.setup()
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
-
-    setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
-        _run()
-    finally:
-        teardown_databases(old_config, verbosity=0)
+    run_in_test_database(_run)
 
 
 def _seed():
