@@ -26,11 +26,16 @@ logger = logging.getLogger(__name__)
 EMAIL_TIMEOUT_SECONDS = 30
 
 
+# ``reminder`` is False (the invitation), True (the reminder before the deadline) or NOT_STARTED
+# (the reminder of a candidate who has not started after the package's hours).
+NOT_STARTED = "not_started"
+
+
 def candidate_link(*, token: str) -> str:
     return f"{settings.SITE_URL}/i/{token}/"
 
 
-def _context(*, assessment: Assessment, token: str, reminder: bool) -> dict:
+def _context(*, assessment: Assessment, token: str, reminder: bool | str) -> dict:
     """Call inside :func:`candidate_locale` (dates in the candidate's language and time zone)."""
     link = candidate_link(token=token)
     branding = branding_get(tenant=assessment.tenant)
@@ -50,7 +55,8 @@ def _context(*, assessment: Assessment, token: str, reminder: bool) -> dict:
         "link": candidate_link(token=token),
         "expires_at": assessment.expires_at,
         "duration_minutes": assessment.package.duration_minutes,
-        "reminder": reminder,
+        "reminder": bool(reminder),
+        "not_started": reminder == NOT_STARTED,
     }
 
 
@@ -62,7 +68,7 @@ def _from_email(branding) -> str:
     return formataddr((branding.sender_name.replace("\r", " ").replace("\n", " "), address))
 
 
-def invitation_email_build(*, assessment: Assessment, token: str, reminder: bool = False) -> EmailMultiAlternatives:
+def invitation_email_build(*, assessment: Assessment, token: str, reminder: bool | str = False) -> EmailMultiAlternatives:
     """The invitation (or reminder) in the candidate's language, with the tenant's branding: its
     subject and body texts when set (placeholders filled, never template code), else ours."""
     with candidate_locale(assessment=assessment) as language:
@@ -93,7 +99,7 @@ def invitation_email_build(*, assessment: Assessment, token: str, reminder: bool
     return message
 
 
-def invitation_sms_text(*, assessment: Assessment, token: str, reminder: bool = False) -> str:
+def invitation_sms_text(*, assessment: Assessment, token: str, reminder: bool | str = False) -> str:
     with candidate_locale(assessment=assessment):
         context = _context(assessment=assessment, token=token, reminder=reminder)
         branding = context["branding"]
@@ -114,7 +120,7 @@ class DeliveryOutcome:
     failures: tuple[str, ...]
 
 
-def _send_email(*, assessment: Assessment, token: str, reminder: bool) -> None:
+def _send_email(*, assessment: Assessment, token: str, reminder: bool | str) -> None:
     try:
         validate_email(assessment.candidate_email)
     except ValidationError:
@@ -135,7 +141,7 @@ def _send_email(*, assessment: Assessment, token: str, reminder: bool) -> None:
         raise InvitationTemporaryFailure(f"mail server unreachable: {type(exc).__name__}") from None
 
 
-def _send_sms(*, assessment: Assessment, token: str, reminder: bool) -> None:
+def _send_sms(*, assessment: Assessment, token: str, reminder: bool | str) -> None:
     try:
         to = phone_normalize(assessment.candidate_phone)
         get_sms_backend().send(to=to, body=invitation_sms_text(assessment=assessment, token=token, reminder=reminder))
@@ -145,7 +151,7 @@ def _send_sms(*, assessment: Assessment, token: str, reminder: bool) -> None:
         raise InvitationTemporaryFailure(str(exc)) from None
 
 
-def invitation_deliver(*, assessment: Assessment, token: str, reminder: bool = False) -> DeliveryOutcome:
+def invitation_deliver(*, assessment: Assessment, token: str, reminder: bool | str = False) -> DeliveryOutcome:
     """Send over every channel the candidate has. One channel reaching the candidate is enough;
     otherwise raise InvitationTemporaryFailure if any channel may work later, else
     InvitationUndeliverable. Error messages never contain the address or the link."""

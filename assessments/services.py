@@ -21,7 +21,7 @@ from .exceptions import (
     InvitationTemporaryFailure,
     InvitationUndeliverable,
 )
-from .invitations import invitation_deliver
+from .invitations import NOT_STARTED, invitation_deliver
 from .models import OPEN_STATUSES, Assessment, AssessmentEvent, Mode, Package, Status
 from .selectors import (
     assessment_early_reminder_due_filter,
@@ -296,7 +296,7 @@ def assessment_order(
 # --- invitations --------------------------------------------------------------------------------
 
 
-def _invitation_send_locked(*, locked: Assessment, actor: str, reminder: bool) -> tuple[str, ...]:
+def _invitation_send_locked(*, locked: Assessment, actor: str, reminder: bool | str) -> tuple[str, ...]:
     """Rotate the token and deliver. The new digest is saved before sending so the link in the
     message works the moment the transaction commits; if delivery raises, the transaction (and
     the rotation) is rolled back by the caller."""
@@ -400,7 +400,7 @@ def assessment_remind(
                 return None
             # The raw token is not kept, so the reminder carries a new link; only not yet started
             # interviews are reminded, so no open candidate page loses its link.
-            sent = _invitation_send_locked(locked=locked, actor=actor, reminder=True)
+            sent = _invitation_send_locked(locked=locked, actor=actor, reminder=NOT_STARTED if early else True)
             field = "early_reminded_at" if early else "reminded_at"
             setattr(locked, field, now)
             locked.save(update_fields=[field, "updated_at"])

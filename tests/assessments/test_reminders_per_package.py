@@ -46,6 +46,8 @@ def test_not_started_reminder_after_the_packages_hours_once(order):
     mail.outbox.clear()
     assert send_early_reminders.delay().get() == 1
     assert len(mail.outbox) == 1 and mail.outbox[0].subject.startswith("Reminder:")
+    assert "You have not started your interview yet." in mail.outbox[0].body
+    assert "expires soon" not in mail.outbox[0].body
     due.refresh_from_db()
     assert due.early_reminded_at is not None and due.reminded_at is None
     assert due.events.filter(note__startswith="reminder (not started yet) sent").exists()
