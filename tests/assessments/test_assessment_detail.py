@@ -126,3 +126,23 @@ def test_list_search_and_link_to_detail(client, ordered):
     assert "Grace Hopper" in html and "Turing" not in html
     assert f'href="/app/assessments/{assessment.pk}/"' in html
     assert "Turing" in client.get("/app/assessments/?q=alan").content.decode()
+
+
+def test_list_filters_by_source_and_job_from_the_dashboard_links(client, ordered):
+    assessment, recruiter = ordered
+    other = AssessmentFactory(tenant=assessment.tenant, source="sr:1", remote_job_id="j9", candidate_last_name="Other")
+    client.force_login(recruiter)
+    by_source = client.get("/app/assessments/?source=tt:1").content.decode()
+    assert "Grace Hopper" in by_source and "Other" not in by_source
+    by_job = client.get("/app/assessments/?job=j9").content.decode()
+    assert f'href="/app/assessments/{other.pk}/"' in by_job and "Grace Hopper" not in by_job
+
+
+def test_branding_admin_is_read_only(admin_client):
+    from tenants.branding import branding_update
+
+    tenant = TenantFactory()
+    branding = branding_update(tenant=tenant, values={"primary_colour": "#123456", "default_language": "en"})
+    page = admin_client.get(f"/admin/tenants/branding/{branding.pk}/change/")
+    assert page.status_code == 200 and "#123456" in page.content.decode()
+    assert admin_client.post(f"/admin/tenants/branding/{branding.pk}/change/", {}).status_code == 403
