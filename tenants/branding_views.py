@@ -32,13 +32,15 @@ class BrandingForm(forms.Form):
     logo = forms.FileField(required=False, help_text=f"PNG, JPEG or GIF, at most {LOGO_MAX_BYTES // 1000} kB.")
     remove_logo = forms.BooleanField(required=False)
     sender_name = forms.CharField(max_length=100, required=False)
-    reply_to = forms.EmailField(required=False)
+    reply_to = forms.EmailField(label="Reply-to address", required=False)
     default_language = forms.ChoiceField(choices=LANGUAGES)
-    email_subject = forms.CharField(max_length=200, required=False)
-    email_body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
-    sms_text = forms.CharField(max_length=480, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    welcome_text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    privacy_notice = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    email_subject = forms.CharField(label="Invitation e-mail subject", max_length=200, required=False)
+    email_body = forms.CharField(label="Invitation e-mail text", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 8}))
+    sms_text = forms.CharField(label="Invitation SMS text", max_length=480, required=False,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+    welcome_text = forms.CharField(label="Candidate page: welcome text", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    privacy_notice = forms.CharField(label="Candidate page: privacy notice", required=False, widget=forms.Textarea(attrs={"rows": 5}))
 
     def clean(self):
         cleaned = super().clean()

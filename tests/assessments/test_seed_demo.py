@@ -35,3 +35,17 @@ def test_seed_fills_the_dashboard_and_brands_the_tenant(client):
 def test_seed_needs_the_tenant():
     with pytest.raises(CommandError):
         call_command("seed_demo_assessments", "--tenant", "nope")
+
+
+def test_seeded_times_are_consistent():
+    from django.db.models import F, Q
+    from django.utils import timezone
+
+    tenant = TenantFactory(slug="demo")
+    QuestionFactory(package=PackageFactory(tenant=tenant), rubric=["a"])
+    call_command("seed_demo_assessments", "--count", "200")
+    now = timezone.now()
+    rows = Assessment.objects.filter(tenant=tenant)
+    assert not rows.filter(Q(started_at__gt=now) | Q(completed_at__gt=now) | Q(invited_at__gt=now)).exists()
+    assert not rows.filter(completed_at__lt=F("started_at")).exists()
+    assert not rows.filter(status__in=[Status.INVITED, Status.IN_PROGRESS], expires_at__lte=now).exists()

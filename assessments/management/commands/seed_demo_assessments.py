@@ -107,14 +107,19 @@ class Command(BaseCommand):
         status = (Status.COMPLETED if roll < 0.55 else Status.IN_PROGRESS if roll < 0.62 else
                   Status.INVITED if roll < 0.77 else Status.EXPIRED if roll < 0.88 else
                   Status.FAILED if roll < 0.93 else Status.CANCELLED)
-        if created > now - timedelta(days=package.expires_after_days) and status == Status.EXPIRED:
+        still_open = created > now - timedelta(days=package.expires_after_days)
+        if still_open and status == Status.EXPIRED:
             status = Status.INVITED  # too young to have expired
+        elif not still_open and status in (Status.INVITED, Status.IN_PROGRESS):
+            status = Status.EXPIRED  # past its deadline: the expiry sweep would have closed it
         first, last = rng.choice(FIRST), rng.choice(LAST)
         times = {"created_at": created, "updated_at": created}
         if status != Status.FAILED:
             times["invited_at"] = created + timedelta(minutes=rng.randint(1, 10))
         if status in (Status.IN_PROGRESS, Status.COMPLETED) or (status == Status.EXPIRED and rng.random() < 0.3):
-            times["started_at"] = times["invited_at"] + timedelta(hours=rng.uniform(0.2, 70))
+            # never in the future: a young assessment started within the time it has had
+            room = max((now - timedelta(hours=1) - times["invited_at"]).total_seconds() / 3600, 0.05)
+            times["started_at"] = times["invited_at"] + timedelta(hours=min(rng.uniform(0.2, 70), room * 0.8))
         fields = dict(
             tenant=package.tenant, package=package, mode=Mode.ORDER, source=source, source_label=label,
             remote_order_id=f"demo-seed-{n}", remote_application_id=f"demo-app-{n}", remote_job_id=job[0],
@@ -130,7 +135,8 @@ class Command(BaseCommand):
             events.append({"from_status": Status.INVITED, "to_status": Status.IN_PROGRESS, "actor": "candidate",
                            "note": "candidate consented to the privacy notice and started", "at": times["started_at"]})
         if status == Status.COMPLETED:
-            times["completed_at"] = times["started_at"] + timedelta(minutes=rng.uniform(8, 55))
+            times["completed_at"] = min(times["started_at"] + timedelta(minutes=rng.uniform(8, 55)),
+                                        now - timedelta(minutes=1))
             fields.update(self._result(rng, package))
             events.append({"from_status": Status.IN_PROGRESS, "to_status": Status.COMPLETED, "actor": "candidate",
                            "note": f"scored {fields['score_value']} ({fields['score_label']})", "at": times["completed_at"]})
