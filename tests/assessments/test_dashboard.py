@@ -123,3 +123,16 @@ def test_tenant_switcher_for_several_workspaces(client, seeded):
     html = client.get("/app/").content.decode()
     assert 'id="tenant-switch"' in html and 'value="beta"' in html
     assert 'data-kpi="ordered">0<' in client.get("/app/?tenant=beta").content.decode()
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_median_is_the_same_without_percentile_cont(seeded, monkeypatch, vendor):
+    """`make run` may use SQLite: the fallback (count, then the middle rows) agrees with PostgreSQL's."""
+    from django.db import connection
+
+    tenant, backend, _, now = seeded
+    monkeypatch.setattr(connection, "vendor", vendor)
+    odd = dashboard_funnel(filters=DashboardFilters(tenant=tenant, now=now))
+    even = dashboard_funnel(filters=DashboardFilters(tenant=tenant, now=now, package_id=backend.pk))
+    assert (odd.median_completion, even.median_completion) == (timedelta(minutes=30), timedelta(minutes=25))
+    assert odd.ordered == 11 and even.completed == 4
