@@ -9,7 +9,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 PYTEST_ARGS ?=
 
-.PHONY: install run test services chromium messages migrate demo bench clean
+.PHONY: install run test services chromium messages translations migrate demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ messages: install
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext; \
 	fi
 	$(BIN)/python manage.py compilemessages -v 0
+
+# After changing a translated string: refresh locale/*/LC_MESSAGES/django.po, translate, commit.
+translations: install
+	$(BIN)/python manage.py makemessages -l de -l sv -l fr --no-obsolete -i ".venv/*" -i "staticfiles/*" -i "var/*" -i "tests/*" -i "bench/*"
 
 migrate: install messages
 	mkdir -p var
