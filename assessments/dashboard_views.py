@@ -22,7 +22,8 @@ from .selectors_dashboard import (
 
 
 class DashboardFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=[(k, f"Last {v} days") for k, v in PERIODS.items()], required=False)
+    period = forms.ChoiceField(choices=[(k, f"Last {v} days") for k, v in PERIODS.items()], required=False,
+                               initial=DEFAULT_PERIOD)
     package = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     job = forms.ChoiceField(required=False)
     source = forms.ChoiceField(required=False)

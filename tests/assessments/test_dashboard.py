@@ -136,3 +136,9 @@ def test_median_is_the_same_without_percentile_cont(seeded, monkeypatch, vendor)
     even = dashboard_funnel(filters=DashboardFilters(tenant=tenant, now=now, package_id=backend.pk))
     assert (odd.median_completion, even.median_completion) == (timedelta(minutes=30), timedelta(minutes=25))
     assert odd.ordered == 11 and even.completed == 4
+
+
+def test_the_period_select_shows_the_default_period(client, seeded):
+    tenant, *_ = seeded
+    client.force_login(MembershipFactory(tenant=tenant).user)
+    assert '<option value="30" selected>' in client.get("/app/").content.decode()
