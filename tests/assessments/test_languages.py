@@ -2,7 +2,7 @@
 default; they can switch; dates in their language and time zone."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import pytest
