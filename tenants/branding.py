@@ -67,7 +67,9 @@ def placeholders_in(text: str) -> list[str]:
 
 def branding_render(text: str, values: dict[str, str], *, html: bool = False) -> str:
     """``text`` with its placeholders filled from ``values`` (missing ones become empty). With
-    ``html``, literal text and values are escaped and paragraphs kept: a SafeString."""
+    ``html``, literal text and values are escaped and paragraphs kept: a SafeString ("" for a blank text)."""
+    if html and not (text or "").strip():
+        return ""
     parts = []
     try:
         parsed = list(_formatter.parse(text or ""))

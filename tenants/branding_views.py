@@ -110,14 +110,18 @@ def branding_edit_view(request):
     else:
         form = BrandingForm(initial=initial)
         preview_values = initial
-    return render(request, "tenants/branding_edit.html", {
+    context = {
         "tenant": tenant,
         "branding": branding,
         "form": form,
         "preview": _preview(tenant=tenant, values=preview_values),
         "placeholders": PLACEHOLDERS,
         "versions": branding_versions(tenant=tenant),
-    })
+    }
+    if request.method == "POST" and request.headers.get("X-Requested-With") == "fetch":
+        # the live preview (static/js/branding-preview.js): the panel only
+        return render(request, "tenants/_branding_preview.html", context)
+    return render(request, "tenants/branding_edit.html", context)
 
 
 @require_GET

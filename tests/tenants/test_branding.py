@@ -146,3 +146,14 @@ def test_another_tenants_admin_cannot_edit(client):
     client.force_login(other.user)
     assert client.get("/app/branding/?tenant=acme").status_code == 404
     assert client.post("/app/branding/", {**BASE, "tenant": "acme", "action": "save"}).status_code == 404
+
+
+def test_live_preview_answers_with_the_panel_only(client):
+    admin = MembershipFactory(tenant__name="Acme", tenant__slug="acme", role=Role.ADMIN)
+    client.force_login(admin.user)
+    response = client.post("/app/branding/", {**BASE, "tenant": "acme", "action": "preview",
+                                              "sms_text": "{oops}"}, HTTP_X_REQUESTED_WITH="fetch")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "Acme would like to meet you, Alex" in html and "Unknown placeholder {oops}" in html
+    assert not BrandingVersion.objects.exists()
