@@ -26,6 +26,7 @@ from django.utils import timezone
 from tenants.models import Tenant
 
 from .models import Assessment, Package, Status
+from .source_labels import source_labels
 
 PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_PERIOD = "30"
@@ -238,8 +239,11 @@ def _groups(filters: DashboardFilters, *, key: str, label: str, fallback: str) -
 
 
 def dashboard_by_source(*, filters: DashboardFilters) -> list[Group]:
-    """Assessments per ordering source (an ATS connection's key, or none for manual ones)."""
-    return _groups(filters, key="source", label="source_label", fallback="Created by hand")
+    """Assessments per ordering source (an ATS connection's key, or none for manual ones), named by
+    the assessments' ``source_label`` or else by the registered resolvers (``source_labels``)."""
+    groups = _groups(filters, key="source", label="source_label", fallback="Created by hand")
+    names = source_labels(g.key for g in groups if g.label == g.key)
+    return [Group(key=g.key, label=names.get(g.key, g.label), total=g.total, completed=g.completed) for g in groups]
 
 
 def dashboard_by_job(*, filters: DashboardFilters) -> list[Group]:
@@ -256,8 +260,10 @@ class FilterChoices:
 def dashboard_filter_choices(*, tenant: Tenant) -> FilterChoices:
     packages = list(Package.objects.filter(tenant=tenant).order_by("name", "id").values_list("id", "name"))
     base = Assessment.objects.filter(tenant=tenant)
-    sources = [(key, label or key) for key, label in base.exclude(source="").values("source")
-               .annotate(label=Max("source_label")).order_by("source").values_list("source", "label")]
+    stored = list(base.exclude(source="").values("source").annotate(label=Max("source_label"))
+                  .order_by("source").values_list("source", "label"))
+    names = source_labels(key for key, label in stored if not label)
+    sources = [(key, label or names.get(key, key)) for key, label in stored]
     jobs = [(key, label or key) for key, label in base.exclude(remote_job_id="").values("remote_job_id")
             .annotate(label=Max("remote_job_title")).order_by("label", "remote_job_id")
             .values_list("remote_job_id", "label")[:200]]

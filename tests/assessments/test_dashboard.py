@@ -142,3 +142,29 @@ def test_the_period_select_shows_the_default_period(client, seeded):
     tenant, *_ = seeded
     client.force_login(MembershipFactory(tenant=tenant).user)
     assert '<option value="30" selected>' in client.get("/app/").content.decode()
+
+
+def test_sources_without_a_stored_label_are_named_by_a_registered_resolver(seeded):
+    from assessments.source_labels import source_label_resolver_register, source_label_resolver_unregister
+    from assessments.selectors_dashboard import dashboard_filter_choices
+
+    tenant, backend, _, now = seeded
+    for _ in range(2):
+        AssessmentFactory(tenant=tenant, package=backend, source="connection:7")
+    calls = []
+
+    def names(keys):
+        calls.append(list(keys))
+        return {"connection:7": "Teamtailor (Acme EU)", "connection:8": "never asked for"}
+
+    source_label_resolver_register("test", names)
+    source_label_resolver_register("broken", lambda keys: 1 / 0)
+    try:
+        groups = {g.key: g.label for g in dashboard_by_source(filters=DashboardFilters(tenant=tenant))}
+        choices = dict(dashboard_filter_choices(tenant=tenant).sources)
+    finally:
+        source_label_resolver_unregister("test")
+        source_label_resolver_unregister("broken")
+    assert groups["connection:7"] == "Teamtailor (Acme EU)" and groups["tt:1"] == "Teamtailor"
+    assert choices["connection:7"] == "Teamtailor (Acme EU)"
+    assert calls == [["connection:7"], ["connection:7"]]  # once per figure, only the unnamed keys
