@@ -9,7 +9,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 PYTEST_ARGS ?=
 
-.PHONY: install run test services chromium migrate demo bench clean
+.PHONY: install run test services chromium messages translations migrate demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,27 @@ chromium:
 services:
 	@scripts/services.sh
 
-migrate: install
+# The candidate pages' translations (locale/*.po, committed) compiled to .mo (build output, not
+# committed) with GNU gettext's msgfmt, installed from Debian like chromium when missing.
+messages: install
+	@if ! command -v msgfmt >/dev/null; then \
+		echo "installing GNU gettext"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext; \
+	fi
+	$(BIN)/python manage.py compilemessages -v 0
+
+# After changing a translated string: refresh locale/*/LC_MESSAGES/django.po, translate, commit.
+translations: install
+	$(BIN)/python manage.py makemessages -l de -l sv -l fr --no-obsolete -i ".venv/*" -i "staticfiles/*" -i "var/*" -i "tests/*" -i "bench/*"
+
+migrate: install messages
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 
 demo: migrate
 	$(BIN)/python manage.py apply_config demo/stagehook.yaml
+	$(BIN)/python manage.py seed_demo_assessments --tenant demo
 
 run: demo
 	@echo ""
@@ -47,11 +61,11 @@ run: demo
 	# The sandbox signs partner calls with its partner webhook secret: the same one here.
 	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 TEAMTAILOR_PARTNER_WEBHOOK_SECRET=sandbox-partner-webhook-secret $(BIN)/honcho start
 
-test: install services chromium
+test: install services chromium messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		STATIC_MANIFEST=off $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install services
+bench: install services messages
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
 
 clean:

@@ -14,6 +14,10 @@ ASSESSMENTS_PER_PAGE = 25
 
 
 class AssessmentFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, e-mail, job, ATS id"}))
+    source = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    job = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     package = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any package")
 
@@ -38,7 +42,8 @@ def assessment_list_view(request):
     form = AssessmentFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     assessments = assessment_list_for_user(
-        user=request.user, status=filters.get("status") or "", package=filters.get("package")
+        user=request.user, status=filters.get("status") or "", package=filters.get("package"),
+        search=filters.get("q") or "", source=filters.get("source") or "", job=filters.get("job") or "",
     )
     page = Paginator(assessments, ASSESSMENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()

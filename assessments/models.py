@@ -20,7 +20,17 @@ class Package(models.Model):
     type = models.CharField(max_length=32, choices=PackageType.choices, default=PackageType.INTERVIEW)
     language = models.CharField(max_length=16, default="en")
     duration_minutes = models.PositiveIntegerField(default=30)
-    expires_after_days = models.PositiveIntegerField(default=7)
+    expires_after_days = models.PositiveIntegerField(default=7, help_text="Days the candidate has (the due date).")
+    reminder_after_hours = models.PositiveIntegerField(
+        null=True, blank=True, default=48, help_text="Remind a candidate who has not started after this many hours."
+    )
+    reminder_before_hours = models.PositiveIntegerField(
+        null=True, blank=True, default=24, help_text="Remind a candidate who has not started this long before the deadline."
+    )
+    pass_score_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Scores at or above this share of the scale pass (drawn on the dashboard).",
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -85,6 +95,9 @@ class Assessment(models.Model):
     remote_candidate_id = models.CharField(max_length=128, blank=True)
     remote_job_id = models.CharField(max_length=128, blank=True)
     remote_job_title = models.CharField(max_length=300, blank=True)
+    source_label = models.CharField(max_length=200, blank=True, help_text="Display name of the source (e.g. the ATS).")
+    language = models.CharField(max_length=16, blank=True, help_text="The candidate's language, if the ATS says.")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="The candidate's time zone, if known.")
     callback_url = models.URLField(max_length=1000, blank=True)
     options = models.JSONField(default=dict, blank=True)
 
@@ -101,6 +114,7 @@ class Assessment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     invited_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    early_reminded_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -118,6 +132,7 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="assessment_tenant_created")]
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "remote_order_id"],

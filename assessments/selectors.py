@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from .engine import QuestionSpec
@@ -95,19 +95,56 @@ def assessment_ids_invitation_stuck(*, now: datetime | None = None, limit: int =
     )
 
 
+def _package_hours(field: str):
+    """The package's ``field`` (hours) as an interval, for comparisons in SQL."""
+    return ExpressionWrapper(F(f"package__{field}") * Value(timedelta(hours=1)), output_field=DurationField())
+
+
 def assessment_reminder_due_filter(*, queryset: QuerySet[Assessment], now: datetime) -> QuerySet[Assessment]:
+    """Due for the reminder before the deadline: the package's ``reminder_before_hours`` (24 by
+    default; none when the package sets it empty) before ``expires_at``."""
+    window = _package_hours("reminder_before_hours")
     return queryset.filter(
         status=Status.INVITED,
         reminded_at__isnull=True,
+        package__reminder_before_hours__isnull=False,
         expires_at__gt=now,
-        expires_at__lte=now + REMINDER_BEFORE_EXPIRY,
-        invited_at__lt=F("expires_at") - REMINDER_BEFORE_EXPIRY,
+    ).alias(remind_from=ExpressionWrapper(F("expires_at") - window, output_field=DateTimeField())).filter(
+        remind_from__lte=now,
+        invited_at__lt=F("remind_from"),
+    )
+
+
+def assessment_early_reminder_due_filter(*, queryset: QuerySet[Assessment], now: datetime) -> QuerySet[Assessment]:
+    """Due for the "you have not started yet" reminder: invited ``reminder_after_hours`` ago (the
+    package's), not started, not reminded at all yet, and not already inside the window of the
+    reminder before the deadline (that one goes out instead)."""
+    after = _package_hours("reminder_after_hours")
+    before = _package_hours("reminder_before_hours")
+    return (
+        queryset.filter(
+            status=Status.INVITED, early_reminded_at__isnull=True, reminded_at__isnull=True,
+            package__reminder_after_hours__isnull=False, invited_at__isnull=False, expires_at__gt=now,
+        )
+        .alias(due_at=ExpressionWrapper(F("invited_at") + after, output_field=DateTimeField()),
+               deadline_window=ExpressionWrapper(F("expires_at") - before, output_field=DateTimeField()))
+        .filter(due_at__lte=now)
+        .filter(Q(package__reminder_before_hours__isnull=True) | Q(deadline_window__gt=now))
+    )
+
+
+def assessment_ids_due_early_reminder(*, now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        assessment_early_reminder_due_filter(queryset=Assessment.objects.all(), now=now)
+        .order_by("invited_at", "id")
+        .values_list("id", flat=True)
     )
 
 
 def assessment_ids_due_reminder(*, now: datetime | None = None) -> list[int]:
-    """Invited (not yet started) assessments expiring within the next 24 h, never reminded, whose
-    invitation went out earlier than that (a reminder right after the invitation only rotates the
+    """Invited (not yet started) assessments expiring within their package's reminder window (24 h
+    by default), never reminded, whose invitation went out earlier than that (a reminder right after the invitation only rotates the
     link the candidate just got)."""
     now = now or timezone.now()
     return list(

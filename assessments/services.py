@@ -5,6 +5,7 @@ locked helper), which records an event and announces the change inside the trans
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -21,9 +22,13 @@ from .exceptions import (
     InvitationTemporaryFailure,
     InvitationUndeliverable,
 )
-from .invitations import candidate_link, invitation_deliver
+from .invitations import NOT_STARTED, candidate_link, invitation_deliver
 from .models import OPEN_STATUSES, Assessment, AssessmentEvent, Mode, Package, Status
-from .selectors import assessment_question_specs, assessment_reminder_due_filter
+from .selectors import (
+    assessment_early_reminder_due_filter,
+    assessment_question_specs,
+    assessment_reminder_due_filter,
+)
 from .signals import assessment_status_changed
 from .tokens import token_new
 
@@ -129,6 +134,33 @@ def assessment_expire(
         return _status_move(locked=locked, to_status=Status.EXPIRED, actor=actor, reason="deadline passed")
 
 
+MAX_DEADLINE = timedelta(days=365)
+
+
+def assessment_extend_deadline(*, assessment: Assessment, expires_at: datetime, actor: str) -> Assessment:
+    """Move the deadline of an open assessment to ``expires_at`` (an aware time in the future, at
+    most a year ahead). The reminders become due again against the new deadline."""
+    if timezone.is_naive(expires_at):
+        raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, "the new deadline needs a time zone")
+    now = timezone.now()
+    if expires_at <= now:
+        raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, "the new deadline must be in the future")
+    if expires_at > now + MAX_DEADLINE:
+        raise AssessmentError(AssessmentErrorCode.INVALID_ORDER, "the new deadline must be within a year")
+    with transaction.atomic():
+        locked = _assessment_lock(assessment_id=assessment.pk)
+        if locked.status not in OPEN_STATUSES:
+            raise IllegalTransition(locked.status, locked.status, "only an open assessment has a deadline to extend")
+        previous = locked.expires_at
+        locked.expires_at = expires_at
+        locked.reminded_at = None
+        locked.save(update_fields=["expires_at", "reminded_at", "updated_at"])
+        _event_record(assessment=locked, actor=actor, note=(
+            f"deadline moved from {previous.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC to {expires_at.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC"
+            if previous else f"deadline set to {expires_at.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC"))
+        return locked
+
+
 # --- ordering -----------------------------------------------------------------------------------
 
 
@@ -193,6 +225,9 @@ def assessment_order(
     options: dict | None = None,
     expires_at: datetime | None = None,
     send_invitation: bool = True,
+    source_label: str = "",
+    language: str = "",
+    time_zone: str = "",
 ) -> tuple[Assessment, bool]:
     """The one way an interview starts. Returns ``(assessment, created)``.
 
@@ -200,6 +235,9 @@ def assessment_order(
     ``(source, remote_application_id, package)`` while one is open, returns the existing row. Two
     concurrent calls are settled by the partial unique constraints: the loser's INSERT fails in a
     savepoint and it returns the winner's row. The invitation is queued after commit.
+
+    ``language`` (e.g. SmartRecruiters' applicationLanguage, ``de-DE``) and ``time_zone`` (an IANA
+    name) are the candidate's where the ATS knows them; ``source_label`` names the source for people.
     """
     if not isinstance(candidate, CandidateSnapshot):
         raise AssessmentError(AssessmentErrorCode.INVALID_CANDIDATE, "candidate must be a CandidateSnapshot")
@@ -219,7 +257,8 @@ def assessment_order(
             "remote_job_id": (remote_job_id, 128), "remote_job_title": (remote_job_title, 300),
             "callback_url": (callback_url, 1000), "candidate.first_name": (candidate.first_name, 150),
             "candidate.last_name": (candidate.last_name, 150), "candidate.email": (candidate.email, 254),
-            "candidate.phone": (candidate.phone, 40),
+            "candidate.phone": (candidate.phone, 40), "source_label": (source_label, 200),
+            "language": (language, 16), "time_zone": (time_zone, 64),
         },
     )
     if expires_at is None:
@@ -234,6 +273,7 @@ def assessment_order(
                 options=options or {}, candidate_first_name=candidate.first_name.strip(),
                 candidate_last_name=candidate.last_name.strip(), candidate_email=candidate.email.strip(),
                 candidate_phone=candidate.phone.strip(), status=Status.ORDERED, expires_at=expires_at,
+                source_label=source_label, language=language.strip(), time_zone=time_zone.strip(),
             )
             _event_record(assessment=assessment, actor=actor, to_status=Status.ORDERED,
                           note=f"ordered ({mode}{', ' + source if source else ''})")
@@ -257,7 +297,7 @@ def assessment_order(
 # --- invitations --------------------------------------------------------------------------------
 
 
-def _invitation_send_locked(*, locked: Assessment, actor: str, reminder: bool) -> tuple[str, ...]:
+def _invitation_send_locked(*, locked: Assessment, actor: str, reminder: bool | str) -> tuple[str, ...]:
     """Rotate the token and deliver. The new digest is saved before sending so the link in the
     message works the moment the transaction commits; if delivery raises, the transaction (and
     the rotation) is rolled back by the caller."""
@@ -361,14 +401,16 @@ def assessment_resend_invitation(*, assessment: Assessment, actor: str) -> Asses
 
 
 def assessment_remind(
-    *, assessment_id: int, now: datetime | None = None, actor: str = "system:reminder"
+    *, assessment_id: int, now: datetime | None = None, actor: str = "system:reminder", early: bool = False
 ) -> Assessment | None:
-    """Send the one reminder of an invited, not started assessment expiring within 24 h. Returns
-    None when it is not due (already reminded, started, closed, or not yet within 24 h)."""
+    """Send the reminder before the deadline of an invited, not started assessment (within its
+    package's ``reminder_before_hours``), or with ``early`` the one after ``reminder_after_hours``
+    without a start. Returns None when it is not due (already reminded, started, closed, too soon)."""
     now = now or timezone.now()
+    due_filter = assessment_early_reminder_due_filter if early else assessment_reminder_due_filter
     try:
         with transaction.atomic():
-            locked = assessment_reminder_due_filter(
+            locked = due_filter(
                 queryset=Assessment.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("tenant", "package")
                 .filter(pk=assessment_id),
@@ -378,10 +420,12 @@ def assessment_remind(
                 return None
             # The raw token is not kept, so the reminder carries a new link; only not yet started
             # interviews are reminded, so no open candidate page loses its link.
-            sent = _invitation_send_locked(locked=locked, actor=actor, reminder=True)
-            locked.reminded_at = now
-            locked.save(update_fields=["reminded_at", "updated_at"])
-            _event_record(assessment=locked, actor=actor, note=f"reminder sent by {', '.join(sent)}")
+            sent = _invitation_send_locked(locked=locked, actor=actor, reminder=NOT_STARTED if early else True)
+            field = "early_reminded_at" if early else "reminded_at"
+            setattr(locked, field, now)
+            locked.save(update_fields=[field, "updated_at"])
+            what = "reminder (not started yet)" if early else "reminder"
+            _event_record(assessment=locked, actor=actor, note=f"{what} sent by {', '.join(sent)}")
             return locked
     except InvitationUndeliverable as exc:
         return _invitation_fail(

@@ -8,7 +8,12 @@ from celery import shared_task
 from . import services
 from .exceptions import InvitationTemporaryFailure
 from .models import Assessment
-from .selectors import assessment_ids_due_expiry, assessment_ids_due_reminder, assessment_ids_invitation_stuck
+from .selectors import (
+    assessment_ids_due_early_reminder,
+    assessment_ids_due_expiry,
+    assessment_ids_due_reminder,
+    assessment_ids_invitation_stuck,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +72,7 @@ def expire_assessments() -> int:
 
 @shared_task(acks_late=True)
 def send_reminders() -> int:
-    """Beat: one reminder per invited assessment, 24 h before it expires."""
+    """Beat: one reminder per invited assessment, its package's hours (24 by default) before it expires."""
     reminded = 0
     for assessment_id in assessment_ids_due_reminder():
         try:
@@ -75,6 +80,19 @@ def send_reminders() -> int:
                 reminded += 1
         except Exception:  # one broken row must not stop the sweep
             logger.exception("send_reminders: assessment %s failed", assessment_id)
+    return reminded
+
+
+@shared_task(acks_late=True)
+def send_early_reminders() -> int:
+    """Beat: remind invited candidates who have not started after their package's ``reminder_after_hours``."""
+    reminded = 0
+    for assessment_id in assessment_ids_due_early_reminder():
+        try:
+            if services.assessment_remind(assessment_id=assessment_id, early=True) is not None:
+                reminded += 1
+        except Exception:  # one broken row must not stop the sweep
+            logger.exception("send_early_reminders: assessment %s failed", assessment_id)
     return reminded
 
 

@@ -36,18 +36,9 @@ def _figures(name: str, samples: list[float], wall: float) -> dict:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
+    from bench import run_in_test_database
 
-    django.setup()
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
-
-    setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
-        _run()
-    finally:
-        teardown_databases(old_config, verbosity=0)
+    run_in_test_database(_run)
 
 
 def _run() -> None:

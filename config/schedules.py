@@ -81,7 +81,13 @@ PERIODIC_TASKS: tuple[PeriodicTaskSpec, ...] = (
         "Invitation reminders",
         "assessments.tasks.send_reminders",
         Every(30 * 60),
-        "Reminds candidates 24 hours before their interview link expires.",
+        "Reminds candidates 24 hours (their package's setting) before their interview link expires.",
+    ),
+    PeriodicTaskSpec(
+        "Not-started reminders",
+        "assessments.tasks.send_early_reminders",
+        Every(30 * 60),
+        "Reminds invited candidates who have not started after their package's reminder_after_hours.",
     ),
 )
 

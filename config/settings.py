@@ -114,6 +114,9 @@ LOGIN_REDIRECT_URL = "/app/"
 LOGIN_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
+# Candidate pages, invitation e-mails and SMS are translated (locale/); the recruiter UI is English.
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("sv", "Svenska"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

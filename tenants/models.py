@@ -43,3 +43,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+from .branding_models import Branding, BrandingVersion  # noqa: E402,F401  (models of this app)
