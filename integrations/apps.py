@@ -9,9 +9,10 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import app_panels, receivers
 
         receivers.connect()
+        app_panels.register()
         # Each ATS app under integrations registers its provider in its own ``provider`` module.
         for app_config in apps.get_app_configs():
             if app_config.name.startswith(self.name + "."):

@@ -88,13 +88,18 @@ def _order(
     try:
         assessment, created = assessment_order(
             tenant=connection.tenant, package=package, mode=mode, actor=_actor(connection),
-            source=connection.source_key, candidate=candidate, **fields,
+            source=connection.source_key, source_label=_source_label(connection), candidate=candidate, **fields,
         )
     except AssessmentError as exc:
         raise EventFailed(ErrorCode.BAD_PAYLOAD, str(exc)) from exc
     services.assessment_link_get_or_create(assessment=assessment, connection=connection, remote_stage_id=remote_stage_id)
     note = f"assessment {assessment.pk} {'ordered' if created else 'already ordered'}"
     return Outcome(WebhookStatus.PROCESSED, note=note, assessment_id=assessment.pk, created=created)
+
+
+def _source_label(connection: Connection) -> str:
+    """How the recruiter's dashboard names the connection an assessment came from."""
+    return (connection.name or f"{connection.provider.title()} ({connection.tenant.name})")[:200]
 
 
 def _snapshot(candidate: Candidate) -> CandidateSnapshot:
@@ -119,6 +124,7 @@ def _(event: AssessmentOrdered, connection: Connection) -> Outcome:
     )
     return _order(
         connection=connection, package=package, mode=Mode.ORDER, candidate=_snapshot(event.candidate),
+        language=event.candidate.language,
         remote_order_id=event.remote_order_id, remote_application_id=application_id,
         remote_candidate_id=event.candidate.remote_id, remote_job_id=event.remote_job_id,
         remote_job_title=event.remote_job_title, callback_url=event.callback_url, options=dict(event.options),
@@ -181,6 +187,7 @@ def _(event: StageChanged, connection: Connection) -> Outcome:
             options[mapping.SCORE_RULES_OPTION] = rules
         outcomes.append(_order(
             connection=connection, package=row.package, mode=Mode.TRIGGER, candidate=_snapshot(candidate),
+            language=candidate.language,
             remote_application_id=event.remote_application_id, remote_candidate_id=event.remote_candidate_id,
             remote_job_id=event.remote_job_id, remote_job_title=job.title if job else "", options=options,
             remote_stage_id=event.remote_stage_id,

@@ -30,6 +30,9 @@ class Candidate:
     last_name: str = ""
     email: str = ""
     phone: str = ""
+    # The language the candidate applied in, as the ATS names it (e.g. SmartRecruiters'
+    # ``applicationLanguage``); the candidate pages and invitations use it when we speak it.
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ def candidate_from(data: Any) -> Candidate:
         last_name=text(data.get("lastName"), 150),
         email=text(data.get("email"), 254),
         phone=text(phone, 40),
+        language=text(data.get("applicationLanguage") or data.get("language"), 16),
     )
 
 
