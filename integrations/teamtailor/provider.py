@@ -38,12 +38,12 @@ from integrations.providers import (
     provider_register,
 )
 from integrations.webhooks import stored_headers
+from tenants.logsafe import log_safe
 
 from . import auth, parsing, writeback
 from .client import PublicApiClient, allowed_hosts_for, public_client_for
 from .constants import ACTION_EVENT_PREFIX, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED, UNAUTHORIZED, UPDATE_URL_REFUSED
 from .services import teamtailor_partner_headers_record
-from .text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class TeamtailorProvider(Provider):
         except ValueError:
             host = ""
         reason = (
-            f"update-url host \"{printable(host or url)}\" is not a Teamtailor API host of the connection's "
+            f"update-url host \"{log_safe(host or url)}\" is not a Teamtailor API host of the connection's "
             f"region ({auth.connection_region(connection) or 'none'}): nothing was ordered"
         )
         teamtailor_partner_event_refuse(
@@ -328,7 +328,7 @@ class TeamtailorProvider(Provider):
         except BadRequest as exc:
             if exc.status_code == 404:
                 raise EventFailed(
-                    ErrorCode.BAD_PAYLOAD, f"job application {printable(application_id)} no longer exists in Teamtailor"
+                    ErrorCode.BAD_PAYLOAD, f"job application {log_safe(application_id)} no longer exists in Teamtailor"
                 ) from None
             raise
         return parsing.events_from_application(document)

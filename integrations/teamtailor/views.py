@@ -16,11 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.providers import InboundRejected, provider_get
 from integrations.webhooks import inbound_json_body, json_error, stored_headers, webhook_receive
 
+from tenants.logsafe import log_safe
+
 from . import auth, selectors, services
 from .constants import ACTION_BUTTONS, KIND_COMPANY, KIND_PARTNER, REGION_REFUSED
 from .parsing import FIELD_PACKAGE, FIELD_THRESHOLD
 from .writeback import STATUS_MAP, actions_for
-from .text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +169,10 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
     try:
         verified = provider.verify_action(request, raw_body=raw_body)
     except InboundRejected as exc:
-        logger.info("teamtailor action %s rejected: %s %s", printable(name, limit=40), exc.status, exc.message)
+        logger.info("teamtailor action %s rejected: %s %s", log_safe(name, limit=40), exc.status, exc.message)
         return json_error(exc.status, exc.message)
     if name not in ACTION_BUTTONS:
-        return json_error(404, f"Unknown Stagehook action \"{printable(name, limit=40)}\".")
+        return json_error(404, f"Unknown Stagehook action \"{log_safe(name, limit=40)}\".")
     target = verified.target
     try:
         assessment = selectors.assessment_for_partner_result(
