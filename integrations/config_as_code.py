@@ -25,6 +25,7 @@ from tenants.models import Membership, Region, Role, Tenant
 from .models import Connection, ConnectionStatus, StageMapping, secret_hash
 from .providers import provider_names
 from .services import connection_status_set
+from .sync import sync_after_activation
 
 
 class ConfigError(Exception):
@@ -40,6 +41,8 @@ class ApplyReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
+    # Connections this run made active (their first sync is queued after the run).
+    activated: list[Connection] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -351,6 +354,8 @@ def _connection(tenant: Tenant, spec: dict, report: ApplyReport) -> Connection:
         connection_status_set(connection=conn, status=status, actor="config:apply_config", reason="set by apply_config")
         if not created:
             report.updated.append(f"{label} (status)")
+        if status == ConnectionStatus.ACTIVE:
+            report.activated.append(conn)
     return conn
 
 
@@ -409,4 +414,8 @@ def config_apply(*, doc: Any) -> ApplyReport:
                 conn = _connection(tenant, conn_spec, report)
                 for mapping_spec in conn_spec.get("stage_mappings", []):
                     _stage_mapping(conn, mapping_spec, packages, report)
+    # Connections this run made active get their first full sync (queued once the run committed),
+    # as an activation in the ATS does: their jobs and pipeline show without waiting for the schedule.
+    for conn in report.activated:
+        sync_after_activation(connection=conn)
     return report

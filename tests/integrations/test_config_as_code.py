@@ -207,3 +207,18 @@ def test_a_user_created_without_a_password_cannot_sign_in_with_an_empty_one():
     config_apply(doc=doc)
     user = get_user_model().objects.get(email="ops@vendor.test")
     assert not user.has_usable_password()
+
+
+def test_a_connection_made_active_gets_its_first_full_sync_queued(django_capture_on_commit_callbacks):
+    from integrations.models import SyncRun
+
+    doc = copy.deepcopy(DOC)
+    spec = doc["tenants"][0]["connections"][0]
+    spec["provider"] = "teamtailor"  # a provider that can sync (the test provider cannot)
+    spec["credentials"] = {"api_key": "company-key", "provider_key": "pk-1"}
+    report = config_apply(doc=doc)
+    [conn] = report.activated
+    run = SyncRun.objects.get(connection=conn)
+    assert run.full and run.reason == "first sync after activation"
+    # A second run activates nothing and queues nothing more.
+    assert config_apply(doc=doc).activated == [] and SyncRun.objects.filter(connection=conn).count() == 1
