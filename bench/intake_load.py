@@ -203,6 +203,41 @@ def _wrk(base: str, requests_file: Path, *, wrap: bool) -> dict:
     }
 
 
+# BENCH_PROFILE=partner,company: sample the gunicorn workers with py-spy (installed by
+# `make bench-profile`, not a requirement) while that endpoint is under load, print where time goes.
+PROFILE = [name for name in os.environ.get("BENCH_PROFILE", "").split(",") if name]
+
+
+def _profile_start(pid: int, out: Path) -> subprocess.Popen:
+    spy = shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy")
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--subprocesses", "--duration", str(DURATION), "--rate", "200",
+         "--format", "raw", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _profile_report(spy: subprocess.Popen, folded: Path, name: str, top: int = 30) -> None:
+    spy.wait(timeout=DURATION + 60)
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    print(f"\npy-spy, {name}: {total} samples of the gunicorn workers; share of samples in each frame")
+    shown = 0
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1]):
+        if not any(part in frame for part in ("(integrations/", "(tenants/", "(assessments/", "(celery/", "(kombu/", "(redis/")):
+            continue  # the request's own path and the broker client, not the server around it
+        print(f"  {count / total:6.1%}  {frame[:150]}")
+        shown += 1
+        if shown >= top:
+            break
+
+
 def _server_env(database_name: str, port: int) -> dict:
     env = dict(os.environ)
     env.update({
@@ -235,7 +270,10 @@ def _run() -> None:
     try:
         _wait_ready(base, server, time.monotonic() + 60)
         for name in ("bare", "insert", "partner", "company"):
+            spy = _profile_start(server.pid, work / f"{name}.folded") if name in PROFILE else None
             results[name] = _wrk(base, paths[name], wrap=name in ("bare", "insert"))
+            if spy is not None:
+                _profile_report(spy, work / f"{name}.folded", name)
     finally:
         server.terminate()
         try:
@@ -261,7 +299,9 @@ def _run() -> None:
 
     from django.conf import settings
 
-    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    import multiprocessing
+
+    workers = os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count() + 1))  # as config/gunicorn.conf.py
     print(f"\nwebhook intake under load: wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, at most {EVENTS} "
           f"unique signed events per endpoint; gunicorn ({workers} sync workers), PostgreSQL "
           f"(CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}), Redis broker")
