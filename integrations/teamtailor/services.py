@@ -247,10 +247,17 @@ def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
     if not fingerprint:
         return kind
     _signatures_prune()
-    row, _ = InboundSignature.objects.get_or_create(
-        provider=auth.PROVIDER_NAME, fingerprint=fingerprint, defaults={"kind": kind}
+    # INSERT ... ON CONFLICT DO NOTHING, then read the owner: two statements instead of
+    # get_or_create's four (SELECT, SAVEPOINT, INSERT, RELEASE); a concurrent first use is waited
+    # for by the INSERT and seen by the SELECT, so the first use still wins.
+    InboundSignature.objects.bulk_create(
+        [InboundSignature(provider=auth.PROVIDER_NAME, fingerprint=fingerprint, kind=kind)], ignore_conflicts=True
     )
-    return row.kind
+    return (
+        InboundSignature.objects.filter(provider=auth.PROVIDER_NAME, fingerprint=fingerprint)
+        .values_list("kind", flat=True)
+        .get()
+    )
 
 
 # --- result-card actions ------------------------------------------------------------------------------
