@@ -16,7 +16,6 @@ exactly once, nothing else stored.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -293,8 +292,11 @@ def _run() -> None:
         stored_insert = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE {BENCH_TABLE}")
     with celery_app.connection_for_write() as conn:
-        queued = conn.default_channel.queue_declare(os.environ["CELERY_TASK_DEFAULT_QUEUE"], passive=False).message_count
-        conn.default_channel.queue_delete(os.environ["CELERY_TASK_DEFAULT_QUEUE"])
+        # Purged, not only deleted: kombu's queue_delete skips a queue this process never declared.
+        queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
+        conn.default_channel.queue_declare(queue, passive=False)
+        queued = conn.default_channel.queue_purge(queue)
+        conn.default_channel.queue_delete(queue)
     shutil.rmtree(work, ignore_errors=True)
 
     from django.conf import settings
