@@ -9,7 +9,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 PYTEST_ARGS ?=
 
-.PHONY: install run test services chromium messages translations migrate demo bench clean
+.PHONY: install run test services chromium wrk messages translations migrate demo bench bench-profile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,8 +65,21 @@ test: install services chromium messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		STATIC_MANIFEST=off $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install services messages
+# Debian's wrk, the load generator of the intake benchmark (bench/intake_load.py).
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+		echo "installing Debian's wrk"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+	fi
+
+bench: install services messages wrk
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
+
+# The intake benchmark with py-spy sampling the gunicorn workers under load (py-spy is a profiling
+# tool, not a requirement: installed here only).
+bench-profile: install services messages wrk
+	$(BIN)/python -m pip install -q py-spy==0.4.3
+	BENCH_ONLY=intake_load BENCH_PROFILE=partner,company DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var staticfiles

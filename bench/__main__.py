@@ -1,11 +1,15 @@
 """`python -m bench`: every benchmark, each printing its figures beside the baseline of the same run.
-``BENCH_ONLY=dashboard`` (or ``webhook_intake``) runs one."""
+``BENCH_ONLY=intake_load`` (or ``webhook_intake``, ``dashboard``) runs one."""
 
 import os
 
-from bench import dashboard, webhook_intake
+from bench import dashboard, intake_load, webhook_intake
 
-BENCHMARKS = {"webhook_intake": webhook_intake.main, "dashboard": dashboard.main}
+BENCHMARKS = {
+    "intake_load": intake_load.main,
+    "webhook_intake": webhook_intake.main,
+    "dashboard": dashboard.main,
+}
 
 if __name__ == "__main__":
     only = os.environ.get("BENCH_ONLY", "")

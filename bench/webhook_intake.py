@@ -109,6 +109,7 @@ def _run() -> None:
 
     stored = WebhookEvent.objects.filter(provider="teamtailor").count()
     with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)  # queue_delete alone skips a queue never declared here
         conn.default_channel.queue_delete(queue)
 
     print(f"webhook intake, {N} requests each, in-process client, PostgreSQL + broker {celery_app.conf.broker_url.split('://')[0]}")

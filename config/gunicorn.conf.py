@@ -1,9 +1,12 @@
 """gunicorn settings of the ``web`` process (Procfile): access log on stdout, secrets redacted."""
 
+import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# gunicorn's guidance, 2 x cores + 1 sync workers: a worker waiting on PostgreSQL or Redis leaves
+# its core to another (bench/RESULTS.md: 2 workers on 2 cores left the intake CPU idle).
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count() + 1)))
 accesslog = "-"
 errorlog = "-"
 # Candidate links, report links, query strings and Basic user names never reach the log.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -221,19 +222,42 @@ SIGNATURE_KEEP = dt.timedelta(hours=1)
 TRIGGER_SIGNATURE_KIND = "partner.trigger"
 
 
+# Old signatures are dropped at most this often per process, not on every call (a DELETE and a
+# commit per webhook were a third of the intake's cost under load); rows live SIGNATURE_KEEP +
+# at most this long, still far beyond their validity.
+SIGNATURE_PRUNE_EVERY = 60.0
+_signatures_pruned_at: float | None = None
+
+
+def _signatures_prune() -> None:
+    global _signatures_pruned_at
+    now = time.monotonic()
+    if _signatures_pruned_at is not None and now - _signatures_pruned_at < SIGNATURE_PRUNE_EVERY:
+        return
+    _signatures_pruned_at = now
+    InboundSignature.objects.filter(
+        provider=auth.PROVIDER_NAME, created_at__lt=timezone.now() - SIGNATURE_KEEP
+    ).delete()
+
+
 def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
     """Remember that a signature was used on an accepted call of ``kind`` (first use wins), so the
     same signed request is never accepted as another kind of call; old rows are dropped. Returns
     the kind of call that owns the signature (``kind`` unless another call used it first)."""
     if not fingerprint:
         return kind
-    InboundSignature.objects.filter(
-        provider=auth.PROVIDER_NAME, created_at__lt=timezone.now() - SIGNATURE_KEEP
-    ).delete()
-    row, _ = InboundSignature.objects.get_or_create(
-        provider=auth.PROVIDER_NAME, fingerprint=fingerprint, defaults={"kind": kind}
+    _signatures_prune()
+    # INSERT ... ON CONFLICT DO NOTHING, then read the owner: two statements instead of
+    # get_or_create's four (SELECT, SAVEPOINT, INSERT, RELEASE); a concurrent first use is waited
+    # for by the INSERT and seen by the SELECT, so the first use still wins.
+    InboundSignature.objects.bulk_create(
+        [InboundSignature(provider=auth.PROVIDER_NAME, fingerprint=fingerprint, kind=kind)], ignore_conflicts=True
     )
-    return row.kind
+    return (
+        InboundSignature.objects.filter(provider=auth.PROVIDER_NAME, fingerprint=fingerprint)
+        .values_list("kind", flat=True)
+        .get()
+    )
 
 
 # --- result-card actions ------------------------------------------------------------------------------

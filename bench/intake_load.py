@@ -1,0 +1,359 @@
+"""Webhook intake under real concurrent load (issue 10, item 1).
+
+gunicorn serves Stagehook with the production settings the README documents (PostgreSQL, Redis
+broker and cache, ``config/gunicorn.conf.py``, HTTPS behind a TLS proxy: the requests carry
+``X-Forwarded-Proto: https``), adapted to 127.0.0.1, in a throwaway database
+(test_<BENCH_DATABASE_URL name>). ``wrk`` (a second process) replays pre-generated, unique, validly
+signed requests — each sent once — bounded in count (``BENCH_EVENTS`` per endpoint) and time
+(``BENCH_DURATION`` seconds), with ``BENCH_THREADS`` threads and ``BENCH_CONNECTIONS`` connections.
+
+In the same run, on the same server: two baselines, ``GET /bench/bare`` (a view that does nothing)
+and ``POST /bench/insert`` (a view that inserts one row in one transaction), mounted only by
+``bench.settings``. Every figure is printed beside them as a ratio, because absolute figures on a
+shared machine drift. Afterwards every accepted (2xx) event is counted in the database: present
+exactly once, nothing else stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = int(os.environ.get("BENCH_EVENTS", "10000"))
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 1000.0, 100.0, 0.60
+COMPANY = "bench-company"
+
+# The README's production environment, adapted to 127.0.0.1 (the database, broker and Redis come
+# from the Makefile's BENCH_DATABASE_URL / TEST_REDIS_URL / TEST_BROKER_URL).
+PRODUCTION_ENV = {
+    "SECRET_KEY": "bench-" + "s" * 60,
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SITE_URL": "https://127.0.0.1",
+    "DEPLOYMENT_REGION": "eu",
+    "EMAIL_URL": "smtp+tls://mailer:bench@127.0.0.1:1",
+    "HTTPS_ONLY": "on",
+    "BEHIND_TLS_PROXY": "on",
+    "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
+    "SMS_BACKEND": "assessments.sms.HttpSmsBackend",
+    "SMS_HTTP_URL": "https://127.0.0.1:1/v1/messages",
+    "SMS_HTTP_TOKEN": "bench",
+    "TEAMTAILOR_PARTNER_WEBHOOK_SECRET": "bench-partner-webhook-secret",
+    "DEBUG": "off",
+}
+
+
+def main() -> None:
+    """In a process of its own: the production environment must not leak into other benchmarks."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: `make bench` installs Debian's wrk")
+    completed = subprocess.run([sys.executable, "-m", "bench.intake_load"], cwd=ROOT)
+    if completed.returncode:
+        raise SystemExit(completed.returncode)
+
+
+def _main() -> None:
+    from cryptography.fernet import Fernet
+
+    for name, value in PRODUCTION_ENV.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    # The server's Celery publishes go to a queue of this run's own, deleted afterwards.
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
+    from bench import run_in_test_database
+
+    run_in_test_database(_run)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url(name: str) -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _line(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> str:
+    text = body.decode() if body else "-"
+    assert "\t" not in text and "\n" not in text
+    return "\t".join([method, path, text, *(f"{k}: {v}" for k, v in headers.items())])
+
+
+PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "Host": "127.0.0.1"}
+
+
+def _seed(work: Path) -> dict:
+    """One tenant, package and Teamtailor connection; the request files of every endpoint."""
+    from django.db import connection as db
+
+    from assessments.models import Package
+    from bench.urls import BENCH_TABLE
+    from integrations.models import Connection, secret_hash
+    from integrations.teamtailor import auth
+    from tenants.models import Tenant
+
+    with db.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {BENCH_TABLE} (id bigserial PRIMARY KEY, body bytea NOT NULL)")
+    tenant = Tenant.objects.create(name="Bench", slug="bench")
+    package = Package.objects.create(tenant=tenant, name="Bench interview")
+    provider_key = "bench-provider-key-" + secrets.token_hex(16)
+    partner_secret, company_secret = "bench-webhook-secret", "bench-company-webhook-secret"
+    Connection.objects.create(
+        tenant=tenant, provider="teamtailor", remote_account_id=COMPANY, status="active",
+        provider_key_hash=secret_hash(provider_key),
+        credentials={"webhook_secret": partner_secret, "provider_key": provider_key,
+                     "company_webhook_secret": company_secret},
+    )
+    template = json.loads((ROOT / "integrations/teamtailor/fixtures/partner_webhook_request_body.json").read_text())
+    template["company"]["uuid"] = COMPANY
+    run = uuid.uuid4().hex[:8]
+    files = {}
+
+    partner = []
+    for i in range(EVENTS):
+        event_id = f"bench-{run}-{i}"
+        body = json.loads(json.dumps(template))
+        body["partner-event"]["id"] = event_id
+        body["partner-event"]["webhook-data"] = {"package": str(package.pk)}
+        body["partner-event"]["partner-result"]["id"] = f"result-{run}-{i}"
+        body["partner-event"]["partner-result"]["update-url"] = (
+            f"https://api.teamtailor.com/partner/v1/partner-results/result-{run}-{i}"
+        )
+        raw = json.dumps(body).encode()
+        partner.append(_line("POST", "/teamtailor/webhook", raw, {
+            **PROXY_HEADERS, "Content-Type": "application/json", "Authorization": f"Bearer {provider_key}",
+            "Teamtailor-Signature": auth.partner_signature_header(secret=partner_secret, partner_event_id=event_id),
+            "Teamtailor-Host": "api.teamtailor.com",
+        }))
+    files["partner"] = partner
+
+    company = []
+    for i in range(EVENTS):
+        body = {"payload": {"event_name": "job_application.update", "data": {
+            "id": str(1_000_000 + i), "type": "job-applications",
+            "attributes": {"updated-at": f"2026-01-01T00:00:00.{i:06d}Z", "changed-stage-at": "2026-01-01T00:00:00Z"},
+        }}}
+        raw = json.dumps(body).encode()
+        company.append(_line("POST", f"/teamtailor/company-webhooks?company_id={COMPANY}", raw, {
+            **PROXY_HEADERS, "Content-Type": "application/json",
+            "TT-Signature": auth.company_signature_header(secret=company_secret, raw_body=raw),
+        }))
+    files["company"] = company
+    # The baselines replay one request over and over (every thread needs lines of its own).
+    files["bare"] = [_line("GET", "/bench/bare", None, PROXY_HEADERS)] * 64
+    files["insert"] = [_line("POST", "/bench/insert", b'{"row": 1}', {**PROXY_HEADERS, "Content-Type": "application/json"})] * 64
+    paths = {}
+    for name, lines in files.items():
+        paths[name] = work / f"{name}.tsv"
+        paths[name].write_text("\n".join(lines) + "\n")
+    return paths
+
+
+def _wait_ready(base: str, server: subprocess.Popen, deadline: float) -> None:
+    request = urllib.request.Request(base + "/bench/bare", headers={"X-Forwarded-Proto": "https"})
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)  # polling the server's port until it answers, bounded by the deadline
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def _wrk(base: str, requests_file: Path, *, wrap: bool) -> dict:
+    command = [
+        "wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--timeout", "10s",
+        "-s", str(ROOT / "bench/wrk_requests.lua"), base,
+        "--", str(requests_file), str(THREADS), "1" if wrap else "0",
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=DURATION + 120).stdout
+    line = next(li for li in out.splitlines() if li.startswith("BENCH "))
+    figures = json.loads(line[len("BENCH "):])
+    if os.environ.get("BENCH_VERBOSE"):
+        print(out, figures)
+    seconds = figures["duration_us"] / 1e6
+    counted = figures["ok"] + figures["bad"]
+    errors = sum(v for k, v in figures.items() if k.startswith("errors_"))
+    return {
+        "ok": figures["ok"], "bad": figures["bad"], "errors": errors, "seconds": seconds,
+        "rps": figures["ok"] / seconds, "p50": figures["p50_us"] / 1000, "p99": figures["p99_us"] / 1000,
+        "max": figures["max_us"] / 1000, "answered": counted, "sent": figures["sent"],
+    }
+
+
+# BENCH_PROFILE=partner,company: sample the gunicorn workers with py-spy (installed by
+# `make bench-profile`, not a requirement) while that endpoint is under load, print where time goes.
+PROFILE = [name for name in os.environ.get("BENCH_PROFILE", "").split(",") if name]
+
+
+def _profile_start(pid: int, out: Path) -> subprocess.Popen:
+    spy = shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy")
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--subprocesses", "--duration", str(DURATION), "--rate", "200",
+         "--format", "raw", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _profile_report(spy: subprocess.Popen, folded: Path, name: str, top: int = 30) -> None:
+    spy.wait(timeout=DURATION + 60)
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    print(f"\npy-spy, {name}: {total} samples of the gunicorn workers; share of samples in each frame")
+    shown = 0
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1]):
+        if not any(part in frame for part in ("(integrations/", "(tenants/", "(assessments/", "(celery/", "(kombu/", "(redis/")):
+            continue  # the request's own path and the broker client, not the server around it
+        print(f"  {count / total:6.1%}  {frame[:150]}")
+        shown += 1
+        if shown >= top:
+            break
+
+
+def _server_env(database_name: str, port: int) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": _database_url(database_name),
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    })
+    return env
+
+
+def _run() -> None:
+    from django.db import connection as db
+
+    from bench.urls import BENCH_TABLE
+    from config.celery import app as celery_app
+    from integrations.models import WebhookEvent
+    from integrations.teamtailor.parsing import PARTNER_EVENT_TYPE
+
+    work = Path(tempfile.mkdtemp(prefix="stagehook-bench-"))
+    paths = _seed(work)
+    db.close()  # the server's workers get every database connection they ask for
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (work / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-c", str(ROOT / "config/gunicorn.conf.py")],
+        cwd=ROOT, env=_server_env(db.settings_dict["NAME"], port), stdout=log, stderr=subprocess.STDOUT,
+    )
+    results = {}
+    try:
+        _wait_ready(base, server, time.monotonic() + 60)
+        for name in ("bare", "insert", "partner", "company"):
+            spy = _profile_start(server.pid, work / f"{name}.folded") if name in PROFILE else None
+            results[name] = _wrk(base, paths[name], wrap=name in ("bare", "insert"))
+            if spy is not None:
+                _profile_report(spy, work / f"{name}.folded", name)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+    gunicorn_log = (work / "gunicorn.log").read_text(errors="replace")
+
+    stored_partner = WebhookEvent.objects.filter(provider="teamtailor", event_type=PARTNER_EVENT_TYPE).count()
+    distinct_partner = WebhookEvent.objects.filter(provider="teamtailor", event_type=PARTNER_EVENT_TYPE).values("event_id").distinct().count()
+    stored_company = WebhookEvent.objects.filter(provider="teamtailor", event_type="job_application.update").count()
+    distinct_company = WebhookEvent.objects.filter(provider="teamtailor", event_type="job_application.update").values("event_id").distinct().count()
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {BENCH_TABLE}")
+        stored_insert = cursor.fetchone()[0]
+        cursor.execute(f"DROP TABLE {BENCH_TABLE}")
+    with celery_app.connection_for_write() as conn:
+        # Purged, not only deleted: kombu's queue_delete skips a queue this process never declared.
+        queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
+        conn.default_channel.queue_declare(queue, passive=False)
+        queued = conn.default_channel.queue_purge(queue)
+        conn.default_channel.queue_delete(queue)
+    shutil.rmtree(work, ignore_errors=True)
+
+    from django.conf import settings
+
+    import multiprocessing
+
+    workers = os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count() + 1))  # as config/gunicorn.conf.py
+    print(f"\nwebhook intake under load: wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, at most {EVENTS} "
+          f"unique signed events per endpoint; gunicorn ({workers} sync workers), PostgreSQL "
+          f"(CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}), Redis broker")
+    bare, insert = results["bare"], results["insert"]
+    print(f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'x bare':>7} {'x insert':>8}")
+    rows = [("baseline: GET /bench/bare", bare), ("baseline: POST /bench/insert", insert),
+            ("POST /teamtailor/webhook", results["partner"]), ("POST /teamtailor/company-webhooks", results["company"])]
+    for label, r in rows:
+        print(f"{label:34} {r['rps']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['bad'] + r['errors']:8d} "
+              f"{r['rps'] / bare['rps']:7.2f} {r['rps'] / insert['rps']:8.2f}")
+    failures = []
+    checks = []
+    for label, r, stored, distinct in (
+        ("partner events", results["partner"], stored_partner, distinct_partner),
+        ("company webhooks", results["company"], stored_company, distinct_company),
+    ):
+        in_flight = r["sent"] - r["answered"]
+        if in_flight == 0:
+            # Every request sent was answered: exactly the accepted ones are stored, each once.
+            ok = stored == distinct == r["ok"]
+            detail = f"{r['ok']} accepted, {stored} stored, {distinct} distinct"
+        else:
+            # Stopped by the time bound: the requests in flight at the cut-off may be stored too.
+            ok = stored == distinct and r["ok"] <= stored <= r["sent"]
+            detail = (f"{r['ok']} accepted + {in_flight} in flight at the time bound, {stored} stored, "
+                      f"{distinct} distinct")
+        checks.append((f"{label} stored exactly once", ok, detail))
+    insert_in_flight = insert["sent"] - insert["answered"]
+    checks.append(("insert rows", insert["ok"] <= stored_insert <= insert["ok"] + insert_in_flight,
+                   f"{insert['ok']} answered + {insert_in_flight} in flight, {stored_insert} rows"))
+    checks.append(("one processing task queued per stored event", queued == stored_partner + stored_company,
+                   f"{queued} process_webhook_event messages in the bench queue"))
+    for label, ok, detail in checks:
+        print(f"  count: {label}: {'yes' if ok else 'NO'} ({detail})")
+        if not ok:
+            failures.append(label)
+    for label, r in rows[2:]:
+        verdicts = [
+            (f"{TARGET_RPS:.0f} req/s", r["rps"] >= TARGET_RPS),
+            (f"p99 < {TARGET_P99_MS:.0f} ms", r["p99"] < TARGET_P99_MS),
+            (f">= {TARGET_RATIO:.0%} of the insert view", r["rps"] / insert["rps"] >= TARGET_RATIO),
+        ]
+        print(f"  targets, {label}: " + ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in verdicts))
+        if r["bad"] or r["errors"]:
+            failures.append(f"{label}: {r['bad']} non-2xx answers, {r['errors']} socket errors")
+    if failures:
+        tail = "\n".join(gunicorn_log.splitlines()[-30:])
+        print(f"gunicorn log (tail):\n{tail}", file=sys.stderr)
+        raise SystemExit("intake load benchmark failed: " + "; ".join(failures))
+
+
+if __name__ == "__main__":
+    _main()
