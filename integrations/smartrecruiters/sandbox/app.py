@@ -669,12 +669,28 @@ class Sandbox(ControlEndpoints):
             application = self.state.application_move(
                 cid, job_id, status=body["status"], sub_status=body.get("subStatus") or None, by="api"
             )
-        self.after_move(application, by="api")
+        # SmartRecruiters' webhooks are asynchronous to the API call that caused them.
+        moved = dict(application)
+        self.kit.background(lambda: self.after_move(moved, by="api"))
         return Response(status=204)
 
-    def _job(self, job: dict) -> dict:
+    LIST_JOB_KEYS = (
+        "id", "title", "refNumber", "createdOn", "updatedOn", "lastActivityOn", "department", "location",
+        "status", "postingStatus", "language",
+    )
+
+    def _job(self, job: dict, *, full: bool = False) -> dict:
+        if not full:
+            return {**{k: job[k] for k in self.LIST_JOB_KEYS}, "actions": self._job_link(job["id"])}
         public = {k: v for k, v in job.items() if k != "company_id"}
-        public["actions"] = self._job_link(job["id"])
+        base = f"{self.base_url}/jobs/{job['id']}"
+        public["actions"] = {
+            "hiringTeam": {"url": f"{base}/hiring-team", "method": "GET"},
+            "publications": {"url": f"{base}/publication", "method": "GET"},
+            "positions": {"url": f"{base}/positions", "method": "GET"},
+            "applyOnWeb": {"url": f"{self.base_url}/postings/{job['id']}", "method": "GET"},
+            "details": {"url": base, "method": "GET"},
+        }
         return public
 
     def jobs_list(self, request: Request) -> Response:
@@ -692,7 +708,7 @@ class Sandbox(ControlEndpoints):
             job = self.state.jobs.get(job_id)
             if job is None or job["company_id"] != self._token(request)["company_id"]:
                 raise ApiError(404, "JOB_NOT_FOUND", f"job {job_id} not found")
-            return json_response(self._job(job))
+            return json_response(self._job(job, full=True))
 
     def hiring_processes_list(self, request: Request) -> Response:
         with self.state.lock:

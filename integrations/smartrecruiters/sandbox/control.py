@@ -455,10 +455,12 @@ class ControlEndpoints:
         with self.state.lock:
             company = self.state.company_add(company_id, name=company_id)
             company["consented"] = True
-            url = self.consent_url(company_id)
+            url = self.consent_url(company_id) if self.state.partner_configuration is not None else None
         result: dict[str, Any] = {"company_id": company_id, "consent_url": url, "steps": []}
         if not session:
             return result
+        if url is None:
+            raise ControlError(409, "no partner configuration (no consentUrl): Stagehook must PUT it first")
         http = requests.Session()
         http.trust_env = False
         http.cookies.update(session)

@@ -54,6 +54,10 @@ def _consent(cli: SandboxCli, options: dict[str, Any]) -> None:
     body = cli.call("POST", "consent", payload)
     if cli.raw:
         return cli.show(body)
+    if body["consent_url"] is None:
+        cli.write(f"company {body['company_id']} consents, but there is no partner configuration yet (no consent page):")
+        cli.write("    run manage.py smartrecruiters_configure first")
+        return
     cli.write(f"company {body['company_id']} consents; the admin's consent page:")
     cli.write(f"    {body['consent_url']}")
     for step in body["steps"]:
