@@ -434,8 +434,10 @@ class Sandbox(ControlEndpoints):
         with self.state.lock:
             order = self._order(request, order_id)
             found = problems("PackageResult", patch) if isinstance(patch, dict) else ["(body): must be a JSON object"]
-            # null removes a field (RFC 7396): a null is never a type error in the patch itself.
-            found = [p for p in found if "None is not" not in p]
+            # The patch itself is checked for types (a null removes a field, RFC 7396, so it is no
+            # type error); required fields are checked on the merge: {"score": {"raw": 90}} is a
+            # valid change of a stored score, and a 400 when no score is stored yet.
+            found = [p for p in found if "None is not" not in p and "is a required property" not in p]
             merged = merge_patch(order["result"], patch) if isinstance(patch, dict) else None
             if not found and merged is not None:
                 found = problems("PackageResult", merged)
