@@ -27,7 +27,7 @@ from integrations.sandbox import ControlError, KitSettings, PathLimit, RateHeade
 
 from .config import SANDBOX_DEFAULTS, SandboxConfig
 from .control import CONTROL_RULES, ControlEndpoints
-from .schemas import problems
+from .schemas import SCHEMAS, problems
 from .state import SandboxState, isoformat, merge_patch, parse_time
 
 PARTNER = "/assessment-api/v202010"
@@ -366,8 +366,9 @@ class Sandbox(ControlEndpoints):
         if basic is not None and basic.type == "basic":
             client_id, client_secret = basic.username or "", basic.password or ""
         grant = form.get("grant_type", "")
-        if not grant or not client_id or not client_secret:
-            missing = [n for n, v in (("grant_type", grant), ("client_id", client_id), ("client_secret", client_secret)) if not v]
+        given = {"grant_type": grant, "client_id": client_id, "client_secret": client_secret}
+        missing = [name for name in SCHEMAS["TokenInput"]["required"] if not given.get(name)]
+        if missing:
             return json_response({"error": "invalid_request", "error_description": f"missing {', '.join(missing)}"}, 400)
         if grant != "client_credentials":
             return json_response({"error": "unsupported_grant_type", "error_description": f"{grant} is not supported"}, 400)
@@ -641,13 +642,20 @@ class Sandbox(ControlEndpoints):
             body = self._candidate_summary(candidate)
             body.update({k: candidate[k] for k in ("phoneNumber", "web", "education", "experience")})
             applications = self._candidate_applications(cid)
-            if applications:
-                body["primaryAssignment"].update(self._application(applications[0]))
-                body["primaryAssignment"].pop("url", None)
-            body["secondaryAssignments"] = [
-                {**self._assignment(a), **{k: v for k, v in self._application(a).items() if k != "url"}}
-                for a in applications[1:]
-            ]
+
+            def assignment(application: dict) -> dict:
+                full = {**self._assignment(application), **self._application(application)}
+                full.pop("url")
+                job_url = f"{self.base_url}/jobs/{application['job_id']}"
+                full["job"]["actions"]["positionDetails"] = {"url": f"{job_url}/positions", "method": "GET"}
+                return full
+
+            body["primaryAssignment"] = assignment(applications[0]) if applications else None
+            body["secondaryAssignments"] = [assignment(a) for a in applications[1:]]
+            base = f"{self.base_url}/candidates/{cid}"
+            body["actions"] = {
+                name: {"url": f"{base}/{name}", "method": "GET"} for name in ("properties", "attachments", "consent", "consents")
+            }
             return json_response(body)
 
     def _application_or_404(self, request: Request, cid: str, job_id: str) -> dict:

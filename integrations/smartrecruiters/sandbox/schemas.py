@@ -7,9 +7,8 @@ lists and enums against contract.json."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
+from typing import Any
 from urllib.parse import urlsplit
 
 from jsonschema import Draft7Validator, FormatChecker
@@ -34,8 +33,15 @@ EVENT_NAMES = [
     "application.created", "application.status.updated", "application.fields.updated",
     "application.onboarding-status.updated", "application.attachment.created", "application.source.updated",
     "application.screening-answers.created", "application.screening-answers.updated", "candidate.created",
-    "candidate.updated", "candidate.deleted", "offer.created", "offer.updated", "offer.deleted",
-    "offer.approval.created", "offer.approval.approved", "offer.approval.rejected",
+    "candidate.updated", "candidate.deleted", "offer.created", "offer.updated", "offer.approval.created",
+    "offer.approval.approved", "offer.approval.rejected", "offer.approval.abandoned",
+    "offer.approval.step.approved", "offer.approval.step.rejected", "offer.approver.skipped",
+    "offer.approver.delegated", "offer.approval.comment.created", "job.approval.created",
+    "job.approval.approved", "job.approval.rejected", "job.approval.abandoned", "job.approval.step.approved",
+    "job.approval.step.rejected", "job.approver.skipped", "job.approver.delegated",
+    "job.approval.comment.created", "review.created", "review.updated", "review.deleted",
+    "onboarding.process.started", "onboarding.assignments.high-priority.completed",
+    "onboarding.assignments.completed",
 ]
 
 URI = {"type": "string", "format": "uri", "minLength": 1}
@@ -128,6 +134,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["access_token", "expires_in"],
         "properties": {"access_token": {"type": "string", "minLength": 1}, "expires_in": {"type": "integer"}},
+    },
+    "TokenInput": {
+        "type": "object",
+        "required": ["grant_type", "client_id", "client_secret"],
+        "properties": {"grant_type": {"enum": ["client_credentials"]}, "client_id": TEXT, "client_secret": TEXT},
     },
     "TokenErrorResponse": {
         "type": "object", "required": ["error"], "properties": {"error": TEXT, "error_description": TEXT},
