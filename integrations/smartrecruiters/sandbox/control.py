@@ -70,10 +70,13 @@ class _Form(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form" and self.form is None:
-            self.form = {"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(), "fields": {}}
+            self.form = {
+                "action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(), "fields": {}, "types": {},
+            }
             self._inside = True
         elif self._inside and tag in ("input", "button") and attrs.get("name"):
             kind = (attrs.get("type") or "text").lower()
+            self.form["types"][attrs["name"]] = kind
             if kind in ("checkbox", "radio") and "checked" not in attrs:
                 return
             if tag == "button" or kind == "submit":
@@ -448,30 +451,48 @@ class ControlEndpoints:
         joiner = "&" if urlsplit(configuration["consentUrl"]).query else "?"
         return f"{configuration['consentUrl']}{joiner}{urlencode(query)}"
 
-    def consent(self, *, company_id: str, session: dict | None, form: dict | None) -> dict:
+    def consent(self, *, company_id: str, session: dict | None, form: dict | None, login: dict | None = None) -> dict:
         """The customer's admin installs Stagehook from the marketplace: the company consents,
-        then (with a Stagehook ``session``: cookies) the sandbox opens the consent page, submits
-        its form as a browser would and follows redirects up to SmartRecruiters' return URL."""
+        then (with a Stagehook ``session``: cookies, and/or ``login``: {login, password} for a
+        sign-in form on the way) the sandbox opens the consent page, submits its forms as a
+        browser would and follows redirects up to SmartRecruiters' return URL."""
         with self.state.lock:
             company = self.state.company_add(company_id, name=company_id)
             company["consented"] = True
             url = self.consent_url(company_id) if self.state.partner_configuration is not None else None
         result: dict[str, Any] = {"company_id": company_id, "consent_url": url, "steps": []}
-        if not session:
+        if not session and not login:
             return result
         if url is None:
             raise ControlError(409, "no partner configuration (no consentUrl): Stagehook must PUT it first")
         http = requests.Session()
         http.trust_env = False
-        http.cookies.update(session)
+        http.cookies.update(session or {})
         response = self._browse(http, "GET", url, result["steps"])
-        parser = _Form()
-        parser.feed(response.text)
-        if response.status_code != 200 or parser.form is None:
-            raise ControlError(502, f"the consent page answered {response.status_code} without a form")
-        fields = {**parser.form["fields"], **(form or {})}
-        action = urljoin(response.url, parser.form["action"] or response.url)
-        response = self._browse(http, parser.form["method"].upper(), action, result["steps"], data=fields, referer=response.url)
+        signed_in = False
+        while True:
+            parser = _Form()
+            parser.feed(response.text)
+            page = parser.form
+            if response.status_code != 200 or page is None:
+                raise ControlError(502, f"the consent page answered {response.status_code} without a form")
+            is_login = "password" in page["types"].values()
+            if is_login and (signed_in or not login):
+                raise ControlError(403, "Stagehook asks to sign in: " + ("the sign-in was refused" if signed_in else "pass login/password or a session"))
+            fields = dict(page["fields"])
+            if is_login:
+                for name, kind in page["types"].items():
+                    if kind == "password":
+                        fields[name] = login.get("password", "")
+                    elif name in ("login", "email", "username"):
+                        fields[name] = login.get("login", "")
+            else:
+                fields.update(form or {})
+            action = urljoin(response.url, page["action"] or response.url)
+            response = self._browse(http, page["method"].upper(), action, result["steps"], data=fields, referer=response.url)
+            if not is_login:
+                break
+            signed_in = True
         with self.state.lock:
             result["returned"] = self.state.companies[company_id].get("returned", False)
             result["integrated"] = self.state.companies[company_id]["integrated"]
@@ -515,7 +536,9 @@ class ControlEndpoints:
     def control_consent(self, request: Request) -> Response:
         body = control_body(request)
         company_id = body.get("company_id") or self._config.company_id
-        return control_json(self.consent(company_id=company_id, session=body.get("session"), form=body.get("form")))
+        return control_json(
+            self.consent(company_id=company_id, session=body.get("session"), form=body.get("form"), login=body.get("login"))
+        )
 
     def control_consent_return(self, request: Request) -> Response:
         company_id = request.args.get("companyId", "")

@@ -1,7 +1,7 @@
 """SmartRecruiters' verbs for ``manage.py sandbox smartrecruiters <verb>`` (the generic ones —
 webhooks, stats, reset, faults, config — come from the sandbox kit)::
 
-    manage.py sandbox smartrecruiters consent [--company SmartCompany123] [--session sessionid=...]
+    manage.py sandbox smartrecruiters consent [--company SmartCompany123] [--login admin@... --password ...] [--session sessionid=...]
     manage.py sandbox smartrecruiters order --candidate <id> --job <id> [--package <id or name>]
         [--mode ad-hoc|auto-trigger|inline] [--status INTERVIEW --sub-status "AI interview"]
     manage.py sandbox smartrecruiters resend --order <orderId>
@@ -34,6 +34,8 @@ def _consent_arguments(parser) -> None:
         "--session", action="append", default=[], metavar="NAME=VALUE",
         help="a Stagehook session cookie of a signed-in admin (repeatable); then the sandbox drives the page",
     )
+    parser.add_argument("--login", help="sign in to Stagehook as this admin (e-mail) on the way; with --password")
+    parser.add_argument("--password", help="the admin's Stagehook password (with --login)")
     parser.add_argument("--form", action="append", default=[], metavar="FIELD=VALUE", help="a field to set in the consent form")
 
 
@@ -51,6 +53,10 @@ def _consent(cli: SandboxCli, options: dict[str, Any]) -> None:
     payload: dict[str, Any] = {"session": _pairs(options["session"], "--session"), "form": _pairs(options["form"], "--form")}
     if options["company"]:
         payload["company_id"] = options["company"]
+    if options["login"]:
+        if not options["password"]:
+            raise VerbError("--login needs --password")
+        payload["login"] = {"login": options["login"], "password": options["password"]}
     body = cli.call("POST", "consent", payload)
     if cli.raw:
         return cli.show(body)
@@ -65,7 +71,7 @@ def _consent(cli: SandboxCli, options: dict[str, Any]) -> None:
     if body["steps"]:
         cli.write(f"integrated: {body['integrated']}  back at SmartRecruiters: {body['returned']}")
     else:
-        cli.write("open it in a browser signed in to Stagehook and approve (or pass --session sessionid=...)")
+        cli.write("open it in a browser signed in to Stagehook and approve (or pass --login/--password or --session)")
 
 
 def _order_arguments(parser) -> None:

@@ -100,6 +100,23 @@ class FakeStagehook:
         return seen.headers.get("Authorization") == f"Bearer {self.token}"
 
     def answer(self, request: Request, seen: Seen) -> Response:
+        if request.path == "/accounts/login/":
+            if request.method == "GET":
+                return Response(
+                    '<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="csrf-login">'
+                    '<input type="email" name="login"><input type="password" name="password"></form>',
+                    content_type="text/html",
+                )
+            if request.form.get("csrfmiddlewaretoken") == "csrf-login" and (
+                request.form.get("login"), request.form.get("password")
+            ) == ("admin@example.com", "right-password"):
+                response = Response(status=302, headers={"Location": request.args["next"]})
+                response.set_cookie("sessionid", "admin-session")
+                return response
+            return Response(
+                '<form method="post"><p>wrong</p><input type="email" name="login"><input type="password" name="password"></form>',
+                content_type="text/html",
+            )
         path = request.path.removeprefix("/smartrecruiters/")
         as_json = lambda body, status=200: Response(json.dumps(body), status=status, content_type="application/json")  # noqa: E731
         if path == "oauth/token":
@@ -137,7 +154,7 @@ class FakeStagehook:
                 '<button type="submit" name="approve" value="yes">Approve</button></form></body></html>'
             )
             if request.cookies.get("sessionid") != "admin-session":
-                return Response(status=302, headers={"Location": "/accounts/login/"})
+                return Response(status=302, headers={"Location": "/accounts/login/?" + urlencode({"next": request.full_path})})
             return Response(html, content_type="text/html")
         if path == "integration" and request.method == "POST":
             if request.form.get("csrfmiddlewaretoken") != "csrf-123" or request.cookies.get("sessionid") != "admin-session":

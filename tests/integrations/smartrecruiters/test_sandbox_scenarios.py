@@ -49,7 +49,24 @@ def test_consent_with_a_session_drives_the_page_to_the_end(sr, stagehook):
 def test_consent_without_a_signed_in_session_stops_at_the_login(sr, stagehook):
     sr.partner_configuration(stagehook.url)
     response = sr.control("POST", "consent", {"session": {"sessionid": "stranger"}})
-    assert response.status_code == 502 and "without a form" in response.json()["error"]
+    assert response.status_code == 403 and "sign in" in response.json()["error"]
+    assert not sr.app.state.companies["SmartCompany123"]["integrated"]
+
+
+def test_consent_signs_in_on_the_way_then_approves(sr, stagehook):
+    stagehook.sandbox_url = sr.url
+    sr.partner_configuration(stagehook.url)
+    output = _cli(sr, "consent", "--login", "admin@example.com", "--password", "right-password")
+    assert "integrated: True  back at SmartRecruiters: True" in output
+    login = stagehook.seen("/accounts/login/", "POST")[0]
+    assert b"login=admin%40example.com" in login.body and b"csrfmiddlewaretoken=csrf-login" in login.body
+    assert sr.app.state.companies["SmartCompany123"]["integrated"]
+
+
+def test_a_refused_sign_in_is_reported(sr, stagehook):
+    sr.partner_configuration(stagehook.url)
+    response = sr.control("POST", "consent", {"login": {"login": "admin@example.com", "password": "wrong"}})
+    assert response.status_code == 403 and "refused" in response.json()["error"]
     assert not sr.app.state.companies["SmartCompany123"]["integrated"]
 
 
