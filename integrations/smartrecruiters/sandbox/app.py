@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -274,7 +275,7 @@ class Sandbox(ControlEndpoints):
         adapter = self.routes.url_map.bind_to_environ(request.environ)
         try:
             endpoint, _values = adapter.match()
-        except Exception:
+        except HTTPException:  # 404/405: answered by the router in SmartRecruiters' shape
             return self._route(request)
         needs = _NEEDS.get(endpoint)
         if needs is not None:

@@ -361,7 +361,7 @@ class ControlEndpoints:
             response = self._call(
                 log, "GET", self._stagehook_url("assessmentPackageListUrl"),
                 headers={**auth, "requester": json.dumps({"email": requester["email"]}), "Accept": "application/json"},
-                params={"country-code": job["location"]["countryCode"], "city": job["location"]["city"], **(fields or {})},
+                params={**self._package_query(job), **(fields or {})},
             )
             if response.status_code == 204:
                 raise ControlError(409, "Stagehook has no packages for this company (204)")
@@ -399,7 +399,9 @@ class ControlEndpoints:
                     "fields": dict(fields or {}),
                 }
                 schema, url_key = "AssessmentPackageOrderRequest", "packageOrderUrl"
-            assert not problems(schema, body), problems(schema, body)  # the sandbox's own order is valid
+            own = problems(schema, body)
+            if own:  # the sandbox's own order must fit the contract it enforces on others
+                raise ControlError(500, f"the sandbox built an invalid {schema}: {own[0]}")
             with self.state.lock:
                 order.update(package=chosen, request={"url_key": url_key, "body": body})
             self._send_order(order)
@@ -408,6 +410,19 @@ class ControlEndpoints:
                 order["state"] = "refused"
             raise
         return self.order_view(order)
+
+    @staticmethod
+    def _package_query(job: dict) -> dict[str, str]:
+        """The location query SmartRecruiters puts on GET packages (contract.json ``query``)."""
+        location = job["location"]
+        return {
+            "country-code": location["countryCode"],
+            "region-abbr": location["regionCode"],
+            "city": location["city"],
+            "address": location["address"],
+            "postal-code": location["postalCode"],
+            "remote": "true" if location["remote"] else "false",
+        }
 
     def _send_order(self, order: dict) -> None:
         body, url_key = order["request"]["body"], order["request"]["url_key"]
@@ -615,13 +630,15 @@ class ControlEndpoints:
     def _move(self, body: dict) -> dict:
         self._need(body, "candidate_id", "job_id", "status")
         cid, job_id, status, sub = body["candidate_id"], body["job_id"], body["status"], body.get("sub_status") or None
-        problem = problems("CandidateStatusUpdate", {"status": status})
+        invalid = problems("CandidateStatusUpdate", {"status": status})
+        if invalid:
+            raise ControlError(400, invalid[0])
         with self.state.lock:
             if (cid, job_id) not in self.state.applications:
                 raise ControlError(404, f"candidate {cid} has not applied to job {job_id}")
-            problem = problem or ([self.state.sub_status_problem(job_id, status, sub)] if self.state.sub_status_problem(job_id, status, sub) else [])
+            problem = self.state.sub_status_problem(job_id, status, sub)
             if problem:
-                raise ControlError(400, problem[0])
+                raise ControlError(400, problem)
             application = copy.deepcopy(self.state.application_move(cid, job_id, status=status, sub_status=sub, by="recruiter"))
         return {"application": application, **self.after_move(application, by="recruiter")}
 
