@@ -215,6 +215,11 @@ def test_webhooks_api_answers_have_the_fixtures_shapes(integrated, stagehook, re
     assert shape_problems(load(reference_fixtures, "webhooks/generate_secret.json"), generated) == []
     shown = integrated.api("GET", f"{WEBHOOKS}/subscriptions/{created['id']}/secret-key", token=token).json()
     assert shape_problems(load(reference_fixtures, "webhooks/retrieve_secret.json"), shown) == []
+    integrated.control("POST", "events", {"event": "job.created", "id": JOB})
+    log = integrated.api("GET", f"{WEBHOOKS}/subscriptions/{created['id']}/callbacks-log", token=token).json()
+    # the fixture's headers are an empty object: any header names may appear there
+    assert log and shape_problems(load(reference_fixtures, "webhooks/callbacks_log.json"), log, exact=False) == []
+    assert set(log[0]) == {"status", "timestamp", "requestDetails"} and set(log[0]["requestDetails"]) == {"url", "body", "headers"}
 
 
 def test_a_delivery_carries_every_documented_header_and_payload_key(integrated, stagehook, reference_fixtures):

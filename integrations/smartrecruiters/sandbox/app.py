@@ -51,6 +51,7 @@ _RULES = [
     Rule(f"{WEBHOOKS}/subscriptions/<sub_id>/activation", endpoint="subscription_activate", methods=["PUT"]),
     Rule(f"{WEBHOOKS}/subscriptions/<sub_id>/secret-key", endpoint="secret_key_create", methods=["POST"]),
     Rule(f"{WEBHOOKS}/subscriptions/<sub_id>/secret-key", endpoint="secret_key_show", methods=["GET"]),
+    Rule(f"{WEBHOOKS}/subscriptions/<sub_id>/callbacks-log", endpoint="callbacks_log", methods=["GET"]),
     Rule("/candidates", endpoint="candidates_list", methods=["GET"]),
     Rule("/candidates/<cid>", endpoint="candidate_show", methods=["GET"]),
     Rule("/candidates/<cid>/jobs/<job_id>", endpoint="application_show", methods=["GET"]),
@@ -78,6 +79,7 @@ _NEEDS: dict[str, tuple[str, str]] = {
     "subscription_activate": ("customer", "webhooks_manage"),
     "secret_key_create": ("customer", "webhooks_manage"),
     "secret_key_show": ("customer", "webhooks_manage"),
+    "callbacks_log": ("customer", "webhooks_manage"),
     "candidates_list": ("customer", "candidates_read"),
     "candidate_show": ("customer", "candidates_read"),
     "application_show": ("customer", "candidates_read"),
@@ -571,6 +573,40 @@ class Sandbox(ControlEndpoints):
             if not sub["keys"]:
                 raise ApiError(404, "SECRET_KEY_NOT_FOUND", "no secret key generated for this subscription")
             return json_response({"secretKey": sub["keys"][0]["key"]})
+
+    def callbacks_log(self, request: Request, sub_id: str) -> Response:
+        """Every delivery attempt to the subscription's callback, newest first (the outbox's log);
+        ``callbackStatus`` filters, ``limit`` (default 10) caps (the fixture's bare array; no
+        further pages)."""
+        wanted = request.args.get("callbackStatus")
+        if wanted not in (None, "successful", "failed"):
+            raise ApiError(400, "INVALID_REQUEST", "callbackStatus is successful or failed")
+        with self.state.lock:
+            sub = self._sub(request, sub_id)
+        entries = []
+        for sent in reversed(self.outbox.snapshot()):
+            headers = sent["request_headers"]
+            if sent["url"] != sub["callbackUrl"] or "event-id" not in headers:
+                continue
+            status = "successful" if sent["status"] is not None and 200 <= sent["status"] < 300 else "failed"
+            if wanted in (None, status):
+                body = sent["request_body"]
+                entries.append({
+                    "status": status,
+                    "timestamp": sent["at"].replace("+00:00", "Z"),
+                    "requestDetails": {
+                        "url": sent["url"],
+                        "body": body if isinstance(body, str) else json.dumps(body, separators=(",", ":")),
+                        "headers": headers,
+                    },
+                })
+        try:
+            limit = int(request.args.get("limit", "10"))
+        except ValueError:
+            raise ApiError(400, "INVALID_LIMIT", "limit must be an integer") from None
+        if not 1 <= limit <= self._config.page_size_max:
+            raise ApiError(400, "INVALID_LIMIT", f"limit must be between 1 and {self._config.page_size_max}")
+        return json_response(entries[:limit])
 
     # --- customer API ------------------------------------------------------------------------
     def _job_link(self, job_id: str) -> dict:

@@ -42,6 +42,10 @@ def test_an_ad_hoc_order_calls_stagehook_as_smartrecruiters_does(integrated, sta
     packages = stagehook.seen("packages", "GET")[0]
     assert packages.headers["Authorization"] == f"Bearer {stagehook.token}"
     assert json.loads(packages.headers["requester"]) == {"email": "hiring.manager@example.com"}
+    assert packages.query == {
+        "country-code": "de", "region-abbr": "BE", "city": "Berlin", "address": "Alexanderplatz 1",
+        "postal-code": "10178", "remote": "true",
+    }
     sent = stagehook.seen("packages/orders")[0]
     assert sent.headers["Content-Type"] == "application/json"
     body = sent.json()
@@ -50,6 +54,12 @@ def test_an_ad_hoc_order_calls_stagehook_as_smartrecruiters_does(integrated, sta
     assert body["resultCallbackURL"] == f"{integrated.url}{PARTNER}/orders/{order['orderId']}/results"
     assert body["candidate"]["id"] == ADA and body["job"]["id"] == JOB
     assert order["state"] == "accepted" and order["mode"] == "ad-hoc"
+
+
+def test_partner_fields_go_on_the_package_query_and_in_the_order(integrated, stagehook):
+    integrated.order(ADA, JOB, fields={"seniority": "junior"})
+    assert stagehook.seen("packages", "GET")[0].query["seniority"] == "junior"
+    assert stagehook.seen("packages/orders")[0].json()["fields"] == {"seniority": "junior"}
 
 
 def test_the_package_may_be_named_and_an_unknown_one_is_refused(integrated, stagehook):

@@ -194,3 +194,18 @@ def test_any_event_can_be_sent(integrated, stagehook):
     assert response.status_code == 200
     delivery = stagehook.seen("webhooks")[-1]
     assert delivery.json() == {"id": ADA} and delivery.headers["link"] == f"<{integrated.url}/candidates/{ADA}>; rel=self"
+
+
+def test_the_callbacks_log_shows_each_attempt(integrated, stagehook):
+    integrated.configure(retry_delays=(0.05,))
+    subscription = integrated.subscribe(f"{stagehook.url}webhooks")
+    stagehook.webhook_answers = [500]
+    integrated.move(ADA, JOB, "INTERVIEW")
+    _poll(lambda: [d for d in integrated.deliveries() if d["status"] == "delivered"], what="delivery")
+    token = integrated.customer_token()
+    path = f"{WEBHOOKS}/subscriptions/{subscription['id']}/callbacks-log"
+    log = integrated.api("GET", path, token=token).json()
+    assert [entry["status"] for entry in log] == ["successful", "failed"]
+    assert log[0]["requestDetails"]["headers"]["event-name"] == "application.status.updated"
+    assert integrated.api("GET", path, token=token, params={"callbackStatus": "failed"}).json() == log[1:]
+    assert integrated.api("GET", path, token=token, params={"callbackStatus": "maybe"}).status_code == 400
