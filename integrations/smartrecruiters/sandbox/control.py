@@ -40,6 +40,7 @@ CONTROL_RULES = [
     Rule(f"{C}consent", endpoint="control_consent", methods=["POST"]),
     Rule(f"{C}consent/return", endpoint="control_consent_return", methods=["GET"]),
     Rule(f"{C}companies", endpoint="control_companies", methods=["GET"]),
+    Rule(f"{C}uninstall", endpoint="control_uninstall", methods=["POST"]),
     Rule(f"{C}orders", endpoint="control_orders", methods=["GET"]),
     Rule(f"{C}orders", endpoint="control_order", methods=["POST"]),
     Rule(f"{C}orders/<order_id>/resend", endpoint="control_order_resend", methods=["POST"]),
@@ -569,6 +570,32 @@ class ControlEndpoints:
                 for c in self.state.companies.values()
             ]
             return control_json({"companies": companies, "partner_configuration": self.state.partner_configuration})
+
+    def uninstall(self, company_id: str) -> dict:
+        """The customer removes Stagehook in SmartRecruiters: DELETE Stagehook's
+        ``integrationDisableUrl`` for the company (Bearer from Stagehook's token endpoint), then
+        the customer-level credentials and their tokens stop working."""
+        with self.state.lock:
+            company = self.state.companies.get(company_id)
+            if company is None or not company["integrated"]:
+                raise ControlError(409, f"company {company_id} is not integrated")
+            company = copy.deepcopy(company)
+        log: list[dict] = []
+        template = self._stagehook_url("integrationDisableUrl")
+        url = template.replace("{companyId}", company_id) if "{companyId}" in template else f"{template.rstrip('/')}/{company_id}"
+        token = self._stagehook_token(company, log)
+        response = self._call(log, "DELETE", url, headers={"Authorization": f"Bearer {token}"})
+        with self.state.lock:
+            stored = self.state.companies[company_id]
+            client_id = stored["customer_client_id"]
+            self.state.credentials.pop(client_id, None)
+            self.state.tokens = {t: r for t, r in self.state.tokens.items() if r["client_id"] != client_id}
+            stored.update(integrated=False, consented=False, customer_client_id=None, partner_credentials=None)
+        return {"company_id": company_id, "stagehook": log, "disabled": response.status_code == 204}
+
+    def control_uninstall(self, request: Request) -> Response:
+        body = control_body(request)
+        return control_json(self.uninstall(body.get("company_id") or self._config.company_id))
 
     def control_order(self, request: Request) -> Response:
         body = control_body(request)

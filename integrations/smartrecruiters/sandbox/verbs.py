@@ -9,6 +9,7 @@ webhooks, stats, reset, faults, config — come from the sandbox kit)::
     manage.py sandbox smartrecruiters results [--candidate <id>] [--wait COMPLETED]
     manage.py sandbox smartrecruiters deliveries [--retry-now]
     manage.py sandbox smartrecruiters seed --candidates 10000
+    manage.py sandbox smartrecruiters uninstall [--company SmartCompany123]
     manage.py sandbox smartrecruiters companies
 """
 
@@ -215,6 +216,21 @@ def _seed(cli: SandboxCli, options: dict[str, Any]) -> None:
     cli.write(f"the sandbox now has {body['candidates']} candidates")
 
 
+def _uninstall_arguments(parser) -> None:
+    parser.add_argument("--company", help="SmartRecruiters company id (default: the sandbox's company)")
+
+
+def _uninstall(cli: SandboxCli, options: dict[str, Any]) -> None:
+    body = cli.call("POST", "uninstall", {"company_id": options["company"]} if options["company"] else {})
+    if cli.raw:
+        return cli.show(body)
+    cli.write(f"company {body['company_id']} removed Stagehook; its credentials no longer work")
+    for call in body["stagehook"]:
+        cli.write(f"    {call['call']} -> {call.get('status', call.get('error'))}")
+    if not body["disabled"]:
+        cli.write("    Stagehook did not answer 204")
+
+
 def _companies(cli: SandboxCli, options: dict[str, Any]) -> None:
     cli.show(cli.call("GET", "companies"))
 
@@ -227,5 +243,6 @@ VERBS: tuple[Verb, ...] = (
     Verb("results", "what Stagehook wrote: results with score, parts, links, files, notes", _results, _results_arguments, json_option=True),
     Verb("deliveries", "webhook deliveries with their retries", _deliveries, _deliveries_arguments, json_option=True),
     Verb("seed", "generate candidates (benchmarks)", _seed, _seed_arguments),
+    Verb("uninstall", "the customer removes Stagehook (DELETE our integrationDisableUrl)", _uninstall, _uninstall_arguments, json_option=True),
     Verb("companies", "companies (consent, integration) and the partner configuration", _companies),
 )

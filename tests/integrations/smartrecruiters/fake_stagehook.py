@@ -130,6 +130,8 @@ class FakeStagehook:
             return Response(status=204) if not self.packages else as_json(self.packages)
         if path == "packages/orders":
             return as_json({} if self._bearer_ok(seen) else {"error": "no"}, self.order_status if self._bearer_ok(seen) else 401)
+        if path.startswith("integrations/companies/") and request.method == "DELETE":
+            return Response(status=204 if self._bearer_ok(seen) else 401)
         if path == "packages/inline/orders":
             url = f"http://127.0.0.1:{self.server.server_port}/i/{secrets.token_hex(4)}/"
             return as_json({"url": url, "assessmentPackageURL": url})

@@ -140,3 +140,17 @@ def test_run_sandbox_serves_smartrecruiters():
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_uninstall_calls_the_disable_url_and_ends_the_customer_credentials(integrated, stagehook):
+    token = integrated.customer_token()
+    output = _cli(integrated, "uninstall")
+    assert "integrations/companies/SmartCompany123 -> 204" in output
+    (deleted,) = stagehook.seen("integrations/companies/SmartCompany123", "DELETE")
+    assert deleted.headers["Authorization"] == f"Bearer {stagehook.token}"
+    assert integrated.api("GET", "/jobs", token=token).status_code == 401
+    assert integrated.token(integrated.customer["clientId"], integrated.customer["clientSecret"]).status_code == 401
+    # Installing again is a fresh consent and setUpIntegration.
+    assert integrated.set_up_integration().status_code == 403
+    integrated.consent()
+    assert integrated.set_up_integration().status_code == 200
