@@ -621,9 +621,7 @@ class Sandbox(ControlEndpoints):
         }
 
     def _candidate_applications(self, cid: str) -> list[dict]:
-        return sorted(
-            (a for (c, _j), a in self.state.applications.items() if c == cid), key=lambda a: a["history"][0]["at"]
-        )
+        return list(self.state.applications_of.get(cid, []))
 
     def _candidate_summary(self, candidate: dict) -> dict:
         applications = self._candidate_applications(candidate["id"])

@@ -86,6 +86,7 @@ class SandboxState:
             self.jobs: dict[str, dict[str, Any]] = {}
             self.candidates: dict[str, dict[str, Any]] = {}
             self.applications: dict[tuple[str, str], dict[str, Any]] = {}
+            self.applications_of: dict[str, list[dict[str, Any]]] = {}  # candidate id -> in applying order
             self.orders: dict[str, dict[str, Any]] = {}
             self.attachments: dict[str, dict[str, Any]] = {}
             self.subscriptions: dict[str, dict[str, Any]] = {}
@@ -205,6 +206,7 @@ class SandboxState:
             "history": [{"status": status, "subStatus": sub_status, "at": isoformat(at), "by": "seed"}],
         }
         self.applications[(cid, job_id)] = application
+        self.applications_of.setdefault(cid, []).append(application)
         return application
 
     def generate(self, count: int, *, job_id: str = SUPPORT_JOB_ID) -> int:
