@@ -6,6 +6,7 @@ control endpoints."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import requests
@@ -115,8 +116,17 @@ class RunningSmartRecruitersSandbox(RunningSandbox):
         return response.json()["secretKey"]
 
     # --- scenarios ---------------------------------------------------------------------------
-    def consent(self, company_id: str | None = None, *, session: dict | None = None, form: dict | None = None) -> dict:
-        payload: dict[str, Any] = {"session": session, "form": form}
+    def consent(
+        self,
+        company_id: str | None = None,
+        *,
+        session: dict | None = None,
+        login: dict | None = None,
+        form: dict | None = None,
+    ) -> dict:
+        """Mark the company consenting and get the consent URL; with ``session`` (cookies) and/or
+        ``login`` ({login, password}) the sandbox also drives Stagehook's pages to the end."""
+        payload: dict[str, Any] = {"session": session, "login": login, "form": form}
         if company_id:
             payload["company_id"] = company_id
         return self._control_json("POST", "consent", payload)
@@ -135,6 +145,21 @@ class RunningSmartRecruitersSandbox(RunningSandbox):
 
     def orders(self, candidate_id: str | None = None) -> list[dict]:
         return self._control_json("GET", "orders" + (f"?candidate_id={candidate_id}" if candidate_id else ""))["orders"]
+
+    def wait_for_result(self, status: str, *, order_id: str | None = None, timeout: float = 30.0) -> dict:
+        """Poll until the order's (default: the newest order's) result has ``status``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            orders = [o for o in self.orders() if order_id in (None, o["orderId"])]
+            if orders and orders[-1]["result"].get("status") == status:
+                return orders[-1]
+            if time.monotonic() > deadline:
+                found = orders[-1]["result"].get("status") if orders else "no order"
+                raise AssertionError(f"no result reached {status} within {timeout} s (last: {found})")
+            time.sleep(0.1)  # polling the condition above against its deadline
+
+    def uninstall(self, company_id: str | None = None) -> dict:
+        return self._control_json("POST", "uninstall", {"company_id": company_id} if company_id else {})
 
     def deliveries(self) -> list[dict]:
         return self._control_json("GET", "deliveries")["deliveries"]

@@ -83,6 +83,7 @@ def test_order_move_results_through_the_cli(integrated, stagehook):
         "POST", f"{PARTNER}/orders/{order_id}/results/attachment", token=integrated.customer_token(),
         files={"attachment": ("report.pdf", b"%PDF-1.4 x", "application/pdf")},
     )
+    assert integrated.wait_for_result("COMPLETED", order_id=order_id)["result"]["score"]["raw"] == 82
     results = _cli(integrated, "results", "--wait", "COMPLETED", "--timeout", "5")
     assert "COMPLETED" in results and "score 82 (0-100)" in results and "part q-1" in results and "8/10" in results
     assert "report.pdf" in results and "PDF" in results and "NOT A PDF" not in results
