@@ -605,10 +605,9 @@ class ControlEndpoints:
             raise ControlError(400, "mode is one of ad-hoc, auto-trigger, inline")
         if mode == "auto-trigger":
             self._need(body, "status")
-            with self.state.lock:
-                self.state.auto_triggers.append(
-                    {"status": body["status"], "sub_status": body.get("sub_status"), "job_id": body["job_id"], "package": body.get("package")}
-                )
+            self._auto_trigger_add(
+                {"status": body["status"], "sub_status": body.get("sub_status"), "job_id": body["job_id"], "package": body.get("package")}
+            )
             moved = self._move(body)
             if not moved["orders"]:
                 raise ControlError(409, "the move placed no order")
@@ -643,14 +642,25 @@ class ControlEndpoints:
             orders = [o for o in orders if candidate_id in (None, o["candidate_id"])]
             return control_json({"orders": [self.order_view(o) for o in orders]})
 
+    def _auto_trigger_add(self, trigger: dict) -> None:
+        """A hiring-process step that orders ``package`` when an application reaches it (once
+        per step: the same step configured again replaces its package)."""
+        invalid = problems("CandidateStatusUpdate", {"status": trigger["status"]})
+        if invalid:
+            raise ControlError(400, invalid[0])
+        with self.state.lock:
+            step = (trigger["status"], trigger["sub_status"], trigger["job_id"])
+            self.state.auto_triggers = [
+                t for t in self.state.auto_triggers if (t["status"], t["sub_status"], t["job_id"]) != step
+            ] + [trigger]
+
     def control_auto_triggers(self, request: Request) -> Response:
         if request.method == "POST":
             body = control_body(request)
             self._need(body, "status")
-            with self.state.lock:
-                self.state.auto_triggers.append(
-                    {"status": body["status"], "sub_status": body.get("sub_status"), "job_id": body.get("job_id"), "package": body.get("package")}
-                )
+            self._auto_trigger_add(
+                {"status": body["status"], "sub_status": body.get("sub_status"), "job_id": body.get("job_id"), "package": body.get("package")}
+            )
         with self.state.lock:
             return control_json({"auto_triggers": copy.deepcopy(self.state.auto_triggers)})
 

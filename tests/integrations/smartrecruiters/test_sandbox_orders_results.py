@@ -112,6 +112,14 @@ def test_an_auto_trigger_order_follows_a_move_to_the_step(integrated, stagehook)
     other = "2e3f4a5b-6c7d-4e8f-9a01-b2c3d4e5f6a7"
     moved = integrated.move(other, JOB, "INTERVIEW", "AI interview")
     assert [o["candidate_id"] for o in moved["orders"]] == [other]
+    # Configuring the same step again does not make it order twice.
+    third = "3f4a5b6c-7d8e-4f9a-0b12-c3d4e5f6a7b8"
+    integrated.control("POST", "auto-triggers", {"status": "INTERVIEW", "sub_status": "AI interview", "job_id": JOB, "package": "pkg-2"})
+    integrated.app.state.application_add(third, JOB, status="NEW", sub_status=None, at=integrated.app.state.now())
+    orders = integrated.move(third, JOB, "INTERVIEW", "AI interview")["orders"]
+    assert [o["package"]["id"] for o in orders] == ["pkg-2"]
+    bad = integrated.control("POST", "auto-triggers", {"status": "PROMOTED"})
+    assert bad.status_code == 400
 
 
 # --- results -------------------------------------------------------------------------------------
