@@ -1,12 +1,14 @@
 """The customer API client and the tokens we get: paging, limits across threads, 429 backoff,
 401 refresh, one token refresh at a time; and smartrecruiters_configure."""
 
+import datetime as dt
 import json
 import threading
 
 import pytest
 from django.core.management import call_command
 
+from integrations.providers import SyncedApplication, SyncedJob
 from integrations.smartrecruiters import auth
 from integrations.smartrecruiters.provider import provider
 from integrations.smartrecruiters.services import customer_client, master_client
@@ -24,7 +26,7 @@ def test_candidates_page_with_next_page_id_and_limit_100(connection, fake_sr):
         "content": [{"id": f"c-{seen.query.get('pageId', 'p1')}", "updatedOn": f"2026-11-0{1 if 'pageId' not in seen.query else 2}T00:00:00Z"}],
     }))
     pages = list(provider.pages(connection, kind="candidates", cursor="2026-10-01T00:00:00Z"))
-    assert [p.items[0]["id"] for p in pages] == ["c-p1", "c-p2"]
+    assert [p.items[0].remote_id for p in pages] == ["c-p1", "c-p2"]
     assert pages[-1].next_cursor == "2026-11-02T00:00:00Z"
     first, second = fake_sr.calls("GET", r"/candidates")
     assert first.query == {"limit": "100", "updatedAfter": "2026-10-01T00:00:00Z"}
@@ -36,9 +38,9 @@ def test_jobs_and_stages_pages(connection, fake_sr):
     fake_sr.route("GET", r"/configuration/hiring-processes", Answer(200, {"content": [
         {"id": "hp-1", "subStatuses": {"INTERVIEW": ["AI screen", "Onsite"], "IN_REVIEW": [], "OFFERED": []}}]}))
     [jobs] = list(provider.pages(connection, kind="jobs", cursor=None))
-    assert jobs.items == [{"id": "j-1", "title": "Engineer"}]
+    assert jobs.items == [SyncedJob(remote_id="j-1", title="Engineer", status="", remote_updated_at=None)]
     [stages] = list(provider.pages(connection, kind="stages", cursor=None))
-    ids = [s["id"] for s in stages.items]
+    ids = [s.remote_id for s in stages.items]
     assert ids[:9] == ["LEAD", "NEW", "IN_REVIEW", "INTERVIEW", "OFFERED", "HIRED", "REJECTED", "WITHDRAWN", "TRANSFERRED"]
     assert "INTERVIEW/AI screen" in ids and "INTERVIEW/Onsite" in ids
 
@@ -158,8 +160,10 @@ def test_application_pages_come_from_the_candidates_primary_assignments(connecti
     listed["content"].append({"id": "c-none", "updatedOn": "2026-11-01T00:00:00Z"})  # no assignment: skipped
     fake_sr.route("GET", r"/candidates", Answer(200, listed))
     [page] = list(provider.pages(connection, kind="applications", cursor=None))
-    assert page.items == [{"id": "string:string", "candidate_id": "string", "job_id": "string", "job_title": "string",
-                           "status": "LEAD", "subStatus": "string", "updatedOn": "2021-10-16T21:13:09.300Z"}]
+    assert page.items == [SyncedApplication(
+        remote_id="string:string", remote_candidate_id="string", remote_job_id="string", remote_stage_id="LEAD",
+        remote_sub_status="string", remote_updated_at=dt.datetime(2021, 10, 16, 21, 13, 9, 300000, tzinfo=dt.timezone.utc),
+    )]
     assert page.next_cursor == "2021-10-16T21:13:09.300Z"
 
 
