@@ -61,38 +61,52 @@ EVENT_VERSION = "v1"
 
 
 class _Form(HTMLParser):
-    """The first <form> of a page: its action, method and the fields a browser would submit."""
+    """The form of a page a person would fill in: every <form> is read (action, method and the
+    fields a browser would submit), and ``form`` is the sign-in form if there is one, else the one
+    with the most fields (a page header's one-button "Sign out" form is never it)."""
 
     def __init__(self):
         super().__init__()
-        self.form: dict[str, Any] | None = None
-        self._inside = False
+        self.forms: list[dict[str, Any]] = []
+        self._current: dict[str, Any] | None = None
+        self._select: str | None = None
+
+    @property
+    def form(self) -> dict[str, Any] | None:
+        if not self.forms:
+            return None
+        with_password = [f for f in self.forms if "password" in f["types"].values()]
+        if with_password:
+            return with_password[0]
+        return max(self.forms, key=lambda f: len(f["types"]))
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and self.form is None:
-            self.form = {
+        form = self._current
+        if tag == "form" and form is None:
+            self._current = {
                 "action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(), "fields": {}, "types": {},
             }
-            self._inside = True
-        elif self._inside and tag in ("input", "button") and attrs.get("name"):
+            self.forms.append(self._current)
+        elif form is not None and tag in ("input", "button") and attrs.get("name"):
             kind = (attrs.get("type") or "text").lower()
-            self.form["types"][attrs["name"]] = kind
+            form["types"][attrs["name"]] = kind
             if kind in ("checkbox", "radio") and "checked" not in attrs:
                 return
             if tag == "button" or kind == "submit":
-                self.form["fields"].setdefault(attrs["name"], attrs.get("value") or "")
+                form["fields"].setdefault(attrs["name"], attrs.get("value") or "")
             else:
-                self.form["fields"][attrs["name"]] = attrs.get("value") or ""
-        elif self._inside and tag == "select" and attrs.get("name"):
+                form["fields"][attrs["name"]] = attrs.get("value") or ""
+        elif form is not None and tag == "select" and attrs.get("name"):
             self._select = attrs["name"]
-        elif self._inside and tag == "option" and getattr(self, "_select", None):
-            if self._select not in self.form["fields"] or "selected" in attrs:
-                self.form["fields"][self._select] = attrs.get("value") or ""
+            form["types"][attrs["name"]] = "select"
+        elif form is not None and tag == "option" and self._select:
+            if self._select not in form["fields"] or "selected" in attrs:
+                form["fields"][self._select] = attrs.get("value") or ""
 
     def handle_endtag(self, tag):
         if tag == "form":
-            self._inside = False
+            self._current = None
         if tag == "select":
             self._select = None
 
