@@ -339,7 +339,11 @@ class ControlEndpoints:
             answer: Any = response.json()
         except ValueError:
             answer = response.text[:2000]
-        log.append({"call": f"{method} {url}", "status": response.status_code, "answer": answer})
+        shown = answer
+        if isinstance(answer, dict) and "access_token" in answer:
+            # The order view and the verbs print this log: Stagehook's token is a secret.
+            shown = {**answer, "access_token": "[redacted]"}
+        log.append({"call": f"{method} {url}", "status": response.status_code, "answer": shown})
         return response
 
     def _stagehook_token(self, company: dict, log: list) -> str:
@@ -348,9 +352,12 @@ class ControlEndpoints:
             log, "POST", self._stagehook_url("oauthTokenUrl"),
             data={"grant_type": "client_credentials", "client_id": credentials["clientId"], "client_secret": credentials["clientSecret"]},
         )
-        body = log[-1]["answer"]
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text[:300]
         if response.status_code != 200 or problems("AccessToken", body):
-            raise ControlError(502, f"Stagehook's token endpoint answered {response.status_code}: {json.dumps(body)[:300]}")
+            raise ControlError(502, f"Stagehook's token endpoint answered {response.status_code}: {json.dumps(log[-1]['answer'])[:300]}")
         return body["access_token"]
 
     def order_package(
