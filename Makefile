@@ -58,8 +58,11 @@ run: demo
 	@echo "  Stagehook on http://127.0.0.1:8000/accounts/login/"
 	@echo "  recruiter: recruiter@demo.stagehook.test / demo-recruiter-pass   admin: /admin/ admin@demo.stagehook.test / demo-admin-pass"
 	@echo ""
-	# The sandbox signs partner calls with its partner webhook secret: the same one here.
-	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 TEAMTAILOR_PARTNER_WEBHOOK_SECRET=sandbox-partner-webhook-secret $(BIN)/honcho start
+	# The sandbox signs partner calls with its partner webhook secret: the same one here. The
+	# SmartRecruiters sandbox is SmartRecruiters' API for every process, with its master credentials.
+	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 TEAMTAILOR_PARTNER_WEBHOOK_SECRET=sandbox-partner-webhook-secret \
+	SMARTRECRUITERS_API_BASE=http://127.0.0.1:8102 SMARTRECRUITERS_CLIENT_ID=sandbox-sr-master-client \
+	SMARTRECRUITERS_CLIENT_SECRET=sandbox-sr-master-secret-for-local-demo-only $(BIN)/honcho start
 
 test: install services chromium messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \

@@ -46,15 +46,15 @@ def _consent_page(request, *, status: int = 200, **context) -> HttpResponse:
             "company_id": request.GET.get("companyId", ""), "redirect_to": request.GET.get("redirect", "")}
     response = render(request, "smartrecruiters/consent.html", {**base, **context}, status=status)
     response["Referrer-Policy"] = "same-origin"
+    redirect_to = request.GET.get("redirect", "")
+    if redirect_to and parsing.browser_url_allowed(redirect_to):
+        # Browsers hold the redirect after the approve POST to the form's form-action too: allow
+        # SmartRecruiters' return origin beside our own (django-csp merges it into the policy).
+        parts = urlsplit(redirect_to)
+        response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
     # In POPUP mode SmartRecruiters' page opened us: keep the opener relation (Django's default
     # same-origin policy would sever it) so the pop-up can report back and close.
     response["Cross-Origin-Opener-Policy"] = "unsafe-none"
-    redirect_to = base["redirect_to"]
-    if redirect_to and parsing.browser_url_allowed(redirect_to):
-        # REDIRECT mode: approving answers with a redirect to SmartRecruiters, which the page's
-        # form-action must allow (django-csp merges this into the site policy for this response).
-        parts = urlsplit(redirect_to)
-        response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
     return response
 
 

@@ -183,3 +183,19 @@ def test_teamtailors_shape_check_catches_an_undocumented_write_back(reference_fi
     assert len(problems) == 4, problems
     good = {"data": {"type": "partner-results", "attributes": {"status": "completed", "assessment": {"score": 82}}}}
     assert adapter.writeback_problems(good, reference=reference_fixtures) == []
+
+
+def test_smartrecruiters_shape_check_catches_an_undocumented_write_back(reference_fixtures):
+    """The PackageResult check can fail: each departure from contract.json is reported."""
+    adapter = adapter_for("smartrecruiters")
+    examples = json.loads((reference_fixtures / "smartrecruiters/assessment-partner/examples.json").read_text())
+    good = examples["result_patch_completed"]
+    good = {**good, "attachments": [{**good["attachments"][0], "url": "https://stagehook.example.com/r/x/"}]}
+    assert adapter.writeback_problems(good, reference=reference_fixtures) == []
+    bad = {
+        "status": "DONE", "score": {"raw": 8.5, "max": 10}, "grade": "A",
+        "attachments": [{"type": "PDF", "url": "report.pdf"}],
+        "assessmentResults": [{"assessmentName": "Q1", "submissionDate": "yesterday"}],
+    }
+    problems = adapter.writeback_problems(bad, reference=reference_fixtures)
+    assert len(problems) == 8, problems

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from integrations.errors import ClientError
+from integrations.errors import ClientError, RemoteError, RemoteTimeout
 from integrations.smartrecruiters.constants import PARTNER_FIELDS, SUPPORTED_ASSESSMENT_TYPES
 from integrations.smartrecruiters.services import master_client
 
@@ -46,17 +47,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--show", action="store_true", help="GET the configuration SmartRecruiters holds")
         parser.add_argument("--dry-run", action="store_true", help="print the body without sending it")
+        parser.add_argument(
+            "--wait", type=float, default=0, metavar="SECONDS",
+            help="keep trying this long while SmartRecruiters cannot be reached (e.g. a sandbox still starting)",
+        )
 
-    def handle(self, *args, show: bool = False, dry_run: bool = False, **options):
+    def handle(self, *args, show: bool = False, dry_run: bool = False, wait: float = 0, **options):
         body = None if show else partner_configuration()
         if dry_run and body is not None:
             self.stdout.write(json.dumps(body, indent=2))
             return
-        try:
-            client = master_client()
-            answer = client.partner_configuration_get() if show else client.partner_configuration_put(body)
-        except ClientError as exc:
-            raise CommandError(f"SmartRecruiters answered: {exc.message}") from None
+        deadline = time.monotonic() + max(wait, 0)
+        while True:
+            try:
+                client = master_client()
+                answer = client.partner_configuration_get() if show else client.partner_configuration_put(body)
+                break
+            except (RemoteError, RemoteTimeout) as exc:
+                # Unreachable or 5xx: worth another try until the deadline (then the same error).
+                if time.monotonic() + 1 > deadline:
+                    raise CommandError(f"SmartRecruiters answered: {exc.message}") from None
+                time.sleep(1)  # the next attempt of a retry loop bounded by the deadline above
+            except ClientError as exc:
+                raise CommandError(f"SmartRecruiters answered: {exc.message}") from None
         if not show:
             self.stdout.write(self.style.SUCCESS("SmartRecruiters accepted the partner configuration:"))
         self.stdout.write(json.dumps(answer, indent=2, sort_keys=True))
