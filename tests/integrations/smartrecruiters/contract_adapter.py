@@ -128,7 +128,7 @@ class SmartRecruitersAdapter(ContractAdapter):
                 expected=[AssessmentOrdered(
                     remote_order_id=FIXTURE_ORDER_ID, package_id="pkg-1",
                     candidate=Candidate(remote_id=ADA_ID, first_name="Ada", last_name="Lovelace",
-                                        email="ada.lovelace@example.com"),
+                                        email="ada.lovelace@example.com", language="en"),
                     remote_job_id=SUPPORT_JOB_ID, remote_job_title="Support Specialist", callback_url=results_url,
                     options={"smartrecruiters_fields": {"seniority": "junior"}}, send_invitation=True,
                 )],
@@ -140,7 +140,7 @@ class SmartRecruitersAdapter(ContractAdapter):
                 expected=[AssessmentOrdered(
                     remote_order_id=FIXTURE_ORDER_ID, package_id="pkg-1",
                     candidate=Candidate(remote_id="", first_name="Ada", last_name="Lovelace",
-                                        email="ada.lovelace@example.com"),
+                                        email="ada.lovelace@example.com", language="en"),
                     remote_job_id=SUPPORT_JOB_ID, remote_job_title="", callback_url=results_url,
                     options={"smartrecruiters_inline": True,
                              "return_url": examples["inline_order_request"]["completedAssessmentCallbackUrl"]},
