@@ -15,6 +15,8 @@ from integrations.models import secret_hash
 from integrations.teamtailor import auth
 from tests.factories import ConnectionFactory, PackageFactory, QuestionFactory, TenantFactory
 
+from .contract_adapter import ADAPTER
+
 PARTNER_API_KEY = "test-partner-api-key-long-enough-for-hs256"
 WEBHOOK_SECRET = "test-partner-webhook-secret"
 COMPANY_WEBHOOK_SECRET = "test-company-webhook-secret"
@@ -99,23 +101,8 @@ def post_json(client, path: str, raw: bytes, **headers):
 def sandbox_connection(teamtailor_sandbox, settings, tenant):
     """The tenant's connection to the sandbox, with the sandbox's secrets (as apply_config writes them)."""
     settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
-    config = teamtailor_sandbox.config
-    return ConnectionFactory(
-        tenant=tenant,
-        provider="teamtailor",
-        remote_account_id=config.company_uuid,
-        status="active",
-        region="eu",
-        api_base_url=teamtailor_sandbox.url,
-        provider_key_hash=secret_hash(config.provider_key),
-        credentials={
-            "partner_api_key": config.partner_api_key,
-            "webhook_secret": config.webhook_secret,
-            "api_key": config.api_key,
-            "company_webhook_secret": config.company_webhook_secret,
-            "provider_key": config.provider_key,
-        },
-    )
+    # One wiring of a connection to the sandbox: the provider contract suite's.
+    return ADAPTER.connect(sandbox=teamtailor_sandbox, tenant=tenant)
 
 
 def sandbox_partner_body(sandbox, reference_fixtures, *, package_id, candidate_id="54321", job_id="12345", **kwargs) -> dict:
