@@ -199,6 +199,11 @@ SMARTRECRUITERS_CLIENT_ID = env("SMARTRECRUITERS_CLIENT_ID", default="")
 SMARTRECRUITERS_CLIENT_SECRET = env("SMARTRECRUITERS_CLIENT_SECRET", default="")
 SMARTRECRUITERS_API_BASE = env("SMARTRECRUITERS_API_BASE", default="https://api.smartrecruiters.com")
 SMARTRECRUITERS_CONSENT_DISPLAY_MODE = env("SMARTRECRUITERS_CONSENT_DISPLAY_MODE", default="REDIRECT")
+# A customer's own app (authorization code): the authorization host (authorize page and token
+# endpoint; the sandbox's base locally) and optional vendor defaults for the app's credentials.
+SMARTRECRUITERS_AUTHORIZE_BASE = env("SMARTRECRUITERS_AUTHORIZE_BASE", default="https://www.smartrecruiters.com")
+SMARTRECRUITERS_OWN_APP_CLIENT_ID = env("SMARTRECRUITERS_OWN_APP_CLIENT_ID", default="")
+SMARTRECRUITERS_OWN_APP_CLIENT_SECRET = env("SMARTRECRUITERS_OWN_APP_CLIENT_SECRET", default="")
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

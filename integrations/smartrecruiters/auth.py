@@ -38,7 +38,10 @@ from .constants import (
     API_HOSTS,
     CRED_CLIENT_ID,
     CRED_CLIENT_SECRET,
+    CRED_GRANT,
     DEFAULT_API_BASE,
+    DEFAULT_AUTHORIZE_BASE,
+    GRANT_AUTHORIZATION_CODE,
     OUR_SCOPES,
     OUR_TOKEN_LIFETIME,
     PROVIDER_NAME,
@@ -53,6 +56,15 @@ logger = logging.getLogger(__name__)
 TOKEN_LOCK_TIMEOUT = 30.0
 TOKEN_LOCK_WAIT = 35.0
 CLIENT_ID_PREFIX = "sh_sr_"
+
+
+def is_own_app(connection: Connection) -> bool:
+    """A connection made through a customer's own app (authorization code), not the marketplace."""
+    return (connection.credentials or {}).get(CRED_GRANT) == GRANT_AUTHORIZATION_CODE
+
+
+def authorize_base() -> str:
+    return (getattr(settings, "SMARTRECRUITERS_AUTHORIZE_BASE", "") or DEFAULT_AUTHORIZE_BASE).rstrip("/")
 
 
 def api_base() -> str:

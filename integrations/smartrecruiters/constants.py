@@ -8,6 +8,10 @@ from assessments.models import PackageType, Status
 PROVIDER_NAME = "smartrecruiters"
 
 DEFAULT_API_BASE = "https://api.smartrecruiters.com"
+# The authorization host of an own app (authorize page and the authorization-code/refresh grants).
+DEFAULT_AUTHORIZE_BASE = "https://www.smartrecruiters.com"
+AUTHORIZE_HOSTS = ("www.smartrecruiters.com",)
+AUTHORIZE_PATH = "/identity/oauth/allow"
 # SmartRecruiters' API hosts (https only); the sandbox on 127.0.0.1 comes from ATS_EXTRA_ALLOWED_HOSTS.
 API_HOSTS = ("api.smartrecruiters.com", "api.sandbox.smartrecruiters.com")
 # Where a browser may be sent back to (consent ``redirect``, inline ``completedAssessmentCallbackUrl``).
@@ -82,6 +86,26 @@ CRED_CLIENT_ID = "client_id"  # SmartRecruiters' customer-level credentials for 
 CRED_CLIENT_SECRET = "client_secret"
 CRED_WEBHOOK_KEYS = "webhook_secret_keys"  # newest first
 SUBSCRIPTION_REF = "webhooks"
+# Own-app connections (a customer's app, authorization code grant; OWNAPP.md "Connection record").
+CRED_GRANT = "grant"
+GRANT_AUTHORIZATION_CODE = "authorization_code"
+CRED_APP_CLIENT_ID = "app_client_id"
+CRED_APP_CLIENT_SECRET = "app_client_secret"
+CRED_ACCESS_TOKEN = "access_token"
+CRED_REFRESH_TOKEN = "refresh_token"
+CRED_EXPIRES_AT = "expires_at"  # epoch seconds
+CRED_SCOPES = "scopes"  # the granted scopes, space separated
+CRED_WEBHOOK_SECRET_KEYS = CRED_WEBHOOK_KEYS
+
+# The scopes an own app asks for, and which scope a call needs (a 403 names the missing one).
+OWN_APP_SCOPES = "candidates_read candidates_manage jobs_read webhooks_manage users_read"
+SCOPE_CANDIDATES_READ = "candidates_read"
+SCOPE_CANDIDATES_MANAGE = "candidates_manage"
+SCOPE_JOBS_READ = "jobs_read"
+SCOPE_WEBHOOKS_MANAGE = "webhooks_manage"
+SCOPE_USERS_READ = "users_read"
+# The connection's callback path (our side; the app must list it as a redirect URI).
+OWN_APP_CALLBACK_PATH = "/smartrecruiters/oauth/callback"
 
 # Keys in Assessment.options.
 OPTION_INLINE = "smartrecruiters_inline"
