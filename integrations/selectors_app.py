@@ -11,6 +11,7 @@ from django.utils import timezone
 from assessments.models import Package
 from tenants.selectors import get_for_user_or_404, scope_for_user
 
+from .providers import provider_get
 from .sync import sync_next_at, sync_unavailable_reason
 from .mapping import mapping_orphans
 from .models import Connection, ConnectionStatus, StageMapping, SyncRun, SyncStatus, WebhookEvent, WebhookStatus
@@ -61,6 +62,7 @@ class ConnectionHealth:
     failures_24h: int
     mapping_count: int
     orphans: list = field(default_factory=list)
+    settings_url: str = ""  # the provider's settings page of this connection, if it has one
 
 
 def connection_health(*, connection: Connection, now: dt.datetime | None = None) -> ConnectionHealth:
@@ -88,4 +90,12 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
         failures_24h=recent.filter(status=WebhookStatus.FAILED).count(),
         mapping_count=StageMapping.objects.filter(connection=connection).count(),
         orphans=mapping_orphans(connection=connection),
+        settings_url=_settings_url(connection),
     )
+
+
+def _settings_url(connection: Connection) -> str:
+    try:
+        return provider_get(connection.provider).connection_settings_url(connection)
+    except LookupError:
+        return ""

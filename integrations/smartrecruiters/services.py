@@ -34,8 +34,10 @@ from .constants import (
     SUBSCRIPTION_REF,
     WEBHOOK_EVENTS,
 )
-from .models import PartnerClient
+from .models import ConnectionSettings, PartnerClient
 from .parsing import Order
+from .writeback import SCORE_PROPERTY_TYPES
+from .writeback import candidate_properties_for_score as score_properties_from
 
 logger = logging.getLogger(__name__)
 
@@ -276,6 +278,61 @@ def smartrecruiters_subscription_delete(*, connection_id: int) -> bool:
     refs.pop(SUBSCRIPTION_REF, None)
     _record(connection, credentials=credentials, subscription_ids=refs)
     return deleted
+
+
+# --- connection settings: the score property --------------------------------------------------
+class SettingsRefused(Exception):
+    """A settings change that cannot be made as asked; ``message`` is shown to the admin."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _properties_failure(exc: ClientError) -> str:
+    if isinstance(exc, AuthFailed):
+        return (f"SmartRecruiters refused to list the candidate properties ({exc.message}). Re-authorize the "
+                "connection so the app has the jobs_read permission.")
+    if isinstance(exc, BadRequest):
+        return f"SmartRecruiters refused to list the candidate properties: {exc.message}"
+    return "SmartRecruiters could not be reached to list the candidate properties; try again in a minute."
+
+
+def smartrecruiters_score_properties_fetch(*, connection: Connection) -> list[dict[str, str]]:
+    """The company's candidate properties a score can be written into (``[{id, label, type}]``),
+    read live from ``GET /configuration/candidate-properties``. Raises ``SettingsRefused`` with
+    what to do when SmartRecruiters cannot answer."""
+    try:
+        listing = customer_client(connection).candidate_properties()
+    except ClientError as exc:
+        logger.warning("connection %s: candidate properties not listed: %s %s", connection.pk, exc.code, exc.status_code)
+        raise SettingsRefused(_properties_failure(exc)) from None
+    return score_properties_from(listing)
+
+
+def smartrecruiters_score_property_set(*, connection: Connection, property_id: str, actor: str,
+                                       available: list[dict[str, str]] | None = None) -> ConnectionSettings:
+    """Choose the candidate property that receives the score (blank: none). The id must be one of
+    the company's properties of a type that can hold a score (``available``, else read live):
+    otherwise ``SettingsRefused`` and nothing is stored."""
+    property_id = (property_id or "").strip()
+    chosen = None
+    if property_id:
+        if available is None:
+            available = smartrecruiters_score_properties_fetch(connection=connection)
+        chosen = next((p for p in available if p["id"] == property_id), None)
+        if chosen is None:
+            raise SettingsRefused(f"SmartRecruiters has no candidate property {property_id!r} that can hold a score "
+                                  f"(a {', '.join(SCORE_PROPERTY_TYPES)} property).")
+    with transaction.atomic():
+        row, _ = ConnectionSettings.objects.select_for_update().get_or_create(connection=connection)
+        row.score_property_id = chosen["id"] if chosen else ""
+        row.score_property_label = chosen["label"] if chosen else ""
+        row.score_property_type = chosen["type"] if chosen else ""
+        row.updated_by = actor[:200]
+        row.save()
+    logger.info("connection %s: score property %s (by %s)", connection.pk, row.score_property_id or "none", actor)
+    return row
 
 
 @dataclass(frozen=True)
