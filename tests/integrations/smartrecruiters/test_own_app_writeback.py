@@ -30,10 +30,11 @@ from integrations.smartrecruiters.constants import (
 from integrations.smartrecruiters.models import ConnectionSettings
 from tests.factories import TenantFactory
 
-from .conftest import COMPANY_ID
+
 from .stub import CUSTOMER_ID, CUSTOMER_SECRET, WEBHOOK_KEY, Answer, CandidateRecords
 
 CANDIDATE, JOB = "c-1", "j-1"
+OWN_APP_COMPANY = "OwnAppCompany42"
 NOTE, ATTACHMENTS, PROPERTY_VALUE = CandidateRecords.NOTE, CandidateRecords.ATTACHMENTS, CandidateRecords.PROPERTY_VALUE
 
 
@@ -52,7 +53,7 @@ def own_app_credentials(fake_sr) -> dict:
 @pytest.fixture
 def own_app(tenant, fake_sr):
     return Connection.objects.create(
-        tenant=tenant, provider=PROVIDER_NAME, remote_account_id=COMPANY_ID, status=ConnectionStatus.ACTIVE,
+        tenant=tenant, provider=PROVIDER_NAME, remote_account_id=OWN_APP_COMPANY, status=ConnectionStatus.ACTIVE,
         api_base_url=fake_sr.url, credentials=own_app_credentials(fake_sr),
     )
 
