@@ -11,9 +11,9 @@ from django.utils import timezone
 from assessments.models import Package
 from tenants.selectors import get_for_user_or_404, scope_for_user
 
-from .providers import provider_get
 from .sync import sync_next_at, sync_unavailable_reason
 from .mapping import mapping_orphans
+from .providers import provider_all, provider_get
 from .models import Connection, ConnectionStatus, StageMapping, SyncRun, SyncStatus, WebhookEvent, WebhookStatus
 
 # What the recruiter can do about each state (shown beside the status).
@@ -63,6 +63,7 @@ class ConnectionHealth:
     mapping_count: int
     orphans: list = field(default_factory=list)
     settings_url: str = ""  # the provider's settings page of this connection, if it has one
+    panel: object = None  # the provider's own part of the card (``Provider.connection_panel``), or None
 
 
 def connection_health(*, connection: Connection, now: dt.datetime | None = None) -> ConnectionHealth:
@@ -91,6 +92,7 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
         mapping_count=StageMapping.objects.filter(connection=connection).count(),
         orphans=mapping_orphans(connection=connection),
         settings_url=_settings_url(connection),
+        panel=_provider_panel(connection),
     )
 
 
@@ -99,3 +101,20 @@ def _settings_url(connection: Connection) -> str:
         return provider_get(connection.provider).connection_settings_url(connection)
     except LookupError:
         return ""
+
+
+def _provider_panel(connection: Connection):
+    try:
+        provider = provider_get(connection.provider)
+    except LookupError:
+        return None
+    panel = getattr(provider, "connection_panel", None)
+    return panel(connection) if panel else None
+
+
+def connect_links() -> list[tuple[str, str]]:
+    """(label, url) of the providers' "connect" pages offered on the connections page."""
+    links = []
+    for provider in provider_all():
+        links += list(getattr(provider, "connect_links", lambda: [])())
+    return links

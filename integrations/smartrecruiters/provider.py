@@ -43,7 +43,10 @@ from .constants import (
     APPLICATION_STATUSES,
     CRED_CLIENT_ID,
     CRED_CLIENT_SECRET,
+    CRED_REFRESH_TOKEN,
+    CRED_SCOPES,
     CRED_WEBHOOK_KEYS,
+    OWN_APP_SCOPES,
     PROVIDER_NAME,
     SUB_STATUS_STATUSES,
 )
@@ -56,12 +59,18 @@ KIND_WEBHOOK = "webhook"
 EVENT_ORDER = "order"
 EVENT_INLINE = "inline_order"
 UNAUTHORIZED = "Unauthorized."
+OWN_APP_NO_ORDERS = ("This SmartRecruiters company is connected to Stagehook through its own app (trigger mode): "
+                     "Stagehook offers no packages and takes no Assessment API orders for it. Interviews start "
+                     "from the stage mapping in Stagehook; to order packages, connect through the marketplace.")
 ATTACHMENT_REF = "attachment_url"
 # Deliveries that name no company are matched by signature against at most this many connections.
 MAX_SIGNATURE_CANDIDATES = 1000
 
 
 def _customer_client(connection: Connection):
+    """The company's API client, for either kind of connection: the marketplace's customer
+    credentials, or an own app's authorization-code tokens (``own_app.AuthorizationCodeTokenSource``:
+    refreshed before expiry, a 403 flagged with the permission it lacks)."""
     from .services import customer_client  # services build on this module's parsing
 
     return customer_client(connection)
@@ -78,6 +87,10 @@ class SmartRecruitersProvider(Provider):
 
     def sync_unavailable(self, connection: Connection) -> str:
         credentials = connection.credentials or {}
+        if auth.is_own_app(connection):
+            if not credentials.get(CRED_REFRESH_TOKEN):
+                return "the company's own app is not authorized (re-authorize it on the connections page)"
+            return super().sync_unavailable(connection)
         if not (credentials.get(CRED_CLIENT_ID) and credentials.get(CRED_CLIENT_SECRET)):
             return "no SmartRecruiters customer credentials are stored (the consent has not completed)"
         return super().sync_unavailable(connection)
@@ -86,6 +99,22 @@ class SmartRecruitersProvider(Provider):
         if not auth.is_own_app(connection):
             return ""  # a marketplace connection has nothing to set here (its results go to the order)
         return reverse("smartrecruiters_connection:settings", kwargs={"connection_id": connection.pk})
+
+    # --- the connections page -------------------------------------------------------------------
+    def connect_links(self) -> list[tuple[str, str]]:
+        return [("Connect SmartRecruiters (own app)", reverse("smartrecruiters:own-app-connect"))]
+
+    def connection_panel(self, connection: Connection) -> dict[str, Any] | None:
+        """An own-app connection's card: trigger mode, the permissions granted, re-authorize, disconnect."""
+        if not auth.is_own_app(connection):
+            return None
+        granted = str((connection.credentials or {}).get(CRED_SCOPES) or "").split()
+        return {"template": "smartrecruiters/_own_app_panel.html", "context": {
+            "granted": granted, "missing": [s for s in OWN_APP_SCOPES.split() if s not in granted],
+            "connect_url": reverse("smartrecruiters:own-app-connect"),
+            "disconnect_url": reverse("smartrecruiters:own-app-disconnect", args=[connection.pk]),
+            "sync_url": f"/app/connections/{connection.pk}/sync/",
+        }}
 
     # --- inbound ------------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
@@ -102,6 +131,8 @@ class SmartRecruitersProvider(Provider):
         connection = auth.connection_for_bearer(request.headers.get("Authorization", ""))
         if connection is None:
             raise InboundRejected(401, UNAUTHORIZED)
+        if auth.is_own_app(connection):
+            raise InboundRejected(403, OWN_APP_NO_ORDERS)
         return connection
 
     def verify_order(self, request: HttpRequest, *, raw_body: bytes, inline: bool) -> tuple[Connection, parsing.Order]:

@@ -46,7 +46,6 @@ def own_app_credentials(fake_sr) -> dict:
         CRED_GRANT: GRANT_AUTHORIZATION_CODE, CRED_APP_CLIENT_ID: CUSTOMER_ID, CRED_APP_CLIENT_SECRET: CUSTOMER_SECRET,
         CRED_ACCESS_TOKEN: fake_sr.token_issue(), CRED_REFRESH_TOKEN: refresh, CRED_EXPIRES_AT: int(time.time()) + 3600,
         CRED_SCOPES: OWN_APP_SCOPES, CRED_WEBHOOK_KEYS: [WEBHOOK_KEY],
-        "client_id": CUSTOMER_ID, "client_secret": CUSTOMER_SECRET,  # TEMP until h2's token source is merged
     }
 
 
