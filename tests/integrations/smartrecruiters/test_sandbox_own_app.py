@@ -559,3 +559,20 @@ def test_the_own_app_verbs(sr, token):
     assert "no notes" in run(sr, "notes", "--candidate", "nobody")
     with pytest.raises(CommandError):
         run(sr, "authorize", "--mode", "sometimes")
+
+
+def test_drop_scope_applies_to_the_page_too(sr):
+    sr.control("POST", "authorize", {"mode": "page", "drop_scope": "webhooks_manage"})
+    code = back(click(sr, page_of(authorize(sr)), "allow"))["code"]
+    body = grant(sr, grant_type="authorization_code", code=code, redirect_uri=CALLBACK).json()
+    assert body["scope"] == "candidates_read candidates_manage jobs_read users_read"
+    assert sr.api("GET", f"{WEBHOOKS}/subscriptions", token=body["access_token"]).json()["message"] == "Missing scope webhooks_manage"
+
+
+def test_the_page_escapes_what_it_shows(sr):
+    sr.control("POST", "apps", {"client_id": "x-app", "redirect_uris": [CALLBACK], "name": "<script>alert(1)</script>",
+                                "company_id": "Evil<b>Co"})
+    response = authorize(sr, client_id="x-app", state="<img src=x>")
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text and "&lt;script&gt;" in response.text
+    assert "<b>Co" not in response.text and "<img" not in response.text
