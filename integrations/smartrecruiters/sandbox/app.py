@@ -73,6 +73,7 @@ _RULES = [
     Rule("/candidates/<cid>/jobs/<job_id>/properties/<property_id>", endpoint="property_value_put", methods=["PUT"]),
     Rule("/jobs", endpoint="jobs_list", methods=["GET"]),
     Rule("/jobs/<job_id>", endpoint="job_show", methods=["GET"]),
+    Rule("/jobs/<job_id>/hiring-team", endpoint="hiring_team_list", methods=["GET"]),
     Rule("/configuration/hiring-processes", endpoint="hiring_processes_list", methods=["GET"]),
     Rule("/configuration/hiring-processes/<process_id>", endpoint="hiring_process_show", methods=["GET"]),
     Rule("/configuration/company", endpoint="company_show", methods=["GET"]),
@@ -104,6 +105,7 @@ _NEEDS: dict[str, tuple[str, str]] = {
     "application_status_put": ("customer", "candidates_manage"),
     "jobs_list": ("customer", "jobs_read"),
     "job_show": ("customer", "jobs_read"),
+    "hiring_team_list": ("customer", "jobs_read"),
     "hiring_processes_list": ("customer", "configuration_read"),
     "hiring_process_show": ("customer", "configuration_read"),
     "share_create": ("customer", "messages_write"),
@@ -128,7 +130,7 @@ _APP_NEEDS: dict[str, str] = {
         "application_status_put", "application_attachment_create", "property_value_put", "share_create",
     )},
     **{e: "jobs_read" for e in (
-        "jobs_list", "job_show", "hiring_processes_list", "hiring_process_show", "company_show",
+        "jobs_list", "job_show", "hiring_team_list", "hiring_processes_list", "hiring_process_show", "company_show",
         "candidate_properties_list", "candidate_property_show",
     )},
     **{e: "webhooks_manage" for e, (_kind, scope) in _NEEDS.items() if scope == "webhooks_manage"},
@@ -830,6 +832,19 @@ class Sandbox(ControlEndpoints, AuthorizationEndpoints):
             if job is None or job["company_id"] != self._token(request)["company_id"]:
                 raise ApiError(404, "JOB_NOT_FOUND", f"job {job_id} not found")
             return json_response(self._job(job, full=True))
+
+    def hiring_team_list(self, request: Request, job_id: str) -> Response:
+        """The job's hiring team (jobs/list_hiring_team.json): its creator."""
+        with self.state.lock:
+            job = self.state.jobs.get(job_id)
+            if job is None or job["company_id"] != self._token(request)["company_id"]:
+                raise ApiError(404, "JOB_NOT_FOUND", f"job {job_id} not found")
+            members = [job["creator"]]
+        content = [
+            {"id": m["id"], "actions": {"details": {"url": f"{self.base_url}/user-api/v201804/users/{m['id']}", "method": "GET"}}}
+            for m in members
+        ]
+        return json_response({"totalFound": len(content), "content": content})
 
     def hiring_processes_list(self, request: Request) -> Response:
         with self.state.lock:

@@ -337,6 +337,7 @@ def test_a_call_without_its_scope_is_403_naming_the_scope(sr):
         ("candidates_read", "GET", "/candidates"),
         ("candidates_read", "GET", f"/candidates/{ADA}/jobs/{JOB}/attachments"),
         ("jobs_read", "GET", "/jobs"),
+        ("jobs_read", "GET", f"/jobs/{JOB}/hiring-team"),
         ("jobs_read", "GET", "/configuration/company"),
         ("jobs_read", "GET", "/configuration/candidate-properties"),
         ("jobs_read", "GET", "/configuration/hiring-processes"),
@@ -383,6 +384,12 @@ def token(sr):
 def test_the_company(sr, token):
     response = sr.api("GET", "/configuration/company", token=token)
     assert response.json() == {"id": sr.config.company_id, "name": sr.config.company_name}
+
+
+def test_a_jobs_hiring_team(sr, token):
+    team = sr.api("GET", f"/jobs/{JOB}/hiring-team", token=token).json()
+    assert team["totalFound"] == 1 and set(team["content"][0]) == {"id", "actions"}
+    assert sr.api("GET", "/jobs/nope/hiring-team", token=token).status_code == 404
 
 
 def upload(sr, token, *, cid=ADA, job=JOB, kind="GENERIC_FILE", file=("report.pdf", PDF, "application/pdf"), field="file"):
