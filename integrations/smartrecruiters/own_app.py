@@ -467,10 +467,10 @@ UNAUTHORIZED_REASON = (f"SmartRecruiters refused Stagehook's token on {UNAUTHORI
 
 
 def scope_reason(scope: str) -> str:
+    # The fix first: sync failures and the outbox quote this message truncated.
     words = SCOPE_WORDS.get(scope, "")
-    return (f"SmartRecruiters refused a call that needs the permission {scope}"
-            f"{f' ({words})' if words else ''}: re-authorize with permission {scope} (allow it for the app in "
-            f"SmartRecruiters first if it is not listed there).")
+    return (f"re-authorize with permission {scope}: SmartRecruiters refused a call that needs it"
+            f"{f' ({words})' if words else ''}; allow it for the app in SmartRecruiters first if it is not listed there.")
 
 
 # Which scope a call needs (OWNAPP.md), when SmartRecruiters' 403 does not name it.
