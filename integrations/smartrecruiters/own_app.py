@@ -433,7 +433,11 @@ class AuthorizationCodeTokenSource:
         _overlay_set(self.connection_id, values)
         with transaction.atomic():
             locked = Connection.objects.select_for_update().filter(pk=self.connection_id).first()
-            if locked is not None and (locked.credentials or {}).get(CRED_REFRESH_TOKEN) == refresh_token:
+            newer = locked is None or float((locked.credentials or {}).get(CRED_ISSUED_AT) or 0) > float(
+                stored.get(CRED_ISSUED_AT) or 0)
+            # Unless a new authorization stored newer tokens meanwhile (the database copy may also
+            # be older than the cache's, after a rollback: this pair replaces both).
+            if not newer:
                 locked.credentials = {**(locked.credentials or {}), **values}
                 locked.save(update_fields=["credentials", "updated_at"])
         self._access, self._expires_at, self._issued_at = tokens.access_token, tokens.expires_at, values[CRED_ISSUED_AT]
