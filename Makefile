@@ -61,7 +61,8 @@ run: demo
 	# The sandbox signs partner calls with its partner webhook secret: the same one here. The
 	# SmartRecruiters sandbox is SmartRecruiters' API for every process, with its master credentials.
 	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 TEAMTAILOR_PARTNER_WEBHOOK_SECRET=sandbox-partner-webhook-secret \
-	SMARTRECRUITERS_API_BASE=http://127.0.0.1:8102 SMARTRECRUITERS_CLIENT_ID=sandbox-sr-master-client \
+	SMARTRECRUITERS_API_BASE=http://127.0.0.1:8102 SMARTRECRUITERS_AUTHORIZE_BASE=http://127.0.0.1:8102 \
+	SMARTRECRUITERS_CLIENT_ID=sandbox-sr-master-client \
 	SMARTRECRUITERS_CLIENT_SECRET=sandbox-sr-master-secret-for-local-demo-only $(BIN)/honcho start
 
 test: install services chromium messages
