@@ -1,6 +1,7 @@
 """Trigger-mode results of an own-app (authorization-code) connection through the outbox: a note
 on the candidate, the PDF report on the application and the score in the chosen candidate
-property, each once, even when SmartRecruiters fails the first tries (``stub.CandidateRecords``)."""
+property, each once, even when SmartRecruiters fails the first tries (``stub.CandidateRecords``). The
+connection is made through the authorization-code flow on the stub (``own_connection``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ import pytest
 from assessments.models import Mode, Status
 from assessments.services import CandidateSnapshot, assessment_order, assessment_start, assessment_submit_answers
 from integrations.deliveries import MAX_ATTEMPTS, delivery_resend, delivery_send_by_id
-from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, DeliveryStatus
+from integrations.models import Connection, Delivery, DeliveryChannel, DeliveryStatus
 from integrations.smartrecruiters import auth, writeback
 from integrations.smartrecruiters.constants import CRED_GRANT, GRANT_AUTHORIZATION_CODE, PROVIDER_NAME
 from integrations.smartrecruiters.models import ConnectionSettings
 from tests.factories import TenantFactory
-
 
 from .stub import Answer, CandidateRecords
 
@@ -68,10 +68,6 @@ def retry_until_settled(delivery: Delivery, capture, *, limit: int = MAX_ATTEMPT
                                 + dt.timedelta(seconds=2))
     delivery.refresh_from_db()
     return delivery
-
-
-def successes(fake_sr, method, pattern):
-    return [s for s in fake_sr.calls(method, pattern)]
 
 
 def test_a_completed_interview_leaves_a_note_the_pdf_and_the_score_property(
