@@ -71,6 +71,7 @@ _RULES = [
         "/_sandbox/partner-results/<result_id>/actions/<int:index>", endpoint="control_click", methods=["POST"]
     ),
     Rule("/_sandbox/notes", endpoint="control_notes", methods=["GET"]),
+    Rule("/_sandbox/seed", endpoint="control_seed", methods=["POST"]),
     # /_sandbox/ stats, webhooks, faults, config and reset are the kit's (integrations.sandbox).
 ]
 
