@@ -32,8 +32,10 @@ def isoformat(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+@functools.lru_cache(maxsize=262_144)
 def parse_time(value: str) -> dt.datetime:
-    """Teamtailor timestamps and filter values (RFC 3339, "Z" allowed); naive means UTC."""
+    """Teamtailor timestamps and filter values (RFC 3339, "Z" allowed); naive means UTC. Cached:
+    every list request parses every record's timestamp (a datetime is immutable)."""
     moment = dt.datetime.fromisoformat(value.strip())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
