@@ -157,7 +157,12 @@ def mirror_page_store(
     spec = KINDS[kind]
     by_id = {item.remote_id: item for item in items if item.remote_id}
     result = PageResult(seen=len(by_id), ids=list(by_id))
-    existing = {row.remote_id: row for row in spec.model.objects.filter(connection=connection, remote_id__in=list(by_id))}
+    # Plain values, not model instances: building 30-100 instances per page was a fifth of the upsert.
+    compared = {*spec.fields, *(_STAGE_FIELDS[:2] if kind == "applications" else ())}
+    existing = {
+        row["remote_id"]: row
+        for row in spec.model.objects.filter(connection=connection, remote_id__in=list(by_id)).values("remote_id", *compared)
+    }
 
     def eligible(item) -> bool:
         if not emit or kind != "applications":
@@ -176,7 +181,7 @@ def mirror_page_store(
         if row is None and too_old and item.remote_updated_at is not None and item.remote_updated_at < too_old:
             result.skipped += 1
             continue
-        moving = eligible(item) and (row is None or (row.remote_stage_id, row.remote_sub_status) != (
+        moving = eligible(item) and (row is None or (row["remote_stage_id"], row["remote_sub_status"]) != (
             item.remote_stage_id, item.remote_sub_status or ""
         ))
         if row is None:
@@ -184,7 +189,7 @@ def mirror_page_store(
             inserted = {} if moving else _values(item, spec.insert_only)
             to_write.append(spec.model(connection=connection, remote_id=remote_id, **values, **inserted))
             result.created += 1
-        elif any(getattr(row, name) != value for name, value in values.items()):
+        elif any(row[name] != value for name, value in values.items()):
             to_write.append(spec.model(connection=connection, remote_id=remote_id, **values))
             result.updated += 1
         else:
