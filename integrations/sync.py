@@ -24,6 +24,8 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection as db_connection
+from django.db import connections as db_connections
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -154,7 +157,12 @@ def mirror_page_store(
     spec = KINDS[kind]
     by_id = {item.remote_id: item for item in items if item.remote_id}
     result = PageResult(seen=len(by_id), ids=list(by_id))
-    existing = {row.remote_id: row for row in spec.model.objects.filter(connection=connection, remote_id__in=list(by_id))}
+    # Plain values, not model instances: building 30-100 instances per page was a fifth of the upsert.
+    compared = {*spec.fields, *(_STAGE_FIELDS[:2] if kind == "applications" else ())}
+    existing = {
+        row["remote_id"]: row
+        for row in spec.model.objects.filter(connection=connection, remote_id__in=list(by_id)).values("remote_id", *compared)
+    }
 
     def eligible(item) -> bool:
         if not emit or kind != "applications":
@@ -173,7 +181,7 @@ def mirror_page_store(
         if row is None and too_old and item.remote_updated_at is not None and item.remote_updated_at < too_old:
             result.skipped += 1
             continue
-        moving = eligible(item) and (row is None or (row.remote_stage_id, row.remote_sub_status) != (
+        moving = eligible(item) and (row is None or (row["remote_stage_id"], row["remote_sub_status"]) != (
             item.remote_stage_id, item.remote_sub_status or ""
         ))
         if row is None:
@@ -181,7 +189,7 @@ def mirror_page_store(
             inserted = {} if moving else _values(item, spec.insert_only)
             to_write.append(spec.model(connection=connection, remote_id=remote_id, **values, **inserted))
             result.created += 1
-        elif any(getattr(row, name) != value for name, value in values.items()):
+        elif any(row[name] != value for name, value in values.items()):
             to_write.append(spec.model(connection=connection, remote_id=remote_id, **values))
             result.updated += 1
         else:
@@ -501,6 +509,58 @@ def _paced(pages: Iterator[Page], *, provider: Provider, connection: Connection)
         yield page
 
 
+_DONE = object()
+
+
+def _prefetched(pages: Iterator[Page]) -> Iterator[Page]:
+    """``pages``, each fetched on a thread of its own while the caller stores the one before
+    (``_paced`` runs there too): a sync is then bound by the ATS's rate, not by fetch and store
+    taking turns. The fetch thread works at most two pages ahead and never touches the database; its errors are
+    raised here, after the pages fetched before them. A page fetched but not stored when the run
+    stops is dropped (the cursor stays at the last stored page)."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        handoff.put(page, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _DONE
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            item = exc
+        finally:
+            db_connections.close_all()  # this thread's own, should anything have opened one
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            handoff.get_nowait()  # unblock a fetch waiting to hand over
+        thread.join(timeout=5)
+
+
 def _run(run: SyncRun) -> None:
     connection = run.connection
     provider = provider_get(connection.provider)
@@ -513,7 +573,8 @@ def _run(run: SyncRun) -> None:
         # The first sync of applications invites only the moves made since the connection exists
         # (a webhook would have caught those); who sat in a stage before is mirrored, not invited.
         emit_after = connection.created_at if run.baseline else None
-        for page in _paced(provider.pages(connection, kind=kind, cursor=since), provider=provider, connection=connection):
+        paced = _paced(provider.pages(connection, kind=kind, cursor=since), provider=provider, connection=connection)
+        for page in _prefetched(paced):
             with transaction.atomic():
                 result = mirror_page_store(
                     connection=connection, kind=kind, items=page.items, emit=True, emit_after=emit_after

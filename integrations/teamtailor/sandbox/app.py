@@ -71,6 +71,7 @@ _RULES = [
         "/_sandbox/partner-results/<result_id>/actions/<int:index>", endpoint="control_click", methods=["POST"]
     ),
     Rule("/_sandbox/notes", endpoint="control_notes", methods=["GET"]),
+    Rule("/_sandbox/seed", endpoint="control_seed", methods=["POST"]),
     # /_sandbox/ stats, webhooks, faults, config and reset are the kit's (integrations.sandbox).
 ]
 
@@ -347,18 +348,15 @@ class Sandbox(ControlEndpoints):
     def _included_for_applications(self, applications: list[dict], includes: set[str]) -> list[dict]:
         seen: dict[tuple[str, str], dict] = {}
         for application in applications:
-            if "candidate" in includes:
-                candidate = self.state.candidates.get(application["candidate_id"])
-                if candidate:
-                    seen.setdefault(("candidates", candidate["id"]), self._candidate(candidate))
-            if "job" in includes:
-                job = self.state.jobs.get(application["job_id"])
-                if job:
-                    seen.setdefault(("jobs", job["id"]), self._job(job))
-            if "stage" in includes:
-                stage = self.state.stages.get(application["stage_id"])
-                if stage:
-                    seen.setdefault(("stages", stage["id"]), self._stage(stage))
+            for name, type_, records, key, render in (
+                ("candidate", "candidates", self.state.candidates, "candidate_id", self._candidate),
+                ("job", "jobs", self.state.jobs, "job_id", self._job),
+                ("stage", "stages", self.state.stages, "stage_id", self._stage),
+            ):
+                record = records.get(application[key]) if name in includes else None
+                # Rendered once per page: a stage's counts scan every application.
+                if record and (type_, record["id"]) not in seen:
+                    seen[(type_, record["id"])] = render(record)
         return list(seen.values())
 
     # --- public API: endpoints ----------------------------------------------------------------

@@ -479,6 +479,13 @@ class ControlEndpoints:
             notes = sorted(self.state.notes.values(), key=lambda n: int(n["id"]))
             return json_response({"notes": copy.deepcopy(notes)}, media_type="application/json")
 
+    def control_seed(self, request: Request) -> Response:
+        """``{"candidates": N}``: generate N candidates with an application each (state.generate)."""
+        count = self._control_body(request).get("candidates", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 200_000:
+            return _control_error(400, "candidates is a whole number between 0 and 200000")
+        return json_response({"candidates": self.state.generate(count)}, media_type="application/json")
+
     @staticmethod
     def _control_body(request: Request) -> dict:
         raw = request.get_data()

@@ -8,6 +8,7 @@ stats, reset, faults, config — come from the sandbox kit)::
     manage.py sandbox teamtailor click --result <partner result id> --action "Resend invitation"   (or its index)
     manage.py sandbox teamtailor notes
     manage.py sandbox teamtailor activate --token <connection token>
+    manage.py sandbox teamtailor seed --candidates 10000
 """
 
 from __future__ import annotations
@@ -166,6 +167,15 @@ def _activate(cli: SandboxCli, options: dict[str, Any]) -> None:
     cli.show(cli.call("POST", "activate", {"connection_token": options["token"]}))
 
 
+def _seed_arguments(parser) -> None:
+    parser.add_argument("--candidates", type=int, required=True, help="how many candidates to generate")
+
+
+def _seed(cli: SandboxCli, options: dict[str, Any]) -> None:
+    body = cli.call("POST", "seed", {"candidates": options["candidates"]})
+    cli.write(f"the sandbox now has {body['candidates']} candidates")
+
+
 VERBS: tuple[Verb, ...] = (
     Verb("trigger", "fire a partner trigger for a candidate", _trigger, _trigger_arguments, json_option=True),
     Verb("trigger-form", "the trigger form Stagehook offers (its packages)", _trigger_form, _trigger_form_arguments),
@@ -176,4 +186,5 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb("notes", "notes Stagehook wrote", _notes, json_option=True),
     Verb("activate", "save the activation form with a connection token", _activate, _activate_arguments),
+    Verb("seed", "generate candidates with an application each (benchmarks)", _seed, _seed_arguments),
 )

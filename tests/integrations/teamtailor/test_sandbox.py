@@ -65,6 +65,28 @@ def test_seeded_jobs_candidates_and_applications_are_served(teamtailor_sandbox):
     assert [s["attributes"]["name"] for s in stages][:3] == ["Inbox", "Phone screen", "Stagehook interview"]
 
 
+def test_seed_generates_candidates_with_an_application_each_served_in_pages_of_30(teamtailor_sandbox):
+    before = teamtailor_sandbox.api("GET", "candidates", params={"page[size]": 30}).json()["meta"]["record-count"]
+    body = teamtailor_sandbox.control("POST", "seed", {"candidates": 45}).json()
+    assert body == {"candidates": before + 45}
+    again = teamtailor_sandbox.control("POST", "seed", {"candidates": 5}).json()
+    assert again == {"candidates": before + 50}  # more, never the same ids twice
+    page = teamtailor_sandbox.api("GET", "job-applications", params={"filter[job]": "12345", "page[size]": 30,
+                                                                    "include": "candidate,stage"}).json()
+    generated = [a for a in page["data"] if a["id"].startswith("2")] + [
+        a for n in range(2, page["meta"]["page-count"] + 1)
+        for a in teamtailor_sandbox.api("GET", "job-applications", params={
+            "filter[job]": "12345", "page[size]": 30, "page[number]": n}).json()["data"] if a["id"].startswith("2")
+    ]
+    assert len(generated) == 50
+    stamps = [teamtailor_sandbox.state.candidates[str(1_000_000 + n)]["attributes"]["updated-at"] for n in range(45)]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 45  # one call's: one minute apart, oldest first
+    for bad in (-1, "10", 200_001, True):
+        response = teamtailor_sandbox.control("POST", "seed", {"candidates": bad})
+        assert response.status_code == 400 and "candidates" in response.json()["error"]
+    assert len(teamtailor_sandbox.state.candidates) == before + 50
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Token token=wrong-key", "Bearer sandbox-company-api-key", "sandbox-company-api-key"],
