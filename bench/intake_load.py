@@ -20,16 +20,14 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = int(os.environ.get("BENCH_EVENTS", "10000"))
@@ -39,56 +37,20 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 1000.0, 100.0, 0.60
 COMPANY = "bench-company"
 
-# The README's production environment, adapted to 127.0.0.1 (the database, broker and Redis come
-# from the Makefile's BENCH_DATABASE_URL / TEST_REDIS_URL / TEST_BROKER_URL).
-PRODUCTION_ENV = {
-    "SECRET_KEY": "bench-" + "s" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SITE_URL": "https://127.0.0.1",
-    "DEPLOYMENT_REGION": "eu",
-    "EMAIL_URL": "smtp+tls://mailer:bench@127.0.0.1:1",
-    "HTTPS_ONLY": "on",
-    "BEHIND_TLS_PROXY": "on",
-    "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
-    "SMS_BACKEND": "assessments.sms.HttpSmsBackend",
-    "SMS_HTTP_URL": "https://127.0.0.1:1/v1/messages",
-    "SMS_HTTP_TOKEN": "bench",
-    "TEAMTAILOR_PARTNER_WEBHOOK_SECRET": "bench-partner-webhook-secret",
-    "DEBUG": "off",
-}
+# The README's production environment adapted to 127.0.0.1, and the servers: bench/servers.py.
+PRODUCTION_ENV = servers.PRODUCTION_ENV
 
 
-def main() -> None:
-    """In a process of its own: the production environment must not leak into other benchmarks."""
+def main():
+    """The production environment is set in this process: ``python -m bench`` runs each benchmark
+    in a process of its own, so it does not leak into the others."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: `make bench` installs Debian's wrk")
-    completed = subprocess.run([sys.executable, "-m", "bench.intake_load"], cwd=ROOT)
-    if completed.returncode:
-        raise SystemExit(completed.returncode)
-
-
-def _main() -> None:
-    from cryptography.fernet import Fernet
-
-    for name, value in PRODUCTION_ENV.items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     # The server's Celery publishes go to a queue of this run's own, deleted afterwards.
-    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
+    servers.production_environment()
     from bench import run_in_test_database
 
-    run_in_test_database(_run)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url(name: str) -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + name))
+    return run_in_test_database(_run)
 
 
 def _line(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> str:
@@ -97,7 +59,7 @@ def _line(method: str, path: str, body: bytes | None, headers: dict[str, str]) -
     return "\t".join([method, path, text, *(f"{k}: {v}" for k, v in headers.items())])
 
 
-PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "Host": "127.0.0.1"}
+PROXY_HEADERS = servers.PROXY_HEADERS
 
 
 def _seed(work: Path) -> dict:
@@ -167,20 +129,6 @@ def _seed(work: Path) -> dict:
     return paths
 
 
-def _wait_ready(base: str, server: subprocess.Popen, deadline: float) -> None:
-    request = urllib.request.Request(base + "/bench/bare", headers={"X-Forwarded-Proto": "https"})
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)  # polling the server's port until it answers, bounded by the deadline
-    raise SystemExit("gunicorn did not answer within 60 s")
-
-
 def _wrk(base: str, requests_file: Path, *, wrap: bool) -> dict:
     command = [
         "wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--timeout", "10s",
@@ -216,7 +164,7 @@ def _profile_start(pid: int, out: Path) -> subprocess.Popen:
     )
 
 
-def _profile_report(spy: subprocess.Popen, folded: Path, name: str, top: int = 30) -> None:
+def _profile_report(spy: subprocess.Popen, folded: Path, name: str, top: int = 30):
     spy.wait(timeout=DURATION + 60)
     inclusive: dict[str, int] = {}
     total = 0
@@ -226,28 +174,35 @@ def _profile_report(spy: subprocess.Popen, folded: Path, name: str, top: int = 3
         total += int(count)
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + int(count)
-    print(f"\npy-spy, {name}: {total} samples of the gunicorn workers; share of samples in each frame")
+    from bench.report import Row, Section
+
+    rows = []
     shown = 0
     for frame, count in sorted(inclusive.items(), key=lambda item: -item[1]):
         if not any(part in frame for part in ("(integrations/", "(tenants/", "(assessments/", "(celery/", "(kombu/", "(redis/")):
             continue  # the request's own path and the broker client, not the server around it
-        print(f"  {count / total:6.1%}  {frame[:150]}")
+        rows.append(Row(frame[:150], {"share %": round(100 * count / total, 1)}))
         shown += 1
         if shown >= top:
             break
+    return Section(
+        title=f"Where the time goes: py-spy, {name}", columns=["share %"], rows=rows,
+        notes=[f"{total} samples of the gunicorn workers while {name} was under load; share of the samples "
+               "in each frame (inclusive) of the request's own path and the broker client."],
+    )
 
 
 def _server_env(database_name: str, port: int) -> dict:
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": _database_url(database_name),
+        "DATABASE_URL": servers.database_url(database_name),
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
     })
     return env
 
 
-def _run() -> None:
+def _run():
     from django.db import connection as db
 
     from bench.urls import BENCH_TABLE
@@ -258,7 +213,7 @@ def _run() -> None:
     work = Path(tempfile.mkdtemp(prefix="stagehook-bench-"))
     paths = _seed(work)
     db.close()  # the server's workers get every database connection they ask for
-    port = _free_port()
+    port = servers.free_port()
     base = f"http://127.0.0.1:{port}"
     log = (work / "gunicorn.log").open("w")
     server = subprocess.Popen(
@@ -266,13 +221,14 @@ def _run() -> None:
         cwd=ROOT, env=_server_env(db.settings_dict["NAME"], port), stdout=log, stderr=subprocess.STDOUT,
     )
     results = {}
+    profiles = []
     try:
-        _wait_ready(base, server, time.monotonic() + 60)
+        servers.wait_ready(base, server, deadline=time.monotonic() + 60)
         for name in ("bare", "insert", "partner", "company"):
             spy = _profile_start(server.pid, work / f"{name}.folded") if name in PROFILE else None
             results[name] = _wrk(base, paths[name], wrap=name in ("bare", "insert"))
             if spy is not None:
-                _profile_report(spy, work / f"{name}.folded", name)
+                profiles.append(_profile_report(spy, work / f"{name}.folded", name))
     finally:
         server.terminate()
         try:
@@ -303,18 +259,20 @@ def _run() -> None:
 
     import multiprocessing
 
+    from bench.report import Check, Row, Section, Target, compare
+
     workers = os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count() + 1))  # as config/gunicorn.conf.py
-    print(f"\nwebhook intake under load: wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, at most {EVENTS} "
-          f"unique signed events per endpoint; gunicorn ({workers} sync workers), PostgreSQL "
-          f"(CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}), Redis broker")
     bare, insert = results["bare"], results["insert"]
-    print(f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'x bare':>7} {'x insert':>8}")
-    rows = [("baseline: GET /bench/bare", bare), ("baseline: POST /bench/insert", insert),
-            ("POST /teamtailor/webhook", results["partner"]), ("POST /teamtailor/company-webhooks", results["company"])]
-    for label, r in rows:
-        print(f"{label:34} {r['rps']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['bad'] + r['errors']:8d} "
-              f"{r['rps'] / bare['rps']:7.2f} {r['rps'] / insert['rps']:8.2f}")
-    failures = []
+    labels = {"bare": "baseline: GET /bench/bare", "insert": "baseline: POST /bench/insert",
+              "partner": "POST /teamtailor/webhook", "company": "POST /teamtailor/company-webhooks"}
+    rows = {}
+    for name, r in results.items():
+        rows[name] = Row(labels[name], {
+            "req/s": r["rps"], "p50 ms": r["p50"], "p99 ms": r["p99"], "non-2xx": r["bad"] + r["errors"],
+            "x bare": r["rps"] / bare["rps"],
+        })
+    for name in ("partner", "company"):
+        compare(rows[name], rows["insert"], "req/s")
     checks = []
     for label, r, stored, distinct in (
         ("partner events", results["partner"], stored_partner, distinct_partner),
@@ -330,30 +288,42 @@ def _run() -> None:
             ok = stored == distinct and r["ok"] <= stored <= r["sent"]
             detail = (f"{r['ok']} accepted + {in_flight} in flight at the time bound, {stored} stored, "
                       f"{distinct} distinct")
-        checks.append((f"{label} stored exactly once", ok, detail))
+        checks.append(Check(f"{label} stored exactly once", ok, detail))
     insert_in_flight = insert["sent"] - insert["answered"]
-    checks.append(("insert rows", insert["ok"] <= stored_insert <= insert["ok"] + insert_in_flight,
-                   f"{insert['ok']} answered + {insert_in_flight} in flight, {stored_insert} rows"))
-    checks.append(("one processing task queued per stored event", queued == stored_partner + stored_company,
-                   f"{queued} process_webhook_event messages in the bench queue"))
-    for label, ok, detail in checks:
-        print(f"  count: {label}: {'yes' if ok else 'NO'} ({detail})")
-        if not ok:
-            failures.append(label)
-    for label, r in rows[2:]:
-        verdicts = [
-            (f"{TARGET_RPS:.0f} req/s", r["rps"] >= TARGET_RPS),
-            (f"p99 < {TARGET_P99_MS:.0f} ms", r["p99"] < TARGET_P99_MS),
-            (f">= {TARGET_RATIO:.0%} of the insert view", r["rps"] / insert["rps"] >= TARGET_RATIO),
+    checks.append(Check("insert baseline rows", insert["ok"] <= stored_insert <= insert["ok"] + insert_in_flight,
+                        f"{insert['ok']} answered + {insert_in_flight} in flight, {stored_insert} rows"))
+    checks.append(Check("one processing task queued per stored event", queued == stored_partner + stored_company,
+                        f"{queued} process_webhook_event messages in the bench queue"))
+    targets = []
+    for name in ("partner", "company"):
+        r, label = results[name], labels[name]
+        checks.append(Check(f"{label}: every answer 2xx", not (r["bad"] or r["errors"]),
+                            f"{r['bad']} non-2xx answers, {r['errors']} socket errors"))
+        targets += [
+            Target(f">= {TARGET_RPS:,.0f} verified and persisted webhooks/s", r["rps"] >= TARGET_RPS,
+                   f"{r['rps']:,.0f}/s", label),
+            Target(f"p99 < {TARGET_P99_MS:.0f} ms", r["p99"] < TARGET_P99_MS, f"{r['p99']:.1f} ms", label),
+            Target(f">= {TARGET_RATIO:.0%} of the insert baseline", r["rps"] / insert["rps"] >= TARGET_RATIO,
+                   f"{r['rps'] / insert['rps']:.0%}", label),
         ]
-        print(f"  targets, {label}: " + ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in verdicts))
-        if r["bad"] or r["errors"]:
-            failures.append(f"{label}: {r['bad']} non-2xx answers, {r['errors']} socket errors")
-    if failures:
+    if any(not c.ok for c in checks):
         tail = "\n".join(gunicorn_log.splitlines()[-30:])
         print(f"gunicorn log (tail):\n{tail}", file=sys.stderr)
-        raise SystemExit("intake load benchmark failed: " + "; ".join(failures))
+    notes = [
+        f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, at most {EVENTS:,} unique signed events per endpoint, "
+        f"each sent once; gunicorn ({workers} sync workers, config/gunicorn.conf.py), PostgreSQL "
+        f"(CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']}), Redis broker and cache, "
+        "the README's production environment on 127.0.0.1.",
+    ]
+    return [Section(
+        title="Webhook intake under load", columns=["req/s", "p50 ms", "p99 ms", "non-2xx", "x bare"],
+        rows=list(rows.values()), ratio_of="req/s / the insert baseline's req/s (same run, same server)",
+        targets=targets, checks=checks, notes=notes,
+    ), *profiles]
 
 
 if __name__ == "__main__":
-    _main()
+    from bench.report import render_text
+
+    for section in main():
+        print(render_text(section))

@@ -2,8 +2,8 @@
 README's production settings adapted to 127.0.0.1, Celery workers on the Redis broker, and an ATS
 sandbox as a real HTTP server in a process of its own. Every server binds a free port.
 
-A benchmark that uses them runs in a process of its own (``in_own_process``): the production
-environment is set before Django starts and must not leak into other benchmarks. Workers, web and
+A benchmark that uses them runs in a process of its own (``python -m bench`` runs each so): the
+production environment is set before Django starts (``production_environment``). Workers, web and
 the benchmark share that environment (one ``FIELD_ENCRYPTION_KEYS``, one Celery queue of the run's
 own, deleted afterwards).
 
@@ -64,13 +64,6 @@ def free_port() -> int:
 def database_url(name: str) -> str:
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + name))
-
-
-def in_own_process(module: str) -> None:
-    """Run ``python -m <module>`` (the benchmark's ``_main``) and fail like it does."""
-    completed = subprocess.run([sys.executable, "-m", module], cwd=ROOT)
-    if completed.returncode:
-        raise SystemExit(completed.returncode)
 
 
 def production_environment(**overrides: str) -> None:

@@ -34,15 +34,12 @@ TARGET_RATIO = 0.90
 WORKER_NODES = 2
 
 
-def main() -> None:
-    servers.in_own_process("bench.writeback_rate")
-
-
-def _main() -> None:
+def main():
+    """In a process of its own (``python -m bench``): the production environment is set here."""
     servers.production_environment(ATS_EXTRA_ALLOWED_HOSTS="127.0.0.1")
     from bench import run_in_test_database
 
-    run_in_test_database(_run)
+    return run_in_test_database(_run)
 
 
 # --- the sandbox side (runs in the sandbox's process, see bench.servers) ---------------------------
@@ -243,58 +240,75 @@ def _figures(label, *, limit, window, started, completed_in, applied, expected_r
         "expected_requests": expected_requests, "sandbox_requests": stats.get("requests", 0),
         "rate_limited": stats.get("rate_limited", 0), "wall": wall, "floor": floor, "rate": requests / wall,
         "ratio": floor / wall, "max_window": _max_in_window(applied, window), "delivered": delivered,
-        "expected": expected, "twice": twice, "counts": counts, "completed_in": completed_in,
+        "expected": expected, "twice": twice, "counts": counts, "completed_in": completed_in, "window": window,
     }
 
 
-def _run() -> None:
+def _run():
     from django.db import connection as db
 
+    from bench.report import Check, Row, Section, Target
     from integrations import ratelimit
 
     work = Path(tempfile.mkdtemp(prefix="stagehook-bench-writeback-"))
     database_name = db.settings_dict["NAME"]
-    rows = []
-    load_before = os.getloadavg()
+    measured = []
     try:
         for name, run in (("teamtailor", _teamtailor), ("smartrecruiters", _smartrecruiters)):
             if name in ONLY_ATS:
                 ratelimit.limiter_get().reset()
                 db.close()
-                rows.append(run(work, database_name))
+                load = os.getloadavg()[0]
+                measured.append({**run(work, database_name), "load": load, "load_after": os.getloadavg()[0]})
+                print(f"  {measured[-1]['label']}: {measured[-1]['requests']} write-backs in {measured[-1]['wall']:.1f} s",
+                      flush=True)
     finally:
         left = servers.queue_purge_and_delete()
-    load_after = os.getloadavg()
-    print(f"\nwrite-back rate: {WORKER_NODES} Celery worker nodes x --concurrency 2 on Redis, the sandbox at its "
-          f"real limit; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (2 cores)")
-    print(f"{'':38} {'limit':>9} {'requests':>8} {'wall s':>7} {'floor s':>7} {'req/s':>6} {'x allowed':>9} "
-          f"{'429s':>5} {'max/win':>7} {'delivered':>10} {'twice':>5}")
-    failures = []
-    for r in rows:
-        print(f"{r['label']:38} {r['limit']:>9} {r['requests']:8d} {r['wall']:7.1f} {r['floor']:7.1f} {r['rate']:6.2f} "
-              f"{r['ratio']:9.2f} {r['rate_limited']:5d} {r['max_window']:7d} {r['delivered']:5d}/{r['expected']:<4d} "
-              f"{r['twice']:5d}")
-        print(f"  outbox: {r['counts']}; the {r['expected']} completions took {r['completed_in']:.1f} s to record; "
-              f"the sandbox counted {r['sandbox_requests']} API requests ({r['expected_requests']} write-backs expected)")
-        verdicts = [
-            (f">= {TARGET_RATIO:.0%} of the allowed rate", r["ratio"] >= TARGET_RATIO),
-            ("zero 429s", r["rate_limited"] == 0),
-            (f"all {r['expected']} delivered", r["delivered"] == r["expected"]),
-            ("none twice", r["twice"] == 0 and r["requests"] == r["expected_requests"]),
-        ]
-        print(f"  targets, {r['label']}: " + ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in verdicts))
-        if r["delivered"] != r["expected"] or r["twice"]:
-            failures.append(f"{r['label']}: {r['expected'] - r['delivered']} not delivered, {r['twice']} twice")
-    if left:
-        print(f"  {left} messages were left in the run's queue")
-    if failures:
-        for path in sorted(work.glob("*.log")):
-            tail = "\n".join(path.read_text(errors="replace").splitlines()[-15:])
-            print(f"--- {path.name} (tail)\n{tail}")
+        logs = {path.name: path.read_text(errors="replace") for path in work.glob("*.log")}
         shutil.rmtree(work, ignore_errors=True)
-        raise SystemExit("write-back benchmark failed: " + "; ".join(failures))
-    shutil.rmtree(work, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    _main()
+    sections = []
+    columns = ["limit", "requests", "wall s", "floor s", "req/s", "allowed req/s", "429s", "max in a window",
+               "delivered", "twice"]
+    for r in measured:
+        floor_row = Row(f"baseline: the rate limit's floor ({r['requests']} requests / {r['allowed']:g} per s)", {
+            "limit": r["limit"], "requests": r["requests"], "wall s": round(r["floor"], 1), "floor s": round(r["floor"], 1),
+            "req/s": r["allowed"], "allowed req/s": r["allowed"],
+        })
+        row = Row(r["label"], {
+            "limit": r["limit"], "requests": r["requests"], "wall s": round(r["wall"], 1), "floor s": round(r["floor"], 1),
+            "req/s": round(r["rate"], 2), "allowed req/s": r["allowed"], "429s": r["rate_limited"],
+            "max in a window": r["max_window"], "delivered": f"{r['delivered']}/{r['expected']}", "twice": r["twice"],
+        }, baseline=floor_row.label, ratio=r["ratio"])
+        sections.append(Section(
+            title=f"write-back rate: {r['label']}",
+            columns=columns, rows=[floor_row, row],
+            ratio_of="achieved req/s / the allowed req/s (= the floor's wall time / the wall time)",
+            targets=[
+                Target(f">= {TARGET_RATIO:.0%} of the allowed rate", met=r["ratio"] >= TARGET_RATIO,
+                       measured=f"{r['ratio']:.1%} ({r['rate']:.2f} of {r['allowed']:g} req/s)", subject=r["label"]),
+                Target("zero 429s", met=r["rate_limited"] == 0, measured=str(r["rate_limited"]), subject=r["label"]),
+            ],
+            checks=[
+                Check(f"all {r['expected']} delivered (at the sandbox)", ok=r["delivered"] == r["expected"],
+                      detail=f"{r['delivered']} results completed in the sandbox; outbox {r['counts']}"),
+                Check("none delivered twice (at the sandbox)", ok=r["twice"] == 0 and r["requests"] == r["expected_requests"],
+                      detail=f"{r['twice']} results written more than once; {r['requests']} write-backs applied, "
+                             f"{r['expected_requests']} expected; {r['sandbox_requests']} API requests in all "
+                             "(with the token requests)"),
+            ],
+            notes=[
+                f"{WORKER_NODES} Celery worker nodes (the Procfile's worker line, --concurrency 2 each) on Redis, the "
+                f"outbox and the shared rate limiter as in production; the sandbox in a process of its own at its real "
+                f"limit ({r['limit']} per credential).",
+                f"Wall time: from the first completion committed to the last write-back the sandbox applied; the "
+                f"{r['expected']} completions took {r['completed_in']:.1f} s to record (results-API service, one "
+                f"transaction each). 'max in a window': the most write-backs the sandbox applied in any "
+                f"{r['window']:g} s.",
+                f"Load average {r['load']:.2f} before, {r['load_after']:.2f} after (2 cores, shared).",
+            ] + ([f"{left} messages were left in the run's queue"] if left else []),
+        ))
+        if r["delivered"] != r["expected"] or r["twice"]:
+            for name, text in logs.items():
+                tail = "\n".join(text.splitlines()[-15:])
+                print(f"--- {name} (tail)\n{tail}")
+    return sections
