@@ -28,6 +28,7 @@ with no TLS proxy in front to add ``X-Forwarded-Proto`` (everything else as in p
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -125,6 +126,15 @@ def _percentile(values: list[float], q: float) -> float:
 def _summary(latencies: list[float]) -> dict:
     return {"n": len(latencies), "p50 s": round(_percentile(latencies, 0.50), 3),
             "p95 s": round(_percentile(latencies, 0.95), 3), "max s": round(max(latencies), 3) if latencies else None}
+
+
+def _task_times(log: Path) -> dict[str, list[float]]:
+    """Each task's run times, from the worker's "Task <name>[<id>] succeeded in <s>s" lines."""
+    times: dict[str, list[float]] = {}
+    pattern = re.compile(r"Task ([\w.]+)\[[^\]]+\] succeeded in ([0-9.]+)s")
+    for match in pattern.finditer(log.read_text(errors="replace") if log.exists() else ""):
+        times.setdefault(match.group(1), []).append(float(match.group(2)))
+    return times
 
 
 def _wait_sync(run_id: int, timeout: float):
@@ -233,6 +243,7 @@ def _run(work: Path):
         finally:
             sandbox.close()
     load_after = os.getloadavg()[0]
+    task_times = _task_times(work / "worker0.log")
     # The sync's own requests are its pages (one API request each); the sandbox's count beside them
     # also has the invitations' write-backs (partner results created on the partner key).
     sync_requests = run.pages
@@ -264,9 +275,12 @@ def _run(work: Path):
             f"the Teamtailor sandbox in a process of its own (50 requests / 10 s per key). First full sync of "
             f"{MOVES + SYNC_MOVES} candidates: {first_seconds:.1f} s.",
             "E-mail written = the file backend's file modification time; a move fired = just before the sandbox's "
-            "control call. A move costs one public-API read (the webhook carries no stage) within Stagehook's "
-            "45 / 10 s share of the key: the moves are paced under it.",
+            "control call. A move costs one public-API read (the webhook carries no stage) within the "
+            "50 / 10 s of the key: the moves are paced under it.",
             f"Load average {load_before:.2f} before, {load_after:.2f} after (2 cores, shared).",
+            "Where the worker's time went (its log: tasks run, mean / max seconds each): " + "; ".join(
+                f"{name.rsplit('.', 1)[-1]} {len(times)} x {statistics.mean(times):.3f} / {max(times):.3f} s"
+                for name, times in sorted(task_times.items(), key=lambda item: -sum(item[1]))),
         ],
     )
     floor_row = Row(f"baseline: the sync's rate floor ({sync_requests} pages / {sync_rate})",
