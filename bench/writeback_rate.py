@@ -12,8 +12,9 @@ requests it received, its 429s, and every result it holds (each written exactly 
   requests); the sandbox allows 10 requests per second per credential.
 
 Baseline: the floor the rate limit allows (requests / allowed rate), measured against the wall
-time from the first completion to the last write-back the sandbox applied; the ratio is the
-achieved share of the allowed rate.
+time from the workers being ready (every completion recorded before: the outbox holds all the
+write-backs) to the last write-back the sandbox applied; the ratio is the achieved share of the
+allowed rate.
 """
 
 from __future__ import annotations
@@ -99,20 +100,16 @@ def _assessments_in_progress(*, tenant, package, connection, orders: list[tuple[
     return list(Assessment.objects.filter(source=connection.source_key).order_by("pk"))
 
 
-def _complete_all(assessments) -> float:
+def _complete_all(assessments) -> None:
     """Record a result for each assessment, as the results API does (one transaction each: the
-    outbox row commits with the status and its send is queued after commit). Returns the time.time()
-    the first one committed."""
+    outbox row commits with the status and its send is queued after commit)."""
     from assessments.services import assessment_record_result
 
-    first = None
     for n, assessment in enumerate(assessments):
         assessment_record_result(
             assessment=assessment, score_value=50 + n % 50, score_min=0, score_max=100, score_label="good",
             summary="Bench result", transcript=[], details={}, actor="bench",
         )
-        first = first or time.time()
-    return first
 
 
 def _wait_deliveries(connection, *, expected: int, timeout: float) -> dict:
@@ -175,9 +172,13 @@ def _teamtailor(work: Path, database_name: str) -> dict:
             tenant=tenant, package=package, connection=connection, candidate_id="54324", job_id="27",
             orders=[(rid, f"{sandbox.url}/partner/v1/partner-results/{rid}") for rid in seed["results"]],
         )
+        # Completed before the workers start: the outbox (and the queue) holds every write-back, and
+        # the time is the delivery's alone, whatever the recording of the results costs.
+        clock = time.time()
+        _complete_all(assessments)
+        completed_in = time.time() - clock
         with servers.celery_workers(database_name, work, count=WORKER_NODES):
-            started = _complete_all(assessments)
-            completed_in = time.time() - started
+            started = time.time()
             counts = _wait_deliveries(connection, expected=len(assessments), timeout=WRITEBACKS / 5 * 1.5 + 120)
         attempts = _attempt_ms(connection)
         stats = sandbox.control("GET", "stats")
@@ -217,9 +218,13 @@ def _smartrecruiters(work: Path, database_name: str) -> dict:
             job_id=seed["job_id"],
             orders=[(oid, f"{sandbox.url}/assessment-api/v202010/orders/{oid}/results") for oid in seed["orders"]],
         )
+        # Completed before the workers start: the outbox (and the queue) holds every write-back, and
+        # the time is the delivery's alone, whatever the recording of the results costs.
+        clock = time.time()
+        _complete_all(assessments)
+        completed_in = time.time() - clock
         with servers.celery_workers(database_name, work, count=WORKER_NODES):
-            started = _complete_all(assessments)
-            completed_in = time.time() - started
+            started = time.time()
             counts = _wait_deliveries(connection, expected=len(assessments), timeout=WRITEBACKS_SR * 2 / 10 * 1.5 + 120)
         attempts = _attempt_ms(connection)
         stats = sandbox.control("GET", "stats")
@@ -314,9 +319,9 @@ def _run():
                 f"{WORKER_NODES} Celery worker nodes (the Procfile's worker line, --concurrency 2 each) on Redis, the "
                 f"outbox and the shared rate limiter as in production; the sandbox in a process of its own at its real "
                 f"limit ({r['limit']} per credential).",
-                f"Wall time: from the first completion committed to the last write-back the sandbox applied; the "
-                f"{r['expected']} completions took {r['completed_in']:.1f} s to record (results-API service, one "
-                f"transaction each). 'max in a window': the most write-backs the sandbox applied in any "
+                f"The {r['expected']} completions were recorded first ({r['completed_in']:.1f} s: the results-API "
+                f"service, one transaction each, the outbox row with it and its send queued); wall time: from the "
+                f"workers being ready to the last write-back the sandbox applied. 'max in a window': the most write-backs the sandbox applied in any "
                 f"{r['window']:g} s (sliding; the sandbox's own windows are fixed, each starting at a first request).",
                 f"A write-back attempt took {r['attempts']['mean']} ms on average, p95 {r['attempts']['p95']} ms (its "
                 f"requests and what is built for them). The client's rate slot is held from a request's departure "
