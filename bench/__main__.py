@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.report import Check, Section, read_sections, render_markdown, render_text, write_sections
 
 # Run in this order. A new benchmark: a module bench/<name>.py with main() -> list[Section], added here.
-BENCHMARKS = ("intake_load", "webhook_intake", "dashboard", "sync_load", "scaling")
+BENCHMARKS = ("intake_load", "webhook_intake", "dashboard", "trigger_latency", "writeback_rate", "sync_load", "scaling")
 
 HERE = Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"

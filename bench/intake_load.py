@@ -20,16 +20,14 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = int(os.environ.get("BENCH_EVENTS", "10000"))
@@ -39,23 +37,8 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 1000.0, 100.0, 0.60
 COMPANY = "bench-company"
 
-# The README's production environment, adapted to 127.0.0.1 (the database, broker and Redis come
-# from the Makefile's BENCH_DATABASE_URL / TEST_REDIS_URL / TEST_BROKER_URL).
-PRODUCTION_ENV = {
-    "SECRET_KEY": "bench-" + "s" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SITE_URL": "https://127.0.0.1",
-    "DEPLOYMENT_REGION": "eu",
-    "EMAIL_URL": "smtp+tls://mailer:bench@127.0.0.1:1",
-    "HTTPS_ONLY": "on",
-    "BEHIND_TLS_PROXY": "on",
-    "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
-    "SMS_BACKEND": "assessments.sms.HttpSmsBackend",
-    "SMS_HTTP_URL": "https://127.0.0.1:1/v1/messages",
-    "SMS_HTTP_TOKEN": "bench",
-    "TEAMTAILOR_PARTNER_WEBHOOK_SECRET": "bench-partner-webhook-secret",
-    "DEBUG": "off",
-}
+# The README's production environment adapted to 127.0.0.1, and the servers: bench/servers.py.
+PRODUCTION_ENV = servers.PRODUCTION_ENV
 
 
 def main():
@@ -63,27 +46,11 @@ def main():
     in a process of its own, so it does not leak into the others."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: `make bench` installs Debian's wrk")
-    from cryptography.fernet import Fernet
-
-    for name, value in PRODUCTION_ENV.items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     # The server's Celery publishes go to a queue of this run's own, deleted afterwards.
-    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
+    servers.production_environment()
     from bench import run_in_test_database
 
     return run_in_test_database(_run)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url(name: str) -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 def _line(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> str:
@@ -92,7 +59,7 @@ def _line(method: str, path: str, body: bytes | None, headers: dict[str, str]) -
     return "\t".join([method, path, text, *(f"{k}: {v}" for k, v in headers.items())])
 
 
-PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "Host": "127.0.0.1"}
+PROXY_HEADERS = servers.PROXY_HEADERS
 
 
 def _seed(work: Path) -> dict:
@@ -162,20 +129,6 @@ def _seed(work: Path) -> dict:
     return paths
 
 
-def _wait_ready(base: str, server: subprocess.Popen, deadline: float) -> None:
-    request = urllib.request.Request(base + "/bench/bare", headers={"X-Forwarded-Proto": "https"})
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)  # polling the server's port until it answers, bounded by the deadline
-    raise SystemExit("gunicorn did not answer within 60 s")
-
-
 def _wrk(base: str, requests_file: Path, *, wrap: bool) -> dict:
     command = [
         "wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{DURATION}s", "--timeout", "10s",
@@ -242,7 +195,7 @@ def _profile_report(spy: subprocess.Popen, folded: Path, name: str, top: int = 3
 def _server_env(database_name: str, port: int) -> dict:
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": _database_url(database_name),
+        "DATABASE_URL": servers.database_url(database_name),
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
     })
@@ -260,7 +213,7 @@ def _run():
     work = Path(tempfile.mkdtemp(prefix="stagehook-bench-"))
     paths = _seed(work)
     db.close()  # the server's workers get every database connection they ask for
-    port = _free_port()
+    port = servers.free_port()
     base = f"http://127.0.0.1:{port}"
     log = (work / "gunicorn.log").open("w")
     server = subprocess.Popen(
@@ -270,7 +223,7 @@ def _run():
     results = {}
     profiles = []
     try:
-        _wait_ready(base, server, time.monotonic() + 60)
+        servers.wait_ready(base, server, deadline=time.monotonic() + 60)
         for name in ("bare", "insert", "partner", "company"):
             spy = _profile_start(server.pid, work / f"{name}.folded") if name in PROFILE else None
             results[name] = _wrk(base, paths[name], wrap=name in ("bare", "insert"))

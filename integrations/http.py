@@ -2,7 +2,7 @@
 
 Every request: the URL's host is checked against the provider's allow-list (plus
 ``settings.ATS_EXTRA_ALLOWED_HOSTS``), a slot is taken from the shared rate limiter (keyed by provider
-and a hash of the credential), explicit (connect, read) timeouts, redirects never followed. Failures
+and a hash of the credential; held until the answer is back, as the ATS counts arrivals), explicit (connect, read) timeouts, redirects never followed. Failures
 raise ``ClientError`` subclasses carrying an ``ErrorCode``. Logs show method, host, path, status and
 duration only: never headers, query strings or bodies (they carry secrets and personal data).
 """
@@ -195,16 +195,20 @@ class AtsClient:
 
     def _send(self, method: str, url: str, *, headers: Mapping[str, str] | None, **kwargs: Any) -> requests.Response:
         self.check_host(url)
-        if self.rate is not None:
-            ratelimit.acquire(self.rate_key, self.rate, max_wait=self.rate_max_wait)
         parts = urlsplit(url)
+        # The rate slot is held until the answer is back: the ATS counts arrivals (ratelimit.slot).
+        rate_slot = (
+            ratelimit.slot(self.rate_key, self.rate, max_wait=self.rate_max_wait, in_flight=_seconds(self.timeout) + 5)
+            if self.rate is not None else contextlib.nullcontext()
+        )
         slot = (
             ratelimit.concurrent(self.rate_key, self.concurrency, max_wait=self.rate_max_wait)
             if self.concurrency else contextlib.nullcontext()
         )
         started = time.monotonic()
         try:
-            with slot:
+            with rate_slot, slot:
+                started = time.monotonic()  # the call itself, not the wait for its slots
                 response = self.session.request(
                     method, url, headers={**self.headers, **(headers or {})}, timeout=self.timeout,
                     allow_redirects=False, **kwargs,
@@ -243,6 +247,11 @@ class AtsClient:
         if 400 <= status < 500:
             raise BadRequest(f"{what}: {_error_excerpt(response)}", status_code=status)
         raise RemoteError(what, status_code=status, retry_after=parse_retry_after(response.headers))
+
+
+def _seconds(timeout) -> float:
+    """The longest a call with ``timeout`` (seconds, or a (connect, read) pair) may run."""
+    return float(sum(timeout)) if isinstance(timeout, (tuple, list)) else float(timeout or 0)
 
 
 def _error_excerpt(response: requests.Response) -> str:

@@ -2,7 +2,16 @@
 
 ``acquire(key, rate)`` waits for a slot in a moving window (never more than ``rate.limit`` calls in
 any ``rate.seconds``) instead of failing, so callers together never exceed the ATS's limit. A 429
-from the ATS ``block``s the key for everyone until the ATS's reset time. ``concurrent(key, n)``
+from the ATS ``block``s the key for everyone until the ATS's reset time.
+
+``slot(key, rate)`` is the same for one HTTP call, counted the way the ATS counts: by *arrival*.
+The ATS sees a request somewhere between its departure and its answer, so a slot is held from the
+departure until ``rate.seconds`` after the answer came back (a slot still in flight counts, for at
+most ``in_flight`` seconds: a killed worker's slot frees itself). Then any ``rate.seconds`` at the
+ATS hold at most ``rate.limit`` arrivals however unevenly the requests travel, and the full limit
+can be used: a departure-counted window needs a margin of requests for the travel-time jitter
+(bench/RESULTS.md, writeback_rate: 45 of 50 per 10 s and 9 of 10 per s left the write-back rate at
+or under 90 % of the allowed). ``concurrent(key, n)``
 caps how many calls of a key are in flight at once, across workers (n slots, each a lock with a
 timeout, so a killed worker's slot frees itself).
 """
@@ -15,6 +24,7 @@ import math
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,6 +39,29 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "stagehook-ats"
 DEFAULT_MAX_WAIT = 60.0
+# How often a caller asks again while every slot is taken by calls still in flight.
+SLOT_POLL_SECONDS = 0.02
+
+# A sorted set per key: member -> the time its slot counts from (in flight: departure + the bound,
+# then the answer's time). Slots older than the window leave; a full set answers the wait.
+_SLOT_ACQUIRE = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local member, in_flight = ARGV[4], tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window))
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now + in_flight, member)
+redis.call('PEXPIRE', KEYS[1], math.ceil((window + in_flight) * 1000))
+return '0'
+"""
+_SLOT_DONE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
+end
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,9 @@ class RateLimiter:
         self.storage_url = storage_url
         self.storage = storage_from_string(storage_url)
         self.strategy = MovingWindowRateLimiter(self.storage)
+        self._scripts: dict = {}
+        self._memory_lock = threading.Lock()
+        self._memory_slots: dict[str, dict[str, float]] = {}
 
     def try_acquire(self, key: str, rate: Rate) -> float:
         """Take a slot now and return 0, or return how many seconds to wait before asking again."""
@@ -84,6 +120,77 @@ class RateLimiter:
             time.sleep(pause)
             waited += pause
 
+    # --- arrival-safe slots (see the module docstring) ---------------------------------------
+    def _slot_key(self, key: str) -> str:
+        name = f"{NAMESPACE}/arrival/{key}"
+        prefixed = getattr(self.storage, "prefixed_key", None)
+        return prefixed(name) if prefixed else name
+
+    def slot_try(self, key: str, rate: Rate, *, member: str, in_flight: float) -> float:
+        """Take a slot for ``member`` now and return 0, or the seconds to wait before asking again."""
+        block_key = f"{NAMESPACE}/block/{key}"
+        if self.storage.get(block_key) > 0:
+            return max(self.storage.get_expiry(block_key) - time.time(), 0.05)
+        now = time.time()
+        redis = getattr(self.storage, "storage", None) if self.storage_url.startswith("redis") else None
+        if redis is not None:
+            script = self._scripts.get("acquire") or self._scripts.setdefault("acquire", redis.register_script(_SLOT_ACQUIRE))
+            wait = float(script(keys=[self._slot_key(key)], args=[now, rate.seconds, rate.limit, member, in_flight]))
+        else:
+            wait = self._memory_slot_try(key, rate, member=member, in_flight=in_flight, now=now)
+        # The oldest slot still in flight: its answer will free the slot sooner than its bound.
+        return min(wait, SLOT_POLL_SECONDS) if wait > rate.seconds else wait
+
+    def slot_done(self, key: str, member: str) -> None:
+        """The answer of ``member``'s call came back: its slot is counted from now on."""
+        now = time.time()
+        redis = getattr(self.storage, "storage", None) if self.storage_url.startswith("redis") else None
+        if redis is not None:
+            script = self._scripts.get("done") or self._scripts.setdefault("done", redis.register_script(_SLOT_DONE))
+            script(keys=[self._slot_key(key)], args=[member, now])
+        else:
+            with self._memory_lock:
+                slots = self._memory_slots.get(key, {})
+                if member in slots:
+                    slots[member] = now
+
+    def _memory_slot_try(self, key: str, rate: Rate, *, member: str, in_flight: float, now: float) -> float:
+        with self._memory_lock:
+            slots = self._memory_slots.setdefault(key, {})
+            for name, stamp in list(slots.items()):
+                if stamp < now - rate.seconds:
+                    del slots[name]
+            if len(slots) >= rate.limit:
+                return min(slots.values()) + rate.seconds - now
+            slots[member] = now + in_flight
+            return 0.0
+
+    @contextlib.contextmanager
+    def slot(self, key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT, in_flight: float = 60.0):
+        """Hold an arrival-safe slot of ``key`` around one call (wait for it like ``acquire``;
+        ``RateLimited`` when that would take longer than ``max_wait``). ``in_flight`` bounds how
+        long a call still running counts (its timeout)."""
+        member = uuid.uuid4().hex
+        started = time.monotonic()
+        waited = 0.0
+        while True:
+            wait = self.slot_try(key, rate, member=member, in_flight=in_flight)
+            if wait == 0.0:
+                break
+            remaining = max_wait - (time.monotonic() - started)
+            if wait > remaining:
+                raise RateLimited(f"no slot within {max_wait:.0f} s ({rate})", retry_after=wait)
+            pause = wait + random.uniform(0, min(0.02, rate.seconds / rate.limit))
+            time.sleep(pause)
+            waited += pause
+        if waited > 1:
+            logger.info("rate limit: waited %.1f s for a slot (%s)", waited, rate)
+        try:
+            yield waited
+        finally:
+            with contextlib.suppress(Exception):  # a lost answer leaves the slot to its in-flight bound
+                self.slot_done(key, member)
+
     def block(self, key: str, seconds: float) -> None:
         """Hold every caller of ``key`` back for ``seconds`` (the ATS said so with a 429)."""
         if seconds <= 0:
@@ -98,6 +205,8 @@ class RateLimiter:
     def reset(self) -> None:
         """Forget every window (tests, and an admin after changing a rate)."""
         self.storage.reset()
+        with self._memory_lock:
+            self._memory_slots = {}
 
 
 _limiters: dict[str, RateLimiter] = {}
@@ -115,6 +224,10 @@ def limiter_get() -> RateLimiter:
 
 def acquire(key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT) -> float:
     return limiter_get().acquire(key, rate, max_wait=max_wait)
+
+
+def slot(key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT, in_flight: float = 60.0):
+    return limiter_get().slot(key, rate, max_wait=max_wait, in_flight=in_flight)
 
 
 def block(key: str, seconds: float) -> None:

@@ -371,7 +371,7 @@ class TeamtailorProvider(Provider):
         public_client_for(connection).validate_credentials()
 
     # --- sync -------------------------------------------------------------------------------
-    # Two thirds of the key's 45 per 10 s: webhook-driven reads and write-backs keep the rest.
+    # 30 of the key's 50 per 10 s: webhook-driven reads and write-backs keep the rest.
     sync_rate = Rate(limit=30, seconds=10)
 
     def sync_unavailable(self, connection: Connection) -> str:
