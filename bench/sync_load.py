@@ -480,9 +480,9 @@ def sections(results: dict, upserts: dict) -> list:
         f"{CANDIDATES:,} generated candidates with an application each per sandbox (`sandbox <ats> seed`), served on "
         "127.0.0.1 at the ATS's documented limits; a real Celery worker (one pool process) runs sync_connection; "
         "PostgreSQL and Redis as in production. Floor = requests / the ATS's limit; ratio = floor / wall = the share "
-        "of the allowed request rate achieved. x sync share = the same against the sync's own share of the key's "
-        "rate (Provider.sync_rate: Teamtailor 30 of our 45 per 10 s, SmartRecruiters 6 of our 9 per s; the rest is "
-        "kept for webhook-driven reads and write-backs), the most our pacing lets a sync take. Busiest window = most "
+        "of the allowed request rate achieved. x sync share = the same against a cap of the sync's own "
+        "(Provider.sync_rate; none for either ATS: the sync shares the key's limiter with webhook-driven reads and "
+        "write-backs, which win about every other slot when they wait). Busiest window = most "
         "requests the sandbox saw in any one window.",
     ]
     for name, figures in results.items():

@@ -165,6 +165,7 @@ def _run(work: Path):
     from integrations.models import Connection, StageMapping, WebhookEvent
     from integrations.sync import sync_start
     from integrations.teamtailor.provider import TeamtailorProvider
+    from integrations.teamtailor import client as teamtailor_client
     from tenants.models import Tenant
 
     database_name = db.settings_dict["NAME"]
@@ -262,7 +263,8 @@ def _run(work: Path):
     # also has the invitations' write-backs (partner results created on the partner key).
     sync_requests = run.pages
     api_requests = stats["requests"] - requests_before
-    sync_rate = TeamtailorProvider.sync_rate
+    # The sync's pace: its own cap if the provider sets one, else the key's limit it shares.
+    sync_rate = TeamtailorProvider.sync_rate or teamtailor_client.RATE
     sync_floor = sync_requests / (sync_rate.limit / sync_rate.seconds)
     mailbox.scan()
     mails_per_email = {e: n for e, n in mailbox.count.items() if not e.startswith("bench-direct-")}
@@ -318,7 +320,7 @@ def _run(work: Path):
                   detail=f"{sum(mails_per_email.values())} e-mails for {len(mails_per_email)} recipients"),
         ],
         notes=[f"The sandbox dropped {SYNC_MOVES} webhooks (fault injection); the sync read {sync_requests} pages "
-               f"(one API request each) at its own share of the key ({sync_rate}); the sandbox counted {api_requests} API "
+               f"(one API request each) at {sync_rate} (the key's limit, shared with the write-backs); the sandbox counted {api_requests} API "
                f"requests from the click on (with the invitations' write-backs); {stats.get('rate_limited', 0)} 429s in "
                "the whole run."],
     )

@@ -245,8 +245,11 @@ class Provider:
         recruiter). None when the ATS does not know it."""
         return None
 
-    # The sync's own share of the ATS's rate limit (on top of the shared per-credential limit its
-    # client takes), so a long sync always leaves room for webhook-driven calls. None: no share.
+    # A cap of the sync's own, paced per page on top of the shared per-credential limiter its
+    # client takes. None (both ATSs): the sync takes slots of that limiter like every caller. It
+    # fetches one page at a time, so each webhook-driven read or write-back waiting beside it wins
+    # about every other slot: with triggers waiting the sync slows down, with none it runs at the
+    # ATS's whole rate (issue 10: >= 90 % of the allowed rate).
     sync_rate: Rate | None = None
 
     def sync_unavailable(self, connection: Connection) -> str:

@@ -80,9 +80,8 @@ class SmartRecruitersProvider(Provider):
     name = PROVIDER_NAME
     urls = "integrations.smartrecruiters.urls"
     connection_urls = "integrations.smartrecruiters.connection_urls"
-    # The sync's own share of the 10 requests/s per credential: webhook-driven reads and the
-    # write-backs keep the rest.
-    sync_rate = Rate(limit=6, seconds=1)
+    # No share of its own: the sync takes slots of the credential's 10 requests/s like every
+    # caller (see Provider.sync_rate).
     supports_stage_move = True  # a stage mapping's score rules: PUT .../status
 
     def sync_unavailable(self, connection: Connection) -> str:

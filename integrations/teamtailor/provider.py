@@ -371,8 +371,8 @@ class TeamtailorProvider(Provider):
         public_client_for(connection).validate_credentials()
 
     # --- sync -------------------------------------------------------------------------------
-    # 30 of the key's 50 per 10 s: webhook-driven reads and write-backs keep the rest.
-    sync_rate = Rate(limit=30, seconds=10)
+    # No share of its own: the sync takes slots of the key's limit like every caller (see
+    # Provider.sync_rate), so it runs at the whole rate when nothing else waits.
 
     def sync_unavailable(self, connection: Connection) -> str:
         if not (connection.credentials or {}).get("api_key"):
