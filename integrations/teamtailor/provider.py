@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from assessments.models import Assessment, Package
 from integrations.errors import AuthFailed, BadRequest, EventFailed, PayloadError
+from integrations import inbound_cache
 from integrations.http import host_allowed
 from integrations.models import Connection, ConnectionStatus, Delivery, ErrorCode, WebhookEvent
 from integrations.ratelimit import Rate
@@ -272,7 +273,8 @@ class TeamtailorProvider(Provider):
         )
         company = (request.GET.get("company_id") or request.GET.get("company") or parsing.company_uuid(data)).strip()
         if company:
-            return list(live.filter(remote_account_id=company)[:1])
+            found = inbound_cache.cached("teamtailor:company", company, lambda: live.filter(remote_account_id=company).first())
+            return [found] if found is not None else []
         return list(live.order_by("id")[:MAX_SIGNATURE_CANDIDATES])
 
     def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:
