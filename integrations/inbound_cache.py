@@ -1,9 +1,10 @@
 """A brief, per-process cache of the connection an inbound call names (the provider key's hash, a
-company id): the intake's most frequent query, one per webhook, answered from memory for
-``INBOUND_CONNECTION_CACHE_SECONDS`` (bench/RESULTS.md: a quarter of the partner webhook's time).
+company id) and of the trigger's package check: the intake's most frequent queries, one each per
+webhook, answered from memory for ``INBOUND_CONNECTION_CACHE_SECONDS`` (bench/RESULTS.md: a
+quarter of the partner webhook's time, and a fifth for the package check).
 
-Safe against revocation by being short and by invalidation: every save or delete of a connection
-or a tenant in this process empties it (at once and again at commit); other processes see the
+Safe against revocation by being short and by invalidation: every save or delete of a connection,
+a tenant or a package in this process empties it (at once and again at commit); other processes see the
 change within the TTL. So a disconnect, a deactivated tenant or a rotated webhook secret takes
 effect everywhere within ``INBOUND_CONNECTION_CACHE_SECONDS`` (5 s by default; 0 turns the cache
 off). Only found connections are cached (an unknown key is asked again, so a new connection
@@ -60,9 +61,10 @@ def clear(**_) -> None:
 
 
 def _connect_signals() -> None:
+    from assessments.models import Package
     from integrations.models import Connection
     from tenants.models import Tenant
 
-    for model in (Connection, Tenant):
+    for model in (Connection, Tenant, Package):
         post_save.connect(clear, sender=model, dispatch_uid=f"inbound_cache_clear_save_{model.__name__}")
         post_delete.connect(clear, sender=model, dispatch_uid=f"inbound_cache_clear_delete_{model.__name__}")

@@ -167,9 +167,13 @@ class TeamtailorProvider(Provider):
         package_id = parsing.partner_package_id(body)
         if not package_id:
             raise InboundRejected(400, "Choose a Stagehook interview package in the trigger.")
-        if not package_id.isdigit() or not Package.objects.filter(
-            pk=int(package_id), tenant_id=connection.tenant_id, active=True
-        ).exists():
+        # From the brief in-process cache when it was found active a moment ago (cleared on every
+        # package change; processing checks it again, so a package deactivated within the cache's
+        # seconds fails the event instead of being refused at intake).
+        if not package_id.isdigit() or not inbound_cache.cached(
+            "package", f"{connection.tenant_id}:{int(package_id)}",
+            lambda: Package.objects.filter(pk=int(package_id), tenant_id=connection.tenant_id, active=True).exists() or None,
+        ):
             raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
         self._check_update_url(
             request, connection=connection, body=body, event_id=event_id, raw_body=raw_body, headers=headers

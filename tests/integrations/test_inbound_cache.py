@@ -79,3 +79,14 @@ def test_an_unknown_key_is_not_cached(cache_on):
 def test_off_when_the_ttl_is_zero(settings, live):
     settings.INBOUND_CONNECTION_CACHE_SECONDS = 0
     assert _lookup_queries()[1] == 1 and _lookup_queries()[1] == 1
+
+
+def test_a_package_change_empties_the_cache(cache_on):
+    from tests.factories import PackageFactory
+
+    package = PackageFactory()
+    assert inbound_cache.cached("package", "k", lambda: True) is True
+    assert inbound_cache.cached("package", "k", lambda: pytest.fail("asked again within the TTL")) is True
+    package.active = False
+    package.save()
+    assert inbound_cache.cached("package", "k", lambda: None) is None
