@@ -83,7 +83,7 @@ bench: install services messages wrk
 # tool, not a requirement: installed here only).
 bench-profile: install services messages wrk
 	$(BIN)/python -m pip install -q py-spy==0.4.3
-	BENCH_ONLY=intake_load BENCH_PROFILE=partner,company DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
+	BENCH_ONLY=intake_load BENCH_PROFILE=partner,company,smartrecruiters DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -75,7 +75,7 @@ def _intake_main() -> None:
 def _intake_run() -> None:
     from django.db import connection as db
 
-    from bench import intake_load
+    from bench import intake_load, servers
     from bench.urls import BENCH_TABLE
     from config.celery import app as celery_app
     from integrations.models import WebhookEvent
@@ -84,16 +84,19 @@ def _intake_run() -> None:
     work = Path(tempfile.mkdtemp(prefix="stagehook-bench-scaling-"))
     paths = intake_load._seed(work)
     db.close()
-    port = intake_load._free_port()
-    base = f"http://127.0.0.1:{port}"
+    sock = servers.listening_socket()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     log = (work / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-c", str(ROOT / "config/gunicorn.conf.py")],
-        cwd=ROOT, env=intake_load._server_env(db.settings_dict["NAME"], port), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=intake_load._server_env(db.settings_dict["NAME"], sock.fileno()), stdout=log,
+        stderr=subprocess.STDOUT, pass_fds=[sock.fileno()],
     )
+    sock.close()  # gunicorn holds it now
     results = {}
     try:
-        intake_load._wait_ready(base, server, time.monotonic() + 60)
+        servers.wait_ready(base, server, deadline=time.monotonic() + 60)
+        intake_load._wrk(base, paths["bare"], wrap=True, duration=3)  # unmeasured warm-up of every worker
         for name in ("bare", "insert", "partner"):
             results[name] = intake_load._wrk(base, paths[name], wrap=name != "partner")
     finally:

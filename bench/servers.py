@@ -61,6 +61,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1 and listening, handed to gunicorn (``fd://``): no
+    window between choosing the port and binding it in which another benchmark could take it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def database_url(name: str) -> str:
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + name))

@@ -180,6 +180,10 @@ TEAMTAILOR_PARTNER_API_KEY = env("TEAMTAILOR_PARTNER_API_KEY", default="")
 # Our partner webhook secret (Teamtailor's partner settings): signs every partner call to us
 # (Teamtailor-Signature). Required in production (deploy check); a connection may override it.
 TEAMTAILOR_PARTNER_WEBHOOK_SECRET = env("TEAMTAILOR_PARTNER_WEBHOOK_SECRET", default="")
+# Seconds a web process answers an inbound webhook's connection lookup (provider key, company id)
+# from memory: a disconnect or a rotated secret takes effect everywhere within this (0: off).
+# integrations/inbound_cache.py; the measurement in bench/RESULTS.md.
+INBOUND_CONNECTION_CACHE_SECONDS = env.float("INBOUND_CONNECTION_CACHE_SECONDS", default=5.0)
 # Local development only: accept unsigned partner calls when no secret is configured at all
 # (also accepted while DEBUG is on). The deploy check refuses it.
 TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS = env.bool("TEAMTAILOR_ALLOW_UNSIGNED_PARTNER_CALLS", default=False)

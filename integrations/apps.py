@@ -9,9 +9,10 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from . import app_panels, receivers
+        from . import app_panels, inbound_cache, receivers
 
         receivers.connect()
+        inbound_cache._connect_signals()
         app_panels.register()
         # Each ATS app under integrations registers its provider in its own ``provider`` module.
         for app_config in apps.get_app_configs():

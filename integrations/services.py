@@ -15,6 +15,7 @@ from assessments.models import Assessment
 from assessments.retention import candidate_erase
 
 from .errors import ClientError
+from . import inbound_cache
 from .models import (
     AssessmentLink,
     Connection,
@@ -88,6 +89,7 @@ def connection_status_set(*, connection: Connection, status: str, actor: str, re
             return False
         previous = locked.status
         Connection.objects.filter(pk=locked.pk).update(status=status, status_reason=reason, updated_at=timezone.now())
+        inbound_cache.clear()  # an update() sends no post_save: a disconnect takes effect at once here
         ConnectionEvent.objects.create(
             connection=locked, from_status=previous, to_status=status, actor=actor[:200], reason=reason
         )

@@ -24,6 +24,22 @@ def _eager_celery():
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
+@pytest.fixture(autouse=True)
+def _no_inbound_connection_cache():
+    """Tests change connections with update() and reuse provider keys across tests: the brief
+    in-process connection cache is off unless a test turns it on (tests of the cache itself)."""
+    from django.conf import settings
+
+    from integrations import inbound_cache
+
+    previous = settings.INBOUND_CONNECTION_CACHE_SECONDS
+    settings.INBOUND_CONNECTION_CACHE_SECONDS = 0
+    inbound_cache._entries.clear()
+    yield
+    settings.INBOUND_CONNECTION_CACHE_SECONDS = previous
+    inbound_cache._entries.clear()
+
+
 @pytest.fixture
 def reference_fixtures() -> Path:
     """The vendors' example payloads (``../shared/reference/fixtures``)."""

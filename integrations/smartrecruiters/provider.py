@@ -16,6 +16,7 @@ from django.urls import reverse
 from assessments.models import Assessment, Mode, Status
 from assessments.report_pdf import assessment_report_pdf
 from assessments.selectors import assessment_report_url
+from integrations import inbound_cache
 from integrations.errors import BadRequest, PayloadError
 from integrations.models import Connection, Delivery, DeliveryChannel, WebhookEvent
 from integrations.ratelimit import Rate
@@ -157,7 +158,13 @@ class SmartRecruitersProvider(Provider):
             link=headers.get("link", ""),
         )
         company_id = (request.GET.get("companyId") or "").strip()[:128]
-        candidates = selectors.live_connections(company_id=company_id).order_by("id")[:MAX_SIGNATURE_CANDIDATES]
+        if company_id:  # one connection per company: from the brief in-process cache when found a moment ago
+            found = inbound_cache.cached(
+                "smartrecruiters:company", company_id, lambda: selectors.live_connections(company_id=company_id).first()
+            )
+            candidates = [found] if found is not None else []
+        else:
+            candidates = selectors.live_connections().order_by("id")[:MAX_SIGNATURE_CANDIDATES]
         connection = None
         for candidate in candidates:
             keys = [str(k) for k in (candidate.credentials or {}).get(CRED_WEBHOOK_KEYS) or []]

@@ -20,6 +20,7 @@ import jwt
 from django.conf import settings
 from django.http import HttpRequest
 
+from integrations import inbound_cache
 from integrations.http import host_allowed
 from integrations.models import Connection, ConnectionStatus, secret_hash
 
@@ -124,15 +125,17 @@ def claim(claims: dict[str, Any], name: str) -> str:
 
 
 def connection_for_provider_key(key: str) -> Connection | None:
-    """The live Teamtailor connection bound to ``key`` (hash lookup), or None."""
+    """The live Teamtailor connection bound to ``key`` (hash lookup), or None; from the brief
+    in-process cache (``integrations.inbound_cache``) when it was found a moment ago."""
     if not key:
         return None
-    return (
+    key_hash = secret_hash(key)
+    return inbound_cache.cached("teamtailor:provider_key", key_hash, lambda: (
         Connection.objects.select_related("tenant")
-        .filter(provider=PROVIDER_NAME, provider_key_hash=secret_hash(key), tenant__active=True)
+        .filter(provider=PROVIDER_NAME, provider_key_hash=key_hash, tenant__active=True)
         .exclude(status=ConnectionStatus.DISCONNECTED)
         .first()
-    )
+    ))
 
 
 # --- partner webhook signature ----------------------------------------------------------------------

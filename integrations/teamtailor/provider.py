@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from assessments.models import Assessment, Package
 from integrations.errors import AuthFailed, BadRequest, EventFailed, PayloadError
+from integrations import inbound_cache
 from integrations.http import host_allowed
 from integrations.models import Connection, ConnectionStatus, Delivery, ErrorCode, WebhookEvent
 from integrations.ratelimit import Rate
@@ -166,9 +167,13 @@ class TeamtailorProvider(Provider):
         package_id = parsing.partner_package_id(body)
         if not package_id:
             raise InboundRejected(400, "Choose a Stagehook interview package in the trigger.")
-        if not package_id.isdigit() or not Package.objects.filter(
-            pk=int(package_id), tenant_id=connection.tenant_id, active=True
-        ).exists():
+        # From the brief in-process cache when it was found active a moment ago (cleared on every
+        # package change; processing checks it again, so a package deactivated within the cache's
+        # seconds fails the event instead of being refused at intake).
+        if not package_id.isdigit() or not inbound_cache.cached(
+            "package", f"{connection.tenant_id}:{int(package_id)}",
+            lambda: Package.objects.filter(pk=int(package_id), tenant_id=connection.tenant_id, active=True).exists() or None,
+        ):
             raise InboundRejected(400, "The chosen Stagehook interview package is not available.")
         self._check_update_url(
             request, connection=connection, body=body, event_id=event_id, raw_body=raw_body, headers=headers
@@ -272,7 +277,8 @@ class TeamtailorProvider(Provider):
         )
         company = (request.GET.get("company_id") or request.GET.get("company") or parsing.company_uuid(data)).strip()
         if company:
-            return list(live.filter(remote_account_id=company)[:1])
+            found = inbound_cache.cached("teamtailor:company", company, lambda: live.filter(remote_account_id=company).first())
+            return [found] if found is not None else []
         return list(live.order_by("id")[:MAX_SIGNATURE_CANDIDATES])
 
     def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:

@@ -247,17 +247,19 @@ def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
     if not fingerprint:
         return kind
     _signatures_prune()
-    # INSERT ... ON CONFLICT DO NOTHING, then read the owner: two statements instead of
-    # get_or_create's four (SELECT, SAVEPOINT, INSERT, RELEASE); a concurrent first use is waited
-    # for by the INSERT and seen by the SELECT, so the first use still wins.
-    InboundSignature.objects.bulk_create(
-        [InboundSignature(provider=auth.PROVIDER_NAME, fingerprint=fingerprint, kind=kind)], ignore_conflicts=True
-    )
-    return (
-        InboundSignature.objects.filter(provider=auth.PROVIDER_NAME, fingerprint=fingerprint)
-        .values_list("kind", flat=True)
-        .get()
-    )
+    # One statement: INSERT, or on conflict a no-op update that returns the stored row's kind
+    # (instead of INSERT ... DO NOTHING then a SELECT, or get_or_create's four). A concurrent first
+    # use is waited for by the INSERT and its row returned, so the first use still wins.
+    from django.db import connection as db
+
+    table, quote = InboundSignature._meta.db_table, db.ops.quote_name
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} (provider, fingerprint, kind, created_at) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (provider, fingerprint) DO UPDATE SET kind = {quote(table)}.kind RETURNING kind",
+            [auth.PROVIDER_NAME, fingerprint, kind, timezone.now()],
+        )
+        return cursor.fetchone()[0]
 
 
 # --- result-card actions ------------------------------------------------------------------------------
