@@ -235,6 +235,20 @@ class Provider:
         """The connection's settings page (linked from the connections list), or "" when it has none."""
         return ""
 
+    # --- the connections page (/app/connections/) ------------------------------------------------
+    def connect_links(self) -> list[tuple[str, str]]:
+        """(label, url) of the pages where a tenant admin connects this ATS from Stagehook's side."""
+        return []
+
+    def connection_panel(self, connection: Connection) -> dict[str, Any] | None:
+        """The provider's own part of a connection's card: ``{"template", "context"}``, or None."""
+        return None
+
+    def attention_fix(self, connection: Connection) -> str:
+        """What the recruiter does about a connection that needs attention, in words; "": the
+        generic text (check the credentials, then sync)."""
+        return ""
+
     def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:
         """Read one candidate from the ATS, for events that name a candidate we have not mirrored
         (e.g. a stage change whose webhook carries only ids). None when the ATS does not know it."""

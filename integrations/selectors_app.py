@@ -20,8 +20,8 @@ from .models import Connection, ConnectionStatus, StageMapping, SyncRun, SyncSta
 STATUS_FIXES = {
     ConnectionStatus.PENDING: "Finish connecting in the ATS: your administrator activates Stagehook there.",
     ConnectionStatus.NEEDS_ATTENTION: (
-        "Check the connection's credentials: update the API key in the ATS settings (or ask your "
-        "Stagehook administrator), then run a sync."
+        "Check the connection's credentials in the ATS (the reason above says which), or ask your "
+        "Stagehook administrator, then run a sync."
     ),
     ConnectionStatus.DISCONNECTED: "The ATS removed Stagehook. Re-activate it in the ATS to connect again.",
 }
@@ -80,7 +80,7 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
         next_note = "paused" if not connection.sync_enabled else f"not scheduled: {sync_unavailable_reason(connection=connection)}"
     return ConnectionHealth(
         connection=connection,
-        fix=STATUS_FIXES.get(connection.status, ""),
+        fix=_status_fix(connection),
         last_success=runs.filter(status=SyncStatus.SUCCEEDED).order_by("-finished_at", "-id").first(),
         last_error=runs.filter(status=SyncStatus.FAILED).order_by("-finished_at", "-id").first(),
         latest_sync_run=sync_run_latest(connection=connection),
@@ -103,18 +103,28 @@ def _settings_url(connection: Connection) -> str:
         return ""
 
 
+def _status_fix(connection: Connection) -> str:
+    if connection.status == ConnectionStatus.NEEDS_ATTENTION:
+        try:
+            fix = provider_get(connection.provider).attention_fix(connection)
+        except LookupError:
+            fix = ""
+        if fix:
+            return fix
+    return STATUS_FIXES.get(connection.status, "")
+
+
 def _provider_panel(connection: Connection):
     try:
         provider = provider_get(connection.provider)
     except LookupError:
         return None
-    panel = getattr(provider, "connection_panel", None)
-    return panel(connection) if panel else None
+    return provider.connection_panel(connection)
 
 
 def connect_links() -> list[tuple[str, str]]:
     """(label, url) of the providers' "connect" pages offered on the connections page."""
     links = []
     for provider in provider_all():
-        links += list(getattr(provider, "connect_links", lambda: [])())
+        links += list(provider.connect_links())
     return links

@@ -116,6 +116,13 @@ class SmartRecruitersProvider(Provider):
             "sync_url": f"/app/connections/{connection.pk}/sync/",
         }}
 
+    def attention_fix(self, connection: Connection) -> str:
+        if auth.is_own_app(connection):
+            return ("Re-authorize Stagehook: \"Connect SmartRecruiters (own app)\" with the same app, granting the "
+                    "permission the reason above names; then run a sync.")
+        return ("Check Stagehook's installation in SmartRecruiters' marketplace (re-approve it if SmartRecruiters asks), "
+                "then run a sync.")
+
     # --- inbound ------------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
         if kind in (KIND_ORDER, KIND_INLINE):

@@ -380,6 +380,10 @@ class TeamtailorProvider(Provider):
     # No share of its own: the sync takes slots of the key's limit like every caller (see
     # Provider.sync_rate), so it runs at the whole rate when nothing else waits.
 
+    def attention_fix(self, connection: Connection) -> str:
+        return ("Check the company API key Stagehook was given in Teamtailor: if it was revoked, create a new one "
+                "and enter it in Stagehook's activation form again (or ask your Stagehook administrator); then run a sync.")
+
     def sync_unavailable(self, connection: Connection) -> str:
         if not (connection.credentials or {}).get("api_key"):
             return "no Teamtailor API key is stored (the sync reads the company's public API)"
