@@ -14,7 +14,9 @@ queue, one pool process) runs ``sync_connection`` in a throwaway database
   every mirrored row before and after, as tests/integrations/teamtailor/test_sync.py counts them);
 - the peak RSS (VmHWM) of the pool process that ran the sync, beside its RSS before;
 - the mirror upsert alone (``mirror_page_store``, one transaction per page as the sync commits)
-  against a plain bulk INSERT of the same rows in the same page sizes, in the same run.
+  against a plain bulk INSERT of the same rows in the same page sizes, in the same run, beside a
+  raw ``INSERT .. unnest`` without conflict handling, ``COPY`` and the commit floor (one-row
+  transactions/s times the page size). ``BENCH_SYNC_PARTS=upsert`` runs only this part.
 """
 
 from __future__ import annotations
@@ -434,6 +436,18 @@ def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
             with transaction.atomic():
                 write(target, page)
         figures[label] = rows / (time.perf_counter() - started)
+    # The floor of a transaction per page: as many transactions as there are pages (at least 100),
+    # each writing one row; times the page size, the most rows/s any write a page can reach here.
+    floor = connection_for("floor")
+    made.append(floor)
+    transactions = max(100, -(-rows // page_size))
+    started = time.perf_counter()
+    for n in range(transactions):
+        with transaction.atomic():
+            unnest_insert(floor, [dataclasses.replace(first[0], remote_id=str(n))])
+    elapsed = time.perf_counter() - started
+    figures["commits/s"] = transactions / elapsed
+    figures["commit floor"] = figures["commits/s"] * page_size
     upserted = connection_for("upsert")
     made.append(upserted)
     for label, values in (("upsert: new rows", first), ("upsert: unchanged rows", first),
@@ -559,6 +573,8 @@ def sections(results: dict, upserts: dict) -> list:
             compare(Row(f"raw INSERT .. unnest, no ON CONFLICT, pages of {size}", {"rows/s": figures["unnest insert"]}),
                     base, "rows/s"),
             compare(Row(f"COPY, pages of {size}", {"rows/s": figures["copy"]}), base, "rows/s"),
+            compare(Row(f"commit floor: {figures['commits/s']:,.0f} one-row transactions/s x {size}",
+                        {"rows/s": figures["commit floor"]}), base, "rows/s"),
         ]
         for label in ("upsert: new rows", "upsert: unchanged rows", "upsert: changed rows"):
             upsert_rows.append(compare(Row(f"{label}, pages of {size}", {
@@ -568,7 +584,8 @@ def sections(results: dict, upserts: dict) -> list:
             upsert_targets.append(Target(
                 f">= {TARGET_UPSERT_RPS:,.0f} rows/s", slowest >= TARGET_UPSERT_RPS,
                 f"{slowest:,.0f} rows/s (slowest of new/changed; plain INSERT {figures['plain insert']:,.0f}, "
-                f"COPY {figures['copy']:,.0f})", f"mirror upsert, pages of {size}"))
+                f"COPY {figures['copy']:,.0f}, commit floor {figures['commit floor']:,.0f})",
+                f"mirror upsert, pages of {size}"))
         upsert_checks += [
             Check(f"pages of {size}: unchanged rows are not written", figures["upsert: unchanged rows written"] == 0,
                   f"{figures['upsert: unchanged rows written']} written"),
@@ -585,8 +602,9 @@ def sections(results: dict, upserts: dict) -> list:
                "the sync commits a page (Teamtailor's page holds 30, SmartRecruiters' 100; pages of 1,000 only show "
                "what a transaction per page costs, no target): all new, then the same again (unchanged), then all "
                "changed. Baselines write the same rows in the same pages and transactions: bulk_create (the ratio's "
-               "base), the upsert's raw INSERT .. SELECT FROM unnest without ON CONFLICT, and COPY (the ceiling of "
-               "a transaction per page)."],
+               "base), the upsert's raw INSERT .. SELECT FROM unnest without ON CONFLICT, and COPY; the commit floor "
+               "is one-row transactions per second times the page size: the most rows/s a transaction per page "
+               "allows on this machine, whatever the statement."],
     )
     if not results:
         return [upsert_section] if upserts else []
