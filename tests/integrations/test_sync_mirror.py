@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.models import RemoteApplication, RemoteCandidate, RemoteJob
-from integrations.providers import SyncedApplication, SyncedCandidate, SyncedJob
+from integrations.providers import SyncedApplication, SyncedCandidate
 from integrations.sync import _Kind, _mirror_upsert_postgresql, mirror_page_store
 from tests.factories import ConnectionFactory
 
