@@ -14,7 +14,9 @@ queue, one pool process) runs ``sync_connection`` in a throwaway database
   every mirrored row before and after, as tests/integrations/teamtailor/test_sync.py counts them);
 - the peak RSS (VmHWM) of the pool process that ran the sync, beside its RSS before;
 - the mirror upsert alone (``mirror_page_store``, one transaction per page as the sync commits)
-  against a plain bulk INSERT of the same rows in the same page sizes, in the same run.
+  against a plain bulk INSERT of the same rows in the same page sizes, in the same run, beside a
+  raw ``INSERT .. unnest`` without conflict handling, ``COPY`` and the commit floor (one-row
+  transactions/s times the page size). ``BENCH_SYNC_PARTS=upsert`` runs only this part.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = int(os.environ.get("BENCH_SYNC_CANDIDATES", "10000"))
 UPSERT_ROWS = int(os.environ.get("BENCH_UPSERT_ROWS", "10000"))
+# The page sizes of the upsert alone: Teamtailor's (30), SmartRecruiters' (100), and 1,000 to show
+# what a transaction per page costs.
+UPSERT_PAGE_SIZES = [int(size) for size in os.environ.get("BENCH_UPSERT_PAGE_SIZES", "30,100,1000").split(",") if size]
+# Which parts to run (both by default): BENCH_SYNC_PARTS=upsert runs the mirror upsert alone (seconds,
+# not the syncs' minutes at the ATS's limits).
+SYNC_PAGE_SIZES = (30, 100)  # Teamtailor's and SmartRecruiters' pages: the upsert's target holds for these
+PARTS = {part for part in os.environ.get("BENCH_SYNC_PARTS", "sync,upsert").split(",") if part}
 # Which ATSs to sync (both by default): BENCH_SYNC_ATS=teamtailor
 ATS = [name for name in os.environ.get("BENCH_SYNC_ATS", "teamtailor,smartrecruiters").split(",") if name]
 TARGET_RATE_SHARE, TARGET_UPSERT_RPS, TARGET_RSS_MB = 0.90, 15_000.0, 300.0
@@ -361,8 +370,12 @@ def sync_figures(served: Served, connection, worker: subprocess.Popen) -> dict[s
 # --- the mirror upsert alone ---------------------------------------------------------------------------
 def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
     """``mirror_page_store`` of ``rows`` candidates in pages (one transaction each, as the sync
-    commits a page): all new, then all unchanged, then all changed; beside a plain bulk INSERT of
-    the same rows in the same pages and transactions. Rows/s of each."""
+    commits a page): all new, then all unchanged, then all changed; beside baselines writing the
+    same rows in the same pages and transactions: a plain bulk INSERT (Django's ``bulk_create``, no
+    conflict handling, no read first), the same raw ``INSERT .. SELECT FROM unnest`` without
+    ``ON CONFLICT`` (what the upsert's statement costs without its conflict handling and
+    comparison), and PostgreSQL's ``COPY`` (the fastest way in: the ceiling of a page per
+    transaction). Rows/s of each."""
     from django.db import connection as db
     from django.db import transaction
     from django.utils import timezone
@@ -372,6 +385,8 @@ def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
     from integrations.sync import mirror_page_store
 
     moment = timezone.now() - dt.timedelta(days=1)
+    columns = ("connection_id", "remote_id", "first_name", "last_name", "email", "phone", "remote_updated_at",
+               "data", "synced_at")
 
     def items(version: str) -> list[SyncedCandidate]:
         return [SyncedCandidate(remote_id=str(5_000_000 + n), first_name=f"First{version}", last_name=f"Last {n}",
@@ -382,21 +397,59 @@ def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
         for start in range(0, len(values), page_size):
             yield values[start:start + page_size]
 
-    upserted = Connection.objects.create(tenant=tenant, provider="teamtailor", remote_account_id=f"upsert-{page_size}",
+    def connection_for(name: str):
+        return Connection.objects.create(tenant=tenant, provider="teamtailor", remote_account_id=f"{name}-{page_size}",
                                          status="active", credentials={})
-    plain = Connection.objects.create(tenant=tenant, provider="teamtailor", remote_account_id=f"plain-{page_size}",
-                                      status="active", credentials={})
+
+    def bulk_create(target, page):
+        RemoteCandidate.objects.bulk_create([
+            RemoteCandidate(connection=target, remote_id=item.remote_id, first_name=item.first_name,
+                            last_name=item.last_name, email=item.email, phone=item.phone,
+                            remote_updated_at=item.remote_updated_at) for item in page])
+
+    def unnest_insert(target, page):
+        with db.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO integrations_remotecandidate (" + ", ".join(columns) + ") "
+                "SELECT %s, i.*, '{}'::jsonb, %s FROM unnest(%s::varchar(128)[], %s::varchar(150)[], "
+                "%s::varchar(150)[], %s::varchar(254)[], %s::varchar(40)[], %s::timestamptz[]) AS i",
+                [target.pk, timezone.now(), [item.remote_id for item in page], [item.first_name for item in page],
+                 [item.last_name for item in page], [item.email for item in page], [item.phone for item in page],
+                 [item.remote_updated_at for item in page]])
+
+    def copy(target, page):
+        now = timezone.now()
+        with db.cursor() as cursor, cursor.cursor.copy(
+                "COPY integrations_remotecandidate (" + ", ".join(columns) + ") FROM STDIN") as stream:
+            for item in page:
+                stream.write_row((target.pk, item.remote_id, item.first_name, item.last_name, item.email, item.phone,
+                                  item.remote_updated_at, "{}", now))
+
+    made = []
     figures = {}
-    # The baseline: the same rows, a plain INSERT per page (no conflict handling, no read first).
     first = items("A")
+    for label, write in (("plain insert", bulk_create), ("unnest insert", unnest_insert), ("copy", copy)):
+        target = connection_for(label.replace(" ", "-"))
+        made.append(target)
+        started = time.perf_counter()
+        for page in pages(first):
+            with transaction.atomic():
+                write(target, page)
+        figures[label] = rows / (time.perf_counter() - started)
+    # The floor of a transaction per page: as many transactions as there are pages (at least 100),
+    # each writing one row; times the page size, the most rows/s any write a page can reach here.
+    floor = connection_for("floor")
+    made.append(floor)
+    transactions = max(100, -(-rows // page_size))
     started = time.perf_counter()
-    for page in pages(first):
+    for n in range(transactions):
         with transaction.atomic():
-            RemoteCandidate.objects.bulk_create([
-                RemoteCandidate(connection=plain, remote_id=item.remote_id, first_name=item.first_name,
-                                last_name=item.last_name, email=item.email, phone=item.phone,
-                                remote_updated_at=item.remote_updated_at) for item in page])
-    figures["plain insert"] = rows / (time.perf_counter() - started)
+            unnest_insert(floor, [dataclasses.replace(first[0], remote_id=str(n))])
+    elapsed = time.perf_counter() - started
+    figures["commits/s"] = transactions / elapsed
+    figures["commit floor"] = figures["commits/s"] * page_size
+    upserted = connection_for("upsert")
+    made.append(upserted)
     for label, values in (("upsert: new rows", first), ("upsert: unchanged rows", first),
                           ("upsert: changed rows", items("B"))):
         written = 0
@@ -408,9 +461,9 @@ def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
         figures[label] = rows / (time.perf_counter() - started)
         figures[label + " written"] = written
     with db.cursor() as cursor:
-        cursor.execute("DELETE FROM integrations_remotecandidate WHERE connection_id IN (%s, %s)", [upserted.pk, plain.pk])
-    upserted.delete()
-    plain.delete()
+        cursor.execute("DELETE FROM integrations_remotecandidate WHERE connection_id = ANY(%s)", [[c.pk for c in made]])
+    for target in made:
+        target.delete()
     return figures
 
 
@@ -425,9 +478,11 @@ def _run():
     work = Path(tempfile.mkdtemp(prefix="stagehook-bench-sync-"))
     tenant = Tenant.objects.create(name="Bench sync", slug="bench-sync")
     results = {}
+    upserts = {}
     try:
-        with celery_worker(work) as worker:
-            for name in ATS:
+        with contextlib.ExitStack() as stack:
+            worker = stack.enter_context(celery_worker(work)) if "sync" in PARTS else None
+            for name in ATS if "sync" in PARTS else ():
                 with serve(name) as served:
                     seeded_at = time.monotonic()
                     total = served.seed(CANDIDATES)
@@ -435,7 +490,8 @@ def _run():
                     connection = connect(served, tenant)
                     results[name] = sync_figures(served, connection, worker)
                     results[name].update({"total": total, "seed_seconds": seed_seconds})
-        upserts = {size: upsert_figures(tenant, rows=UPSERT_ROWS, page_size=size) for size in (30, 100)}
+        if "upsert" in PARTS:
+            upserts = {size: upsert_figures(tenant, rows=UPSERT_ROWS, page_size=size) for size in UPSERT_PAGE_SIZES}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return sections(results, upserts)
@@ -512,25 +568,48 @@ def sections(results: dict, upserts: dict) -> list:
     upsert_rows, upsert_targets, upsert_checks = [], [], []
     for size, figures in upserts.items():
         base = Row(f"baseline: plain bulk INSERT, pages of {size}", {"rows/s": figures["plain insert"]})
-        upsert_rows.append(base)
+        upsert_rows += [
+            base,
+            compare(Row(f"raw INSERT .. unnest, no ON CONFLICT, pages of {size}", {"rows/s": figures["unnest insert"]}),
+                    base, "rows/s"),
+            compare(Row(f"COPY, pages of {size}", {"rows/s": figures["copy"]}), base, "rows/s"),
+            compare(Row(f"commit floor: {figures['commits/s']:,.0f} one-row transactions/s x {size}",
+                        {"rows/s": figures["commit floor"]}), base, "rows/s"),
+        ]
         for label in ("upsert: new rows", "upsert: unchanged rows", "upsert: changed rows"):
             upsert_rows.append(compare(Row(f"{label}, pages of {size}", {
                 "rows/s": figures[label], "rows written": figures[label + " written"]}), base, "rows/s"))
         slowest = min(figures["upsert: new rows"], figures["upsert: changed rows"])
-        upsert_targets.append(Target(f">= {TARGET_UPSERT_RPS:,.0f} rows/s", slowest >= TARGET_UPSERT_RPS,
-                                     f"{slowest:,.0f} rows/s (slowest of new/changed; plain INSERT "
-                                     f"{figures['plain insert']:,.0f})", f"mirror upsert, pages of {size}"))
-        upsert_checks.append(Check(f"pages of {size}: unchanged rows are not written",
-                                   figures["upsert: unchanged rows written"] == 0,
-                                   f"{figures['upsert: unchanged rows written']} written"))
+        if size in SYNC_PAGE_SIZES:
+            upsert_targets.append(Target(
+                f">= {TARGET_UPSERT_RPS:,.0f} rows/s", slowest >= TARGET_UPSERT_RPS,
+                f"{slowest:,.0f} rows/s (slowest of new/changed; plain INSERT {figures['plain insert']:,.0f}, "
+                f"COPY {figures['copy']:,.0f}, commit floor {figures['commit floor']:,.0f})",
+                f"mirror upsert, pages of {size}"))
+        upsert_checks += [
+            Check(f"pages of {size}: unchanged rows are not written", figures["upsert: unchanged rows written"] == 0,
+                  f"{figures['upsert: unchanged rows written']} written"),
+            Check(f"pages of {size}: every new and every changed row written once",
+                  figures["upsert: new rows written"] == UPSERT_ROWS == figures["upsert: changed rows written"],
+                  f"{figures['upsert: new rows written']} new, {figures['upsert: changed rows written']} changed "
+                  f"of {UPSERT_ROWS}"),
+        ]
     upsert_section = Section(
         title="Mirror upsert alone", columns=["rows/s", "rows written"], rows=upsert_rows,
         ratio_of="rows/s / the plain bulk INSERT's rows/s (same rows, same pages, same run)",
         targets=upsert_targets, checks=upsert_checks,
         notes=[f"{UPSERT_ROWS:,} candidates through integrations.sync.mirror_page_store, one transaction per page as "
-               "the sync commits a page (Teamtailor's page holds 30, SmartRecruiters' 100): all new, then the same "
-               "again (unchanged), then all changed."],
+               "the sync commits a page (Teamtailor's page holds 30, SmartRecruiters' 100; pages of 1,000 only show "
+               "what a transaction per page costs, no target): all new, then the same again (unchanged), then all "
+               "changed. Baselines write the same rows in the same pages and transactions: bulk_create (the ratio's "
+               "base), the upsert's raw INSERT .. SELECT FROM unnest without ON CONFLICT, and COPY; the commit floor "
+               "is one-row transactions per second times the page size: the most rows/s a transaction per page "
+               "allows on this machine, whatever the statement."],
     )
+    if not results:
+        return [upsert_section] if upserts else []
+    if not upserts:
+        return [sync_section, incremental_section]
     return [sync_section, incremental_section, upsert_section]
 
 

@@ -3,8 +3,8 @@ missed, and reconcile in full now and then.
 
 ``sync_start`` queues a ``SyncRun``; the ``sync_connection`` task calls ``sync_run_execute``, which
 pages jobs, stages, candidates and applications through ``Provider.pages`` from the stored cursor
-(minus an overlap), bulk-upserts only the rows that changed (one read and at most one write per
-page), and commits each page together with the advanced cursor and the run's progress: a worker
+(minus an overlap), upserts each page in one statement that writes only the rows that changed,
+and commits each page together with the advanced cursor and the run's progress: a worker
 killed mid-run leaves the cursor at the last stored page, and the next execution resumes there.
 
 An application whose stage differs from the mirror goes through ``events.event_dispatch`` as a
@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
+import json
 import logging
 import queue
 import threading
@@ -149,20 +151,18 @@ def _values(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
 def mirror_page_store(
     *, connection: Connection, kind: str, items: list[Any], emit: bool, emit_after: dt.datetime | None = None
 ) -> PageResult:
-    """Upsert one page into the mirror: one query reads the existing rows, one ``INSERT .. ON
-    CONFLICT DO UPDATE`` writes the new and changed ones (unchanged rows are not rewritten). With
-    ``emit``, applications whose stage differs from the mirror go through ``StageChanged`` (with
+    """Upsert one page into the mirror; unchanged rows are not rewritten. On PostgreSQL one
+    ``INSERT .. SELECT FROM unnest(..) ON CONFLICT DO UPDATE .. WHERE (..) IS DISTINCT FROM (..)``
+    compares and writes in the database (``_mirror_upsert_postgresql``), read first only where the
+    write cannot tell: whether a candidate older than the retention period is mirrored, and where an
+    application that may be emitted stands. Elsewhere (SQLite) one query reads the page's rows and
+    one ``bulk_create(update_conflicts=True)`` writes the new and changed ones. With ``emit``,
+    applications whose stage differs from the mirror go through ``StageChanged`` (with
     ``emit_after``, only those that changed stage at or after it; the others are mirrored as they
     stand)."""
     spec = KINDS[kind]
     by_id = {item.remote_id: item for item in items if item.remote_id}
     result = PageResult(seen=len(by_id), ids=list(by_id))
-    # Plain values, not model instances: building 30-100 instances per page was a fifth of the upsert.
-    compared = {*spec.fields, *(_STAGE_FIELDS[:2] if kind == "applications" else ())}
-    existing = {
-        row["remote_id"]: row
-        for row in spec.model.objects.filter(connection=connection, remote_id__in=list(by_id)).values("remote_id", *compared)
-    }
 
     def eligible(item) -> bool:
         if not emit or kind != "applications":
@@ -173,37 +173,134 @@ def mirror_page_store(
     # tenant's retention period: a candidate unchanged in the ATS for longer is not mirrored again
     # (events read one on demand when they need it).
     retention_days = connection.tenant.retention_days if kind == "candidates" else 0
-    too_old = timezone.now() - dt.timedelta(days=retention_days) if retention_days else None
-    to_write, moves = [], []
+    too_old_before = timezone.now() - dt.timedelta(days=retention_days) if retention_days else None
+
+    def too_old(item) -> bool:
+        return too_old_before is not None and item.remote_updated_at is not None and item.remote_updated_at < too_old_before
+
+    postgresql = db_connection.vendor == "postgresql"
+    # Which rows to read first: on PostgreSQL only those whose decision needs the stored row.
+    known = [remote_id for remote_id, item in by_id.items() if eligible(item) or too_old(item)] if postgresql else list(by_id)
+    compared = (*spec.fields, *(_STAGE_FIELDS[:2] if kind == "applications" else ()))
+    existing = _mirror_rows(spec=spec, connection=connection, remote_ids=known, names=compared) if known else {}
+    known_ids = set(known)
+    writes, moves = [], []  # writes: (remote_id, values, insert-only values)
     for remote_id, item in by_id.items():
-        values = _values(item, spec.fields)
         row = existing.get(remote_id)
-        if row is None and too_old and item.remote_updated_at is not None and item.remote_updated_at < too_old:
+        if remote_id in known_ids and row is None and too_old(item):
             result.skipped += 1
             continue
         moving = eligible(item) and (row is None or (row["remote_stage_id"], row["remote_sub_status"]) != (
             item.remote_stage_id, item.remote_sub_status or ""
         ))
-        if row is None:
-            # A new application to emit is stored stage-less: the handler moves it in.
-            inserted = {} if moving else _values(item, spec.insert_only)
-            to_write.append(spec.model(connection=connection, remote_id=remote_id, **values, **inserted))
-            result.created += 1
-        elif any(row[name] != value for name, value in values.items()):
-            to_write.append(spec.model(connection=connection, remote_id=remote_id, **values))
-            result.updated += 1
-        else:
-            result.unchanged += 1
+        # A new application to emit is stored stage-less: the handler moves it in.
+        writes.append((remote_id, _values(item, spec.fields), {} if moving and row is None else _values(item, spec.insert_only)))
         if moving:
             moves.append(item)
-    if to_write:
-        spec.model.objects.bulk_create(
-            to_write, update_conflicts=True, unique_fields=["connection", "remote_id"],
-            update_fields=[*spec.fields, "synced_at"],
-        )
+    if postgresql:
+        if writes:
+            written = _mirror_upsert_postgresql(spec=spec, connection=connection, rows=writes)
+            result.created = sum(1 for inserted in written.values() if inserted)
+            result.updated = len(written) - result.created
+        result.unchanged = len(writes) - result.created - result.updated
+    else:
+        to_write = []
+        for remote_id, values, inserted in writes:
+            row = existing.get(remote_id)
+            if row is None:
+                to_write.append(spec.model(connection=connection, remote_id=remote_id, **values, **inserted))
+                result.created += 1
+            elif any(row[name] != value for name, value in values.items()):
+                to_write.append(spec.model(connection=connection, remote_id=remote_id, **values))
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if to_write:
+            spec.model.objects.bulk_create(
+                to_write, update_conflicts=True, unique_fields=["connection", "remote_id"],
+                update_fields=[*spec.fields, "synced_at"],
+            )
     for item in moves:
         _stage_changed(connection=connection, item=item, result=result)
     return result
+
+
+def _mirror_rows(*, spec: _Kind, connection: Connection, remote_ids: list[str], names: tuple[str, ...]) -> dict[str, dict]:
+    """The stored values of ``names`` of the mirrored rows among ``remote_ids``, by remote id."""
+    rows = spec.model.objects.filter(connection=connection, remote_id__in=remote_ids).values("remote_id", *names)
+    return {row["remote_id"]: row for row in rows}
+
+
+@dataclass(frozen=True)
+class _UpsertStatement:
+    sql: str
+    array_fields: tuple[Any, ...]  # the model fields of unnest's arrays, in order (remote_id first)
+    constants: tuple[Any, ...]  # db values of the columns a sync never writes, inserted as their default
+
+
+@functools.cache
+def _upsert_statement(spec: _Kind) -> _UpsertStatement:
+    """The PostgreSQL upsert of ``spec``'s rows: every value of a page in one array per column
+    (``unnest``), new rows inserted, conflicting rows updated only when a synced value is distinct
+    (``IS DISTINCT FROM`` is NULL-safe; jsonb compares by value), each written row returned with
+    whether it was inserted (``xmax = 0``: no earlier version of the row)."""
+    meta = spec.model._meta
+    quote = db_connection.ops.quote_name
+    given = ("remote_id", *spec.fields, *spec.insert_only)
+    array_fields = tuple(meta.get_field(name) for name in given)
+    constant_fields = tuple(
+        model_field for model_field in meta.concrete_fields
+        if not model_field.primary_key and model_field.name not in {"connection", "synced_at", *given}
+    )
+    constants = tuple(model_field.get_db_prep_save(model_field.get_default(), db_connection) for model_field in constant_fields)
+
+    def array_type(model_field) -> str:
+        # JSON travels as text (json.dumps), cast per value: a jsonb[] parameter would need a wrapper per value.
+        return "text[]" if model_field.get_internal_type() == "JSONField" else f"{model_field.db_type(db_connection)}[]"
+
+    def selected(model_field) -> str:
+        return f"i.{quote(model_field.column)}" + ("::jsonb" if model_field.get_internal_type() == "JSONField" else "")
+
+    columns = [meta.get_field("connection").column, *(f.column for f in array_fields),
+               *(f.column for f in constant_fields), meta.get_field("synced_at").column]
+    updated = [meta.get_field(name).column for name in spec.fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} AS t ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT %s, {', '.join(selected(f) for f in array_fields)}"
+        f"{''.join(', %s' for _ in constant_fields)}, %s "
+        f"FROM unnest({', '.join(f'%s::{array_type(f)}' for f in array_fields)}) "
+        f"AS i({', '.join(quote(f.column) for f in array_fields)}) "
+        f"ON CONFLICT ({quote(meta.get_field('connection').column)}, {quote('remote_id')}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in [*updated, meta.get_field("synced_at").column])
+        + f" WHERE ({', '.join(f't.{quote(c)}' for c in updated)}) IS DISTINCT FROM "
+        f"({', '.join(f'EXCLUDED.{quote(c)}' for c in updated)}) "
+        f"RETURNING t.{quote('remote_id')}, (t.xmax = 0)"
+    )
+    return _UpsertStatement(sql=sql, array_fields=array_fields, constants=constants)
+
+
+def _mirror_upsert_postgresql(
+    *, spec: _Kind, connection: Connection, rows: list[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> dict[str, bool]:
+    """Write ``rows`` ((remote id, synced values, insert-only values); an insert-only value left out
+    is inserted as the field's default) in one statement. Returns the rows written: remote id ->
+    True when inserted, False when updated; unchanged rows are neither written nor returned."""
+    statement = _upsert_statement(spec)
+    defaults = {model_field.name: model_field.get_default() for model_field in statement.array_fields}
+    arrays = []
+    for model_field in statement.array_fields:
+        name = model_field.name
+        if name == "remote_id":
+            column = [remote_id for remote_id, _, _ in rows]
+        else:
+            column = [values[name] if name in values else inserted.get(name, defaults[name]) for _, values, inserted in rows]
+        if model_field.get_internal_type() == "JSONField":
+            column = [None if value is None else json.dumps(value, cls=model_field.encoder) for value in column]
+        arrays.append(column)
+    params = [connection.pk, *statement.constants, timezone.now(), *arrays]
+    with db_connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        return dict(cursor.fetchall())
 
 
 def _stage_changed(*, connection: Connection, item: SyncedApplication, result: PageResult) -> None:
