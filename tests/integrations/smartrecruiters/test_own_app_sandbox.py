@@ -113,9 +113,10 @@ def test_in_a_browser(client, admin, sr, live_server, popup):
                 with page.expect_popup() as opened:
                     page.locator("#own-app-connect-popup").click()
                 window = opened.value
-                window.locator("#allow").click()
-                # The pop-up closes itself and the form page moves on to the connections page.
-                window.wait_for_event("close", timeout=120_000)
+                # The pop-up closes itself and the form page moves on to the connections page. The
+                # close is awaited from before the click: it may come before a later wait could listen.
+                with window.expect_event("close", timeout=120_000):
+                    window.locator("#allow").click()
                 page.wait_for_url(f"{live_server.url}/app/connections/", timeout=30_000)
                 expect(page.get_by_text("Own app, trigger mode")).to_be_visible()
             else:
