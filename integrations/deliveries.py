@@ -157,9 +157,14 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
     scheduled) or dead. Waits, without an attempt, while an earlier delivery of the same
     assessment is still to go out."""
     now = now or timezone.now()
+    # Usually no earlier delivery of the assessment is left: one query tells, instead of two.
+    earlier_exist = Delivery.objects.filter(
+        assessment_id=delivery.assessment_id, id__lt=delivery.id, status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    ).exists()
     # An older state still waiting (e.g. in backoff after an outage) is replaced by this one.
-    _supersede_older(delivery)
-    earlier = delivery_earlier_pending(delivery=delivery)
+    if earlier_exist:
+        _supersede_older(delivery)
+    earlier = delivery_earlier_pending(delivery=delivery) if earlier_exist else None
     if earlier is not None:
         delivery.next_attempt_at = max(earlier.next_attempt_at or now, now) + dt.timedelta(seconds=1)
         delivery.save(update_fields=["next_attempt_at", "updated_at"])
