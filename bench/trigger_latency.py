@@ -257,6 +257,8 @@ def _run(work: Path):
     from integrations.models import Delivery
 
     delivery_states = dict(Delivery.objects.filter(connection=connection).values_list("status").annotate(n=Count("id")))
+    delivery_errors = dict(Delivery.objects.filter(connection=connection, status__in=("failed", "dead"))
+                           .values_list("error_code").annotate(n=Count("id")))
     # The worker time one move costs: its event's processing, one invitation and one write-back
     # (the invitation's partner result), against what the worker node has per move at this pace.
     per_move = sum(
@@ -330,6 +332,7 @@ def _run(work: Path):
                "the whole run.",
                f"Write-backs of the run's invitations at the end (the background queue yields to the trigger queue): "
                f"{', '.join(f'{k} {v}' for k, v in sorted(delivery_states.items()))}; {deferrals} deferrals (no rate "
-               "slot within 1 s: re-queued for the key's next turn instead of holding a pool process)."],
+               "slot within 1 s: re-queued for the key's next turn instead of holding a pool process); failed or dead "
+               f"by error: {delivery_errors or 'none'}."],
     )
     return [latency, sync_section]
