@@ -23,14 +23,24 @@ def _supported(code: str) -> str:
     return base if base in SUPPORTED else ""
 
 
+def assessment_branding(*, assessment: Assessment):
+    """The tenant's branding for what this assessment's candidate reads, read once per assessment
+    object (an invitation asks for it for its language and again for its texts)."""
+    cached = getattr(assessment, "_candidate_branding", None)
+    if cached is None or cached.tenant_id != assessment.tenant_id:
+        cached = branding_get(tenant=assessment.tenant)
+        assessment._candidate_branding = cached
+    return cached
+
+
 def assessment_language(*, assessment: Assessment) -> str:
     """The order's language (set by the ATS integration), else the package's, else the tenant's
     default (its branding), else English."""
-    for candidate in (assessment.language, assessment.package.language, branding_get(tenant=assessment.tenant).default_language):
+    for candidate in (assessment.language, assessment.package.language):
         code = _supported(candidate)
         if code:
             return code
-    return "en"
+    return _supported(assessment_branding(assessment=assessment).default_language) or "en"
 
 
 def assessment_time_zone(*, assessment: Assessment):

@@ -14,9 +14,9 @@ from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from tenants.branding import branding_get, branding_render
+from tenants.branding import branding_render
 
-from .candidate_texts import assessment_placeholder_values, candidate_locale, local_datetime_text
+from .candidate_texts import assessment_branding, assessment_placeholder_values, candidate_locale, local_datetime_text
 from .exceptions import InvitationTemporaryFailure, InvitationUndeliverable
 from .models import Assessment
 from .sms import SmsPermanentError, SmsTemporaryError, get_sms_backend, phone_normalize
@@ -38,7 +38,7 @@ def candidate_link(*, token: str) -> str:
 def _context(*, assessment: Assessment, token: str, reminder: bool | str) -> dict:
     """Call inside :func:`candidate_locale` (dates in the candidate's language and time zone)."""
     link = candidate_link(token=token)
-    branding = branding_get(tenant=assessment.tenant)
+    branding = assessment_branding(assessment=assessment)
     values = assessment_placeholder_values(assessment=assessment, link=link)
     return {
         "branding": branding,

@@ -4,8 +4,8 @@ sandbox as a real HTTP server in a process of its own. Every server binds a free
 
 A benchmark that uses them runs in a process of its own (``python -m bench`` runs each so): the
 production environment is set before Django starts (``production_environment``). Workers, web and
-the benchmark share that environment (one ``FIELD_ENCRYPTION_KEYS``, one Celery queue of the run's
-own, deleted afterwards).
+the benchmark share that environment (one ``FIELD_ENCRYPTION_KEYS``, Celery queues of the run's
+own — the default and the background queue — deleted afterwards).
 
 ``python -m bench.servers sandbox <name> <module:seed function> <JSON>`` is the sandbox process:
 it builds the sandbox, binds a free port, calls the seed function with the live sandbox and the
@@ -87,6 +87,13 @@ def production_environment(**overrides: str) -> None:
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
 
 
+def celery_queues() -> list[str]:
+    """The run's Celery queues, as ``config.celery`` routes to them: the default (trigger) queue
+    and the background queue (write-backs, syncs). Every worker consumes both."""
+    default = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
+    return [default, os.environ.get("CELERY_BACKGROUND_QUEUE") or f"{default}.background"]
+
+
 def process_env(database_name: str, **extra: str) -> dict[str, str]:
     """The environment of a server process: the run's environment on the throwaway database."""
     env = dict(os.environ)
@@ -147,8 +154,9 @@ def celery_workers(
     database_name: str, work: Path, *, count: int = 1, concurrency: int = 2, **extra_env: str
 ) -> Iterator[list[subprocess.Popen]]:
     """``count`` Celery worker nodes (the Procfile's ``worker`` line: ``--concurrency 2``) on the
-    run's queue; yields once every node said it is ready."""
+    run's two queues (``celery_queues``); yields once every node said it is ready."""
     queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
+    queues = ",".join(celery_queues())
     env = process_env(database_name, **extra_env)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     processes, logs = [], []
@@ -158,7 +166,7 @@ def celery_workers(
             logs.append(log_path)
             with log_path.open("w") as log:
                 processes.append(subprocess.Popen(
-                    [str(BIN / "celery"), "-A", "config", "worker", "-Q", queue, "-n", f"bench{n}-{queue}@%h",
+                    [str(BIN / "celery"), "-A", "config", "worker", "-Q", queues, "-n", f"bench{n}-{queue}@%h",
                      "--concurrency", str(concurrency), "--loglevel", "INFO",
                      "--without-gossip", "--without-mingle", "--without-heartbeat"],
                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -176,15 +184,16 @@ def celery_workers(
 
 
 def queue_purge_and_delete() -> int:
-    """Purge and delete the run's Celery queue; returns how many messages were left in it."""
+    """Purge and delete the run's Celery queues; returns how many messages were left in them."""
     from config.celery import app as celery_app
 
+    left = 0
     with celery_app.connection_for_write() as conn:
-        # Purged, not only deleted: kombu's queue_delete skips a queue this process never declared.
-        queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
-        conn.default_channel.queue_declare(queue, passive=False)
-        left = conn.default_channel.queue_purge(queue)
-        conn.default_channel.queue_delete(queue)
+        for queue in celery_queues():
+            # Purged, not only deleted: kombu's queue_delete skips a queue this process never declared.
+            conn.default_channel.queue_declare(queue, passive=False)
+            left += conn.default_channel.queue_purge(queue) or 0
+            conn.default_channel.queue_delete(queue)
     return left
 
 

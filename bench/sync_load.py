@@ -204,12 +204,14 @@ def database_url() -> str:
 
 @contextlib.contextmanager
 def celery_worker(work: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """``celery worker`` on this run's queue with one pool process (the one that runs the sync)."""
+    """``celery worker`` on this run's queues (the sync is on the background one: config.celery)
+    with one pool process (the one that runs the sync)."""
     env = {**os.environ, "DATABASE_URL": database_url(), "STAGEHOOK_VAR_DIR": str(work / "var"), **(extra_env or {})}
     log_path = work / "worker.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q", os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+        [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q",
+         f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']},{os.environ['CELERY_TASK_DEFAULT_QUEUE']}.background",
          "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

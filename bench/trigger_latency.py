@@ -157,6 +157,7 @@ def _wait_sync(run_id: int, timeout: float):
 
 def _run(work: Path):
     from django.db import connection as db
+    from django.db.models import Count
 
     from assessments.models import Package
     from assessments.services import CandidateSnapshot, assessment_order
@@ -252,6 +253,13 @@ def _run(work: Path):
             sandbox.close()
     load_after = os.getloadavg()[0]
     task_times = _task_times(work / "worker0.log")
+    worker_log = (work / "worker0.log").read_text(errors="replace") if (work / "worker0.log").exists() else ""
+    deferrals = worker_log.count(" deferred ")
+    from integrations.models import Delivery
+
+    delivery_states = dict(Delivery.objects.filter(connection=connection).values_list("status").annotate(n=Count("id")))
+    delivery_errors = dict(Delivery.objects.filter(connection=connection, status__in=("failed", "dead"))
+                           .values_list("error_code").annotate(n=Count("id")))
     # The worker time one move costs: its event's processing, one invitation and one write-back
     # (the invitation's partner result), against what the worker node has per move at this pace.
     per_move = sum(
@@ -287,7 +295,8 @@ def _run(work: Path):
                   detail=f"{events_stored} stored, {events_processed} processed"),
         ],
         notes=[
-            f"gunicorn ({servers.gunicorn_workers()} sync workers), 1 Celery worker node (--concurrency 2) on Redis, "
+            f"gunicorn ({servers.gunicorn_workers()} sync workers), 1 Celery worker node (--concurrency 2) on Redis "
+            "consuming both queues (the trigger queue first; write-backs and syncs on the background queue), "
             f"the Teamtailor sandbox in a process of its own (50 requests / 10 s per key). First full sync of "
             f"{MOVES + SYNC_MOVES} candidates: {first_seconds:.1f} s.",
             "E-mail written = the file backend's file modification time; a move fired = just before the sandbox's "
@@ -322,6 +331,10 @@ def _run(work: Path):
         notes=[f"The sandbox dropped {SYNC_MOVES} webhooks (fault injection); the sync read {sync_requests} pages "
                f"(one API request each) at {sync_rate} (the key's limit, shared with the write-backs); the sandbox counted {api_requests} API "
                f"requests from the click on (with the invitations' write-backs); {stats.get('rate_limited', 0)} 429s in "
-               "the whole run."],
+               "the whole run.",
+               f"Write-backs of the run's invitations at the end (the background queue yields to the trigger queue): "
+               f"{', '.join(f'{k} {v}' for k, v in sorted(delivery_states.items()))}; {deferrals} deferrals (no rate "
+               "slot within 1 s: re-queued for the key's next turn instead of holding a pool process); failed or dead "
+               f"by error: {delivery_errors or 'none'}."],
     )
     return [latency, sync_section]

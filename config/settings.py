@@ -220,6 +220,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # just over the longest task (the hard time limit), not the transport's default hours. A task
     # queued with a longer countdown may be delivered twice; every task is idempotent.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 5 * 60),
+    # A worker consuming both queues asks the trigger queue first (see CELERY_BACKGROUND_QUEUE).
+    "queue_order_strategy": "sorted",
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
@@ -242,7 +244,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# Two queues (docs/ARCHITECTURE.md, "Celery queues"): the default one carries the trigger path
+# (webhook events, invitations: a candidate waits for them) and every task not routed; the
+# background queue carries the work paced by an ATS's rate limit or long by nature (write-backs,
+# syncs, purges). A worker started without -Q consumes both (CELERY_TASK_QUEUES), the trigger queue
+# first (Redis: "sorted" queue order, and the background queue's name sorts after it).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BACKGROUND_QUEUE = env("CELERY_BACKGROUND_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}.background")
+CELERY_TASK_QUEUES = {CELERY_TASK_DEFAULT_QUEUE: {}, CELERY_BACKGROUND_QUEUE: {}}
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE

@@ -6,6 +6,12 @@ header), ``dead`` after the last try and re-sendable from the admin. One assessm
 out in order, so the ATS ends with the last status. Every write-back carries the assessment's full
 state, so a newer delivery of the same assessment and channel *supersedes* an older one not yet
 sent (``superseded``, never sent): a final result does not wait behind an earlier status's backoff.
+
+A send never holds a worker process waiting for the ATS's rate limit: when our shared limiter has
+no slot within ``SLOT_WAIT_SECONDS`` before anything was sent (``ratelimit.defer_when_busy``), the
+delivery is *deferred* — not an attempt: its row keeps its status and attempts, its
+``next_attempt_at`` moves to the key's next turn (``ratelimit.turn``: deferred sends come back
+spaced at the rate, not all at once) and the task is queued again with that countdown.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from django.utils import timezone
 from assessments.models import Assessment, Status
 from tenants.queueing import enqueue_after_commit, enqueue_now
 
-from .errors import AuthFailed, ClientError
+from . import ratelimit
+from .errors import AuthFailed, ClientError, SlotBusy
 from .mapping import score_rule_delivery_spec
 from .models import ConnectionStatus, Delivery, DeliveryAttempt, DeliveryStatus, ErrorCode
 from .providers import provider_get
@@ -40,6 +47,10 @@ EARLY_ARRIVAL_SLACK_SECONDS = 1.0
 BACKOFF_MIN_SECONDS = 5.0
 # How long a delivery waiting for an earlier one of its assessment looks again (if not woken sooner).
 ORDER_WAIT_SECONDS = 30.0
+# The longest a send waits in its worker process for a rate slot before it is deferred instead...
+SLOT_WAIT_SECONDS = 1.0
+# ...and the shortest countdown of a deferral (all slots in flight: their answers are near).
+DEFER_MIN_SECONDS = 0.5
 
 
 def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
@@ -146,9 +157,14 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
     scheduled) or dead. Waits, without an attempt, while an earlier delivery of the same
     assessment is still to go out."""
     now = now or timezone.now()
+    # Usually no earlier delivery of the assessment is left: one query tells, instead of two.
+    earlier_exist = Delivery.objects.filter(
+        assessment_id=delivery.assessment_id, id__lt=delivery.id, status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    ).exists()
     # An older state still waiting (e.g. in backoff after an outage) is replaced by this one.
-    _supersede_older(delivery)
-    earlier = delivery_earlier_pending(delivery=delivery)
+    if earlier_exist:
+        _supersede_older(delivery)
+    earlier = delivery_earlier_pending(delivery=delivery) if earlier_exist else None
     if earlier is not None:
         delivery.next_attempt_at = max(earlier.next_attempt_at or now, now) + dt.timedelta(seconds=1)
         delivery.save(update_fields=["next_attempt_at", "updated_at"])
@@ -162,9 +178,11 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
     try:
         # A savepoint: whatever the provider wrote is undone if it fails, and our transaction
         # stays usable for recording the attempt.
-        with transaction.atomic():
+        with transaction.atomic(), ratelimit.defer_when_busy(SLOT_WAIT_SECONDS):
             result = provider_get(delivery.connection.provider).deliver(delivery)
         status_code, refs = result.status_code, dict(result.remote_refs)
+    except SlotBusy as exc:
+        return _defer(delivery, exc, now=now)
     except ClientError as exc:
         error, status_code = exc, exc.status_code
     except Exception as exc:  # a bug in a provider must not lose the delivery
@@ -215,6 +233,18 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
         # The candidate's data was erased while this write-back waited: keep no copy once it is done.
         delivery.payload, delivery.last_error, delivery.redacted_at = {}, "", timezone.now()
     delivery.save()
+    return delivery
+
+
+def _defer(delivery: Delivery, busy: SlotBusy, *, now: dt.datetime) -> Delivery:
+    """No rate slot and nothing sent: come back at the key's next turn. Not an attempt (no
+    ``DeliveryAttempt``, ``attempts`` and status unchanged); the task is queued again after commit."""
+    earliest = max(busy.retry_after or 0.0, DEFER_MIN_SECONDS)
+    delay = ratelimit.turn(busy.key, busy.rate, earliest=earliest) if busy.key and busy.rate else earliest
+    delivery.next_attempt_at = now + dt.timedelta(seconds=delay)
+    delivery.save(update_fields=["next_attempt_at", "updated_at"])
+    _enqueue_after_commit(delivery.pk, countdown=delay)
+    logger.info("delivery %s deferred %.1f s: %s", delivery.pk, delay, busy.message)
     return delivery
 
 

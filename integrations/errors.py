@@ -40,6 +40,17 @@ class RateLimited(ClientError):
     retryable = True
 
 
+class SlotBusy(RateLimited):
+    """Our own limiter had no slot within a caller's short wait (``ratelimit.defer_when_busy``)
+    before any call of the work went out: nothing was sent. ``key`` / ``rate``: the limiter's key
+    and rate that were busy (``rate`` None for a concurrency cap)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, key: str = "", rate=None):
+        super().__init__(message, retry_after=retry_after)
+        self.key = key
+        self.rate = rate
+
+
 class RemoteError(ClientError):
     """5xx or a broken connection."""
 

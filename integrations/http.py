@@ -209,6 +209,7 @@ class AtsClient:
         try:
             with rate_slot, slot:
                 started = time.monotonic()  # the call itself, not the wait for its slots
+                ratelimit.call_sent()  # from here the request may reach the ATS
                 response = self.session.request(
                     method, url, headers={**self.headers, **(headers or {})}, timeout=self.timeout,
                     allow_redirects=False, **kwargs,

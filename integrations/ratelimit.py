@@ -14,11 +14,20 @@ can be used: a departure-counted window needs a margin of requests for the trave
 or under 90 % of the allowed). ``concurrent(key, n)``
 caps how many calls of a key are in flight at once, across workers (n slots, each a lock with a
 timeout, so a killed worker's slot frees itself).
+
+``defer_when_busy(max_wait)`` is for work that can come back later instead of waiting (a write-back
+task re-queued with a countdown): inside it, until a call has actually gone out, no slot is waited
+for longer than ``max_wait``; ``SlotBusy`` (a ``RateLimited``) says nothing was sent. Once a call
+went out, the rest of the work waits as usual (its first call must not be repeated).
+``turn(key, rate, earliest=)`` then spaces the callers that went away: each is told to come back
+one ``rate.seconds / rate.limit`` after the previous one, so they return at the rate the slots free
+instead of all at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import random
@@ -32,7 +41,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from .errors import RateLimited
+from .errors import RateLimited, SlotBusy
 from .locks import try_lock
 
 logger = logging.getLogger(__name__)
@@ -56,12 +65,61 @@ redis.call('ZADD', KEYS[1], now + in_flight, member)
 redis.call('PEXPIRE', KEYS[1], math.ceil((window + in_flight) * 1000))
 return '0'
 """
+# The next free turn of a key for callers that went away (defer_when_busy): at the latest turn
+# given + the interval, and not before now + earliest.
+_TURN = """
+local now, earliest, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local at = math.max(now + earliest, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], tostring(at + interval), 'PX', math.ceil((at + interval - now + 60) * 1000))
+return tostring(at - now)
+"""
 _SLOT_DONE = """
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
 end
 return 1
 """
+
+
+class _DeferScope:
+    def __init__(self, max_wait: float):
+        self.max_wait = max_wait
+        self.sent = False
+
+
+_defer_scope: contextvars.ContextVar[_DeferScope | None] = contextvars.ContextVar("ratelimit_defer", default=None)
+
+
+@contextlib.contextmanager
+def defer_when_busy(max_wait: float):
+    """Inside: until ``call_sent()``, a slot that is not free within ``max_wait`` raises
+    ``SlotBusy`` instead of being waited for (see the module docstring)."""
+    token = _defer_scope.set(_DeferScope(max_wait))
+    try:
+        yield
+    finally:
+        _defer_scope.reset(token)
+
+
+def call_sent() -> None:
+    """A call went out (``integrations.http`` says so): from now on slots are waited for."""
+    scope = _defer_scope.get()
+    if scope is not None:
+        scope.sent = True
+
+
+def _max_wait(max_wait: float) -> tuple[float, bool]:
+    """The wait allowed here, and whether running out of it means ``SlotBusy`` (nothing sent yet)."""
+    scope = _defer_scope.get()
+    if scope is None or scope.sent or scope.max_wait >= max_wait:
+        return max_wait, False
+    return scope.max_wait, True
+
+
+def _no_slot(message: str, *, retry_after: float, busy: bool, key: str, rate: Rate | None) -> RateLimited:
+    if busy:
+        return SlotBusy(message, retry_after=retry_after, key=key, rate=rate)
+    return RateLimited(message, retry_after=retry_after)
 
 
 @dataclass(frozen=True)
@@ -89,6 +147,7 @@ class RateLimiter:
         self._scripts: dict = {}
         self._memory_lock = threading.Lock()
         self._memory_slots: dict[str, dict[str, float]] = {}
+        self._memory_turns: dict[str, float] = {}
 
     def try_acquire(self, key: str, rate: Rate) -> float:
         """Take a slot now and return 0, or return how many seconds to wait before asking again."""
@@ -104,6 +163,7 @@ class RateLimiter:
     def acquire(self, key: str, rate: Rate, *, max_wait: float = DEFAULT_MAX_WAIT) -> float:
         """Block until a slot is free; returns the seconds waited. Raises ``RateLimited`` (with
         ``retry_after``) when that would take longer than ``max_wait``."""
+        max_wait, busy = _max_wait(max_wait)
         started = time.monotonic()
         waited = 0.0
         while True:
@@ -114,7 +174,7 @@ class RateLimiter:
                 return waited
             remaining = max_wait - (time.monotonic() - started)
             if wait > remaining:
-                raise RateLimited(f"no slot within {max_wait:.0f} s ({rate})", retry_after=wait)
+                raise _no_slot(f"no slot within {max_wait:g} s ({rate})", retry_after=wait, busy=busy, key=key, rate=rate)
             # A little jitter so waiting workers do not all ask again at the same instant.
             pause = wait + random.uniform(0, min(0.05, rate.seconds / rate.limit))
             time.sleep(pause)
@@ -171,6 +231,7 @@ class RateLimiter:
         ``RateLimited`` when that would take longer than ``max_wait``). ``in_flight`` bounds how
         long a call still running counts (its timeout)."""
         member = uuid.uuid4().hex
+        max_wait, busy = _max_wait(max_wait)
         started = time.monotonic()
         waited = 0.0
         while True:
@@ -179,7 +240,7 @@ class RateLimiter:
                 break
             remaining = max_wait - (time.monotonic() - started)
             if wait > remaining:
-                raise RateLimited(f"no slot within {max_wait:.0f} s ({rate})", retry_after=wait)
+                raise _no_slot(f"no slot within {max_wait:g} s ({rate})", retry_after=wait, busy=busy, key=key, rate=rate)
             pause = wait + random.uniform(0, min(0.02, rate.seconds / rate.limit))
             time.sleep(pause)
             waited += pause
@@ -190,6 +251,21 @@ class RateLimiter:
         finally:
             with contextlib.suppress(Exception):  # a lost answer leaves the slot to its in-flight bound
                 self.slot_done(key, member)
+
+    def turn(self, key: str, rate: Rate, *, earliest: float = 0.0) -> float:
+        """Seconds from now at which a caller that found no slot of ``key`` should come back: not
+        before ``earliest``, and one ``rate.seconds / rate.limit`` after the turn given before."""
+        interval = rate.seconds / rate.limit
+        now = time.time()
+        redis = getattr(self.storage, "storage", None) if self.storage_url.startswith("redis") else None
+        if redis is not None:
+            script = self._scripts.get("turn") or self._scripts.setdefault("turn", redis.register_script(_TURN))
+            name = self._slot_key(key).replace("/arrival/", "/turn/")
+            return float(script(keys=[name], args=[now, max(earliest, 0.0), interval]))
+        with self._memory_lock:
+            at = max(now + max(earliest, 0.0), self._memory_turns.get(key, 0.0))
+            self._memory_turns[key] = at + interval
+            return at - now
 
     def block(self, key: str, seconds: float) -> None:
         """Hold every caller of ``key`` back for ``seconds`` (the ATS said so with a 429)."""
@@ -207,6 +283,7 @@ class RateLimiter:
         self.storage.reset()
         with self._memory_lock:
             self._memory_slots = {}
+            self._memory_turns = {}
 
 
 _limiters: dict[str, RateLimiter] = {}
@@ -234,6 +311,10 @@ def block(key: str, seconds: float) -> None:
     limiter_get().block(key, seconds)
 
 
+def turn(key: str, rate: Rate, *, earliest: float = 0.0) -> float:
+    return limiter_get().turn(key, rate, earliest=earliest)
+
+
 # --- concurrency ---------------------------------------------------------------------------------
 CONCURRENCY_SLOT_TIMEOUT = 120.0
 
@@ -246,6 +327,7 @@ def concurrent(key: str, limit: int, *, max_wait: float = DEFAULT_MAX_WAIT, slot
     ``slot_timeout`` (a dead worker) expires by itself."""
     if limit < 1:
         raise ValueError("a concurrency limit needs limit >= 1")
+    max_wait, busy = _max_wait(max_wait)
     started = time.monotonic()
     held = None
     while held is None:
@@ -255,7 +337,8 @@ def concurrent(key: str, limit: int, *, max_wait: float = DEFAULT_MAX_WAIT, slot
                 break
         if held is None:
             if time.monotonic() - started > max_wait:
-                raise RateLimited(f"no free concurrency slot within {max_wait:.0f} s ({limit} at once)", retry_after=1.0)
+                raise _no_slot(f"no free concurrency slot within {max_wait:g} s ({limit} at once)", retry_after=1.0,
+                               busy=busy, key=key, rate=None)
             time.sleep(random.uniform(0.01, 0.05))
     try:
         yield

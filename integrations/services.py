@@ -144,14 +144,21 @@ def _upsert(model, *, connection: Connection, remote_id: str, defaults: dict[str
     return obj
 
 
+CANDIDATE_UPSERT_FIELDS = ("first_name", "last_name", "email", "phone", "synced_at")
+
+
 def remote_candidate_upsert(*, connection: Connection, candidate: Candidate) -> RemoteCandidate:
-    return _upsert(
-        RemoteCandidate, connection=connection, remote_id=candidate.remote_id,
-        defaults={
-            "first_name": candidate.first_name, "last_name": candidate.last_name,
-            "email": candidate.email, "phone": candidate.phone,
-        },
+    """One ``INSERT ... ON CONFLICT DO UPDATE`` (a webhook's candidate, on the trigger path: one
+    round trip instead of update_or_create's savepoints, read and write). Other columns of an
+    existing row (``data``, ``remote_updated_at``) are left as they are."""
+    row = RemoteCandidate(
+        connection=connection, remote_id=candidate.remote_id, first_name=candidate.first_name,
+        last_name=candidate.last_name, email=candidate.email, phone=candidate.phone,
     )
+    [row] = RemoteCandidate.objects.bulk_create(
+        [row], update_conflicts=True, unique_fields=["connection", "remote_id"], update_fields=CANDIDATE_UPSERT_FIELDS,
+    )
+    return row
 
 
 def remote_candidate_delete(*, connection: Connection, remote_id: str) -> int:
@@ -183,7 +190,9 @@ def remote_application_stage_set(
 ) -> tuple[RemoteApplication, bool]:
     """Record an application's stage; returns (row, moved). ``moved`` is False for a repeat of the
     stage we already have or for a change older than the one we have (out of order)."""
-    with transaction.atomic():
+    # The row stays locked until the caller's transaction ends; no savepoint of its own (an
+    # exception rolls back with the caller's, and the trigger path saves the round trips).
+    with transaction.atomic(savepoint=False):
         row, created = RemoteApplication.objects.select_for_update().get_or_create(
             connection=connection, remote_id=remote_id,
             defaults={

@@ -60,7 +60,7 @@ def celery_worker(transactional_db, live_server, mailbox, settings, tmp_path):
     settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "2",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", f"{queue},{queue}.background", "--concurrency", "2",
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
