@@ -77,10 +77,11 @@ def stage_mapping_match(
 
 
 def assessment_remote_refs(*, assessment: Assessment) -> dict[str, str]:
-    """Ids the ATS gave us for this assessment's write-backs so far (oldest first, newest wins)."""
+    """Ids the ATS gave us for this assessment's write-backs so far (oldest first, newest wins):
+    those of sent deliveries and those a failed attempt kept of the calls it made before failing."""
     refs: dict[str, str] = {}
-    for row in Delivery.objects.filter(assessment=assessment, status=DeliveryStatus.SENT).order_by("id"):
-        refs.update(row.remote_refs)
+    for row in Delivery.objects.filter(assessment=assessment).exclude(remote_refs={}).order_by("id"):
+        refs.update(row.remote_refs or {})
     return refs
 
 

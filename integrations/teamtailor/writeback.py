@@ -19,7 +19,7 @@ from django.db import transaction
 
 from assessments.models import Assessment, Status
 from assessments.selectors import assessment_report_url
-from integrations.errors import BadRequest
+from integrations.errors import BadRequest, ClientError
 from integrations.mapping import score_percent  # noqa: F401 (also this module's public name)
 from integrations.models import AssessmentLink, Connection, Delivery, DeliveryChannel
 from integrations.providers import DeliverySpec, WriteBackResult
@@ -231,5 +231,11 @@ def trigger_result(*, client: PartnerApiClient, link: AssessmentLink, attributes
             assessment_link_result_set(link=locked, remote_result_id=result_id)
             if attributes.get("status") not in ("completed", "failed"):
                 return result_id
-    client.partner_result_update(result_id=result_id, attributes=attributes)
+    try:
+        client.partner_result_update(result_id=result_id, attributes=attributes)
+    except ClientError as error:
+        # The outbox undoes this attempt's writes (the link's id among them) but stores these refs
+        # with the failed attempt: the retry updates the result created here, never a second one.
+        error.remote_refs = {**error.remote_refs, PARTNER_RESULT_REF: result_id}
+        raise
     return result_id

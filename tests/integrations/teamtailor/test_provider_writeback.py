@@ -221,3 +221,35 @@ def test_score_on_teamtailors_scale(value, low, high, expected):
         score_value=None if value is None else Decimal(value), score_min=Decimal(low), score_max=Decimal(high)
     )
     assert score_percent(assessment) == expected
+
+
+def test_trigger_mode_update_failing_after_the_create_is_retried_on_the_same_result(
+    teamtailor_sandbox, sandbox_connection, package, provider
+):
+    """The create went through, the update failed: the outbox rolls the attempt back, but the
+    retry updates the result created then — Teamtailor never gets a second one."""
+    from integrations.deliveries import delivery_send
+    from integrations.models import DeliveryStatus
+
+    assessment = AssessmentFactory(
+        tenant=sandbox_connection.tenant, package=package, mode="trigger", source=sandbox_connection.source_key,
+        remote_candidate_id="54323", remote_job_id="12345", status="expired", status_reason="no answer",
+    )
+    spec = provider.delivery_for(connection=sandbox_connection, assessment=assessment, to_status="expired")
+    delivery = Delivery.objects.create(
+        connection=sandbox_connection, assessment=assessment, channel=spec.channel, payload=spec.payload
+    )
+    before = {r["id"] for r in teamtailor_sandbox.results()}
+    teamtailor_sandbox.faults(status=503, count=1, method="PUT", path="/partner-results/")
+
+    delivery = delivery_send(delivery=delivery)
+    assert delivery.status == DeliveryStatus.FAILED
+    created = [r for r in teamtailor_sandbox.results() if r["id"] not in before]
+    assert len(created) == 1 and delivery.remote_refs == {"partner_result_id": created[0]["id"]}
+
+    delivery = delivery_send(delivery=delivery, now=delivery.next_attempt_at)
+    assert delivery.status == DeliveryStatus.SENT
+    after = [r for r in teamtailor_sandbox.results() if r["id"] not in before]
+    assert [r["id"] for r in after] == [created[0]["id"]]
+    assert [h["source"] for h in after[0]["history"]] == ["POST (create)", "PUT"]
+    assert after[0]["attributes"]["status"] == "failed"
