@@ -333,5 +333,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # urllib3 logs full URLs (query strings may carry tokens) at DEBUG: keep it quiet even then.
         "urllib3": {"level": "INFO"},
+        # requests-oauthlib and oauthlib log token request bodies (client secrets, codes) at DEBUG.
+        "requests_oauthlib": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
     },
 }

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from integrations.ats_urls import ats_app_urlpatterns, ats_urlpatterns
+from integrations.ats_urls import ats_app_urlpatterns, ats_connection_urlpatterns, ats_urlpatterns
 
 from . import errors, health
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # Each ATS mounts itself from the provider registry (Provider.urls / app_urls).
     *ats_app_urlpatterns(),
+    *ats_connection_urlpatterns(),
     path("app/connections/<int:connection_id>/sync/", include("integrations.sync_urls")),
     path("app/connections/", include("integrations.app_urls")),
     path("app/", include("assessments.app_urls")),

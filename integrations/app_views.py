@@ -18,6 +18,7 @@ from . import mapping
 from .sync import sync_start
 from .models import Connection, StageMappingVersion
 from .selectors_app import (
+    connect_links,
     connection_get_for_user,
     connection_health,
     connection_list_for_user,
@@ -109,7 +110,10 @@ def _merge(existing: list[dict], level_rows: list[dict], *, job: str, keys: set[
 @login_required
 def connection_list_view(request: HttpRequest) -> HttpResponse:
     health = [connection_health(connection=c) for c in connection_list_for_user(user=request.user)]
-    return render(request, "integrations/connection_list.html", {"rows": health})
+    response = render(request, "integrations/connection_list.html", {"rows": health, "connect_links": connect_links()})
+    # A provider's connect flow may run in a pop-up that passes through the ATS's origin.
+    response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
+    return response
 
 
 # --- the wizard ----------------------------------------------------------------------------------

@@ -17,3 +17,9 @@ def ats_urlpatterns() -> list[URLPattern | URLResolver]:
 def ats_app_urlpatterns() -> list[URLPattern | URLResolver]:
     """The tenant admins' pages of each ATS: ``/app/integrations/<mount>/``."""
     return [path(f"app/integrations/{p.mount}/", include(p.app_urls)) for p in provider_all() if p.app_urls]
+
+
+def ats_connection_urlpatterns() -> list[URLPattern | URLResolver]:
+    """Each ATS's pages of one connection: ``/app/connections/<connection_id>/<mount>/``."""
+    return [path(f"app/connections/<int:connection_id>/{p.mount}/", include(p.connection_urls))
+            for p in provider_all() if p.connection_urls]

@@ -170,6 +170,10 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
     except Exception as exc:  # a bug in a provider must not lose the delivery
         logger.exception("delivery %s raised", delivery.pk)
         error = exc
+    if error is not None:
+        # A write-back of several calls: the refs of the calls that went through before the failure
+        # (``Provider.deliver``), kept so the retry does not repeat them.
+        refs = dict(getattr(error, "remote_refs", None) or {})
     duration_ms = int((time.monotonic() - started) * 1000)
 
     code = (error.code if isinstance(error, ClientError) else ErrorCode.INTERNAL) if error else ""
@@ -181,11 +185,11 @@ def delivery_send(*, delivery: Delivery, now: dt.datetime | None = None) -> Deli
     delivery.last_status_code = status_code
     delivery.error_code = code
     delivery.last_error = message[:2000]
+    delivery.remote_refs = {**(delivery.remote_refs or {}), **refs}
     if error is None:
         delivery.status = DeliveryStatus.SENT
         delivery.sent_at = timezone.now()
         delivery.next_attempt_at = None
-        delivery.remote_refs = {**delivery.remote_refs, **refs}
         _wake_next(delivery)
     else:
         retryable = not isinstance(error, ClientError) or error.retryable

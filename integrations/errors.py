@@ -22,6 +22,9 @@ class ClientError(Exception):
         self.message = message
         self.status_code = status_code
         self.retry_after = retry_after
+        # Set by a write-back of several calls on the error that stopped it: the refs of the calls
+        # done before (``Provider.deliver``; the outbox stores them for the retry).
+        self.remote_refs: dict[str, str] = {}
 
 
 class HostNotAllowed(ClientError):

@@ -193,6 +193,9 @@ class Provider:
     # ``/app/integrations/<url_prefix>/``. Empty: nothing mounted. ``url_prefix`` defaults to ``name``.
     urls: str = ""
     app_urls: str = ""
+    # ``connection_urls``: pages of one connection (e.g. its settings) at
+    # ``/app/connections/<connection_id>/<url_prefix>/``; the views get ``connection_id``.
+    connection_urls: str = ""
     url_prefix: str = ""
 
     @property
@@ -222,8 +225,15 @@ class Provider:
     def deliver(self, delivery: Delivery) -> WriteBackResult:
         """Send one outbox row to the ATS (raises ``integrations.http.ClientError`` subclasses).
         A ``stage_move`` row's payload: ``to_stage_id`` / ``to_sub_status`` (blank: leave only
-        ``note``), ``rule`` ("pass" / "fail"), ``score`` and ``threshold``."""
+        ``note``), ``rule`` ("pass" / "fail"), ``score`` and ``threshold``. A write-back of several
+        calls skips the steps already in ``delivery.remote_refs`` and, when a step fails, sets
+        ``remote_refs`` on the exception it raises to the refs of the steps done: they are stored
+        with the failed attempt, so the retry repeats only what is missing."""
         raise NotImplementedError
+
+    def connection_settings_url(self, connection: Connection) -> str:
+        """The connection's settings page (linked from the connections list), or "" when it has none."""
+        return ""
 
     def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:
         """Read one candidate from the ATS, for events that name a candidate we have not mirrored

@@ -13,6 +13,7 @@ from tenants.selectors import get_for_user_or_404, scope_for_user
 
 from .sync import sync_next_at, sync_unavailable_reason
 from .mapping import mapping_orphans
+from .providers import provider_all, provider_get
 from .models import Connection, ConnectionStatus, StageMapping, SyncRun, SyncStatus, WebhookEvent, WebhookStatus
 
 # What the recruiter can do about each state (shown beside the status).
@@ -61,6 +62,8 @@ class ConnectionHealth:
     failures_24h: int
     mapping_count: int
     orphans: list = field(default_factory=list)
+    panel: object = None  # the provider's own part of the card (``Provider.connection_panel``), or None
+    settings_url: str = ""  # the provider's settings page of this connection, if it has one
 
 
 def connection_health(*, connection: Connection, now: dt.datetime | None = None) -> ConnectionHealth:
@@ -88,4 +91,30 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
         failures_24h=recent.filter(status=WebhookStatus.FAILED).count(),
         mapping_count=StageMapping.objects.filter(connection=connection).count(),
         orphans=mapping_orphans(connection=connection),
+        panel=_provider_panel(connection),
+        settings_url=_settings_url(connection),
     )
+
+
+def _provider_panel(connection: Connection):
+    try:
+        provider = provider_get(connection.provider)
+    except LookupError:
+        return None
+    panel = getattr(provider, "connection_panel", None)
+    return panel(connection) if panel else None
+
+
+def connect_links() -> list[tuple[str, str]]:
+    """(label, url) of the providers' "connect" pages offered on the connections page."""
+    links = []
+    for provider in provider_all():
+        links += list(getattr(provider, "connect_links", lambda: [])())
+    return links
+
+
+def _settings_url(connection: Connection) -> str:
+    try:
+        return provider_get(connection.provider).connection_settings_url(connection)
+    except LookupError:
+        return ""

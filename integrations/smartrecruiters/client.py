@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from integrations.errors import BadRequest, RateLimited, RemoteError
 from integrations.http import AtsClient, Rate
@@ -44,6 +45,11 @@ MAX_PAGES = 10_000
 def backoff_429(attempt: int) -> float:
     """Full jitter over ``BACKOFF_BASE * 2**attempt`` (capped)."""
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+
+
+def _seg(value: str) -> str:
+    """One path segment: an id from a payload or a setting never adds segments or a query."""
+    return quote(str(value), safe="")
 
 
 def _json(response) -> Any:
@@ -159,8 +165,30 @@ class SmartRecruitersClient(AtsClient):
             body["subStatus"] = sub_status
         return self.json("PUT", f"candidates/{candidate_id}/jobs/{job_id}/status", json=body)
 
-    def message_share(self, *, content: str, job_id: str) -> Any:
-        return self.json("POST", "messages/shares", json={"content": content, "shareWith": {"hiringTeamOf": [job_id]}})
+    def message_share(self, *, content: str, job_id: str, correlation_id: str = "") -> Any:
+        body: dict[str, Any] = {"content": content, "shareWith": {"hiringTeamOf": [job_id]}}
+        if correlation_id:
+            body["correlationId"] = correlation_id
+        return self.json("POST", "messages/shares", json=body)
+
+    def application_attachments(self, candidate_id: str, job_id: str) -> Any:
+        """``GET /candidates/{id}/jobs/{jobId}/attachments``: ``{totalFound, content: [{id, name, ...}]}``."""
+        return self.json("GET", f"candidates/{_seg(candidate_id)}/jobs/{_seg(job_id)}/attachments")
+
+    def application_attachment_add(self, candidate_id: str, job_id: str, *, filename: str, content: bytes,
+                                   attachment_type: str, content_type: str = "application/pdf") -> Any:
+        """``POST /candidates/{id}/jobs/{jobId}/attachments``: multipart ``file`` + ``attachmentType``."""
+        return self.json("POST", f"candidates/{_seg(candidate_id)}/jobs/{_seg(job_id)}/attachments",
+                         files={"file": (filename, content, content_type)}, data={"attachmentType": attachment_type})
+
+    def candidate_properties(self) -> Any:
+        """``GET /configuration/candidate-properties``: ``{totalFound, content: [{id, label, type, ...}]}``."""
+        return self.json("GET", "configuration/candidate-properties")
+
+    def application_property_set(self, candidate_id: str, job_id: str, property_id: str, *, value: Any) -> Any:
+        """``PUT /candidates/{id}/jobs/{jobId}/properties/{propertyId}`` ``{"value": ...}`` (204)."""
+        return self.json("PUT", f"candidates/{_seg(candidate_id)}/jobs/{_seg(job_id)}/properties/{_seg(property_id)}",
+                         json={"value": value})
 
     def get_link(self, link: str) -> Any:
         """The current state behind a webhook's ``link`` (host-checked by the base)."""

@@ -39,3 +39,23 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"token of {self.client} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class ConnectionSettings(models.Model):
+    """A SmartRecruiters connection's non-secret choices (``Connection.credentials`` is for secrets):
+    the candidate property that receives the interview score, picked from the company's
+    ``GET /configuration/candidate-properties``. No row, or a blank id: no score property."""
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="smartrecruiters_settings")
+    score_property_id = models.CharField(max_length=128, blank=True)
+    score_property_label = models.CharField(max_length=200, blank=True)
+    score_property_type = models.CharField(max_length=32, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "SmartRecruiters connection settings"
+        verbose_name_plural = "SmartRecruiters connection settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.connection}"

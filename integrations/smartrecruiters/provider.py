@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 
 from assessments.models import Assessment, Mode, Status
 from assessments.report_pdf import assessment_report_pdf
@@ -42,7 +43,10 @@ from .constants import (
     APPLICATION_STATUSES,
     CRED_CLIENT_ID,
     CRED_CLIENT_SECRET,
+    CRED_REFRESH_TOKEN,
+    CRED_SCOPES,
     CRED_WEBHOOK_KEYS,
+    OWN_APP_SCOPES,
     PROVIDER_NAME,
     SUB_STATUS_STATUSES,
 )
@@ -55,12 +59,18 @@ KIND_WEBHOOK = "webhook"
 EVENT_ORDER = "order"
 EVENT_INLINE = "inline_order"
 UNAUTHORIZED = "Unauthorized."
+OWN_APP_NO_ORDERS = ("This SmartRecruiters company is connected to Stagehook through its own app (trigger mode): "
+                     "Stagehook offers no packages and takes no Assessment API orders for it. Interviews start "
+                     "from the stage mapping in Stagehook; to order packages, connect through the marketplace.")
 ATTACHMENT_REF = "attachment_url"
 # Deliveries that name no company are matched by signature against at most this many connections.
 MAX_SIGNATURE_CANDIDATES = 1000
 
 
 def _customer_client(connection: Connection):
+    """The company's API client, for either kind of connection: the marketplace's customer
+    credentials, or an own app's authorization-code tokens (``own_app.AuthorizationCodeTokenSource``:
+    refreshed before expiry, a 403 flagged with the permission it lacks)."""
     from .services import customer_client  # services build on this module's parsing
 
     return customer_client(connection)
@@ -69,6 +79,7 @@ def _customer_client(connection: Connection):
 class SmartRecruitersProvider(Provider):
     name = PROVIDER_NAME
     urls = "integrations.smartrecruiters.urls"
+    connection_urls = "integrations.smartrecruiters.connection_urls"
     # The sync's own share of the 10 requests/s per credential: webhook-driven reads and the
     # write-backs keep the rest.
     sync_rate = Rate(limit=6, seconds=1)
@@ -76,9 +87,34 @@ class SmartRecruitersProvider(Provider):
 
     def sync_unavailable(self, connection: Connection) -> str:
         credentials = connection.credentials or {}
+        if auth.is_own_app(connection):
+            if not credentials.get(CRED_REFRESH_TOKEN):
+                return "the company's own app is not authorized (re-authorize it on the connections page)"
+            return super().sync_unavailable(connection)
         if not (credentials.get(CRED_CLIENT_ID) and credentials.get(CRED_CLIENT_SECRET)):
             return "no SmartRecruiters customer credentials are stored (the consent has not completed)"
         return super().sync_unavailable(connection)
+
+    # --- the connections page -------------------------------------------------------------------
+    def connect_links(self) -> list[tuple[str, str]]:
+        return [("Connect SmartRecruiters (own app)", reverse("smartrecruiters:own-app-connect"))]
+
+    def connection_panel(self, connection: Connection) -> dict[str, Any] | None:
+        """An own-app connection's card: trigger mode, the permissions granted, re-authorize, disconnect."""
+        if not auth.is_own_app(connection):
+            return None
+        granted = str((connection.credentials or {}).get(CRED_SCOPES) or "").split()
+        return {"template": "smartrecruiters/_own_app_panel.html", "context": {
+            "granted": granted, "missing": [s for s in OWN_APP_SCOPES.split() if s not in granted],
+            "connect_url": reverse("smartrecruiters:own-app-connect"),
+            "disconnect_url": reverse("smartrecruiters:own-app-disconnect", args=[connection.pk]),
+            "sync_url": f"/app/connections/{connection.pk}/sync/",
+        }}
+
+    def connection_settings_url(self, connection: Connection) -> str:
+        if not auth.is_own_app(connection):
+            return ""  # a marketplace connection has nothing to set here (its results go to the order)
+        return reverse("smartrecruiters_connection:settings", kwargs={"connection_id": connection.pk})
 
     # --- inbound ------------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:
@@ -95,6 +131,8 @@ class SmartRecruitersProvider(Provider):
         connection = auth.connection_for_bearer(request.headers.get("Authorization", ""))
         if connection is None:
             raise InboundRejected(401, UNAUTHORIZED)
+        if auth.is_own_app(connection):
+            raise InboundRejected(403, OWN_APP_NO_ORDERS)
         return connection
 
     def verify_order(self, request: HttpRequest, *, raw_body: bytes, inline: bool) -> tuple[Connection, parsing.Order]:
@@ -223,7 +261,7 @@ class SmartRecruitersProvider(Provider):
         client = _customer_client(delivery.connection)
         payload = delivery.payload or {}
         if delivery.channel == DeliveryChannel.NOTE:
-            return self._note(client, assessment)
+            return self._trigger_results(client, delivery, assessment)
         if delivery.channel == DeliveryChannel.STAGE_MOVE:
             return self._stage_move(client, assessment, payload)
         body = dict(payload.get("result") or {})
@@ -258,17 +296,67 @@ class SmartRecruitersProvider(Provider):
                                        status=status, sub_status=sub_status)
         return WriteBackResult(status_code=204, remote_refs={"moved_to_stage_id": f"{status}/{sub_status}".rstrip("/")})
 
-    @staticmethod
-    def _note(client, assessment: Assessment) -> WriteBackResult:
+    def _trigger_results(self, client, delivery: Delivery, assessment: Assessment) -> WriteBackResult:
         """Trigger mode: the completed interview as a note on the candidate, shared with the job's
-        hiring team."""
-        score = writeback.score(assessment)
-        score_text = f" Score {score['raw']}/{score['max']}" if score else ""
-        label = f" ({assessment.score_label})" if assessment.score_label else ""
-        content = (f"#[CANDIDATE:{assessment.remote_candidate_id}] completed the Stagehook interview "
-                   f"{assessment.package.name}.{score_text}{label} Report: {assessment_report_url(assessment=assessment)}")
-        client.message_share(content=content, job_id=assessment.remote_job_id)
-        return WriteBackResult(status_code=201)
+        hiring team; for an own-app connection also the PDF report on the application and, when
+        one is chosen, the score in a candidate property. Each step done is kept in the delivery's
+        ``remote_refs`` (also when a later step fails: the refs ride on the exception), so a retry
+        repeats only what is missing and never posts the note twice."""
+        done = dict(delivery.remote_refs or {})
+        refs: dict[str, str] = {}
+        candidate_id, job_id = assessment.remote_candidate_id, assessment.remote_job_id
+        try:
+            if writeback.REF_NOTE not in done:
+                body = writeback.note_body(assessment, report_url=assessment_report_url(assessment=assessment),
+                                           correlation_id=writeback.note_correlation_id(delivery.pk))
+                answer = client.message_share(content=body["content"], job_id=job_id,
+                                              correlation_id=body["correlationId"])
+                refs[writeback.REF_NOTE] = str((answer or {}).get("id") or "") if isinstance(answer, dict) else ""
+            if auth.is_own_app(delivery.connection):
+                if writeback.REF_ATTACHMENT not in done:
+                    refs[writeback.REF_ATTACHMENT] = self._report_attach(client, delivery, assessment)
+                chosen = selectors.score_property_for(connection=delivery.connection)
+                value = writeback.property_value(assessment, chosen.score_property_type) if chosen else None
+                if chosen and value is not None:
+                    ref = writeback.score_property_ref(chosen.score_property_id, value)
+                    if done.get(writeback.REF_SCORE_PROPERTY) != ref:
+                        self._score_property_set(client, chosen, candidate_id, job_id, value)
+                        refs[writeback.REF_SCORE_PROPERTY] = ref
+        except Exception as exc:
+            exc.remote_refs = refs  # the steps that went through (integrations.deliveries stores them)
+            raise
+        return WriteBackResult(status_code=201, remote_refs=refs)
+
+    @staticmethod
+    def _report_attach(client, delivery: Delivery, assessment: Assessment) -> str:
+        """The report PDF on the application (``GENERIC_FILE``); its attachment id. A retry first
+        looks for the file by name: an earlier attempt may have stored it without our hearing the
+        answer (a timeout)."""
+        filename = writeback.report_filename(assessment)
+        candidate_id, job_id = assessment.remote_candidate_id, assessment.remote_job_id
+        if delivery.attempts:
+            found = writeback.attachment_id_named(client.application_attachments(candidate_id, job_id), filename)
+            if found:
+                return found
+        answer = client.application_attachment_add(
+            candidate_id, job_id, filename=filename, content=assessment_report_pdf(assessment=assessment),
+            attachment_type=writeback.ATTACHMENT_TYPE,
+        )
+        return str((answer or {}).get("id") or "") if isinstance(answer, dict) else ""
+
+    @staticmethod
+    def _score_property_set(client, chosen, candidate_id: str, job_id: str, value: Any) -> None:
+        try:
+            client.application_property_set(candidate_id, job_id, chosen.score_property_id, value=value)
+        except BadRequest as exc:
+            if exc.status_code != 404:
+                raise
+            label = chosen.score_property_label or chosen.score_property_id
+            raise BadRequest(
+                f"SmartRecruiters no longer has the score property {label!r} (or this application): choose "
+                f"another in the connection's settings, then re-send this write-back ({exc.message})",
+                status_code=404,
+            ) from None
 
     # --- reads ----------------------------------------------------------------------------------
     def candidate_fetch(self, connection: Connection, *, remote_candidate_id: str) -> Candidate | None:

@@ -12,6 +12,7 @@ from integrations.models import Connection, ConnectionStatus
 from tenants.models import Membership, Role, Tenant
 
 from .constants import PACKAGE_TYPE, PARTNER_FIELDS, PROVIDER_NAME
+from .models import ConnectionSettings
 from .writeback import assessment_id_for
 
 
@@ -80,3 +81,8 @@ def admin_tenants(*, user) -> QuerySet[Tenant]:
         return Tenant.objects.none()
     ids = Membership.objects.filter(user=user, role=Role.ADMIN, tenant__active=True).values("tenant_id")
     return Tenant.objects.filter(pk__in=ids).order_by("name")
+
+
+def score_property_for(*, connection: Connection) -> ConnectionSettings | None:
+    """The connection's chosen score property (its settings row), or None when none is chosen."""
+    return ConnectionSettings.objects.filter(connection=connection).exclude(score_property_id="").first()

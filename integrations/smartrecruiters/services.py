@@ -27,21 +27,32 @@ from tenants.models import Tenant
 from . import auth, selectors
 from .client import SmartRecruitersClient
 from .constants import (
+    CRED_ACCESS_TOKEN,
+    CRED_APP_CLIENT_ID,
+    CRED_APP_CLIENT_SECRET,
     CRED_CLIENT_ID,
     CRED_CLIENT_SECRET,
+    CRED_EXPIRES_AT,
+    CRED_GRANT,
+    CRED_REFRESH_TOKEN,
+    CRED_SCOPES,
     CRED_WEBHOOK_KEYS,
     PROVIDER_NAME,
     SUBSCRIPTION_REF,
     WEBHOOK_EVENTS,
 )
-from .models import PartnerClient
+from .models import ConnectionSettings, PartnerClient
 from .parsing import Order
+from .writeback import SCORE_PROPERTY_TYPES
+from .writeback import candidate_properties_for_score as score_properties_from
 
 logger = logging.getLogger(__name__)
 
 INSTALL_ACTOR = "smartrecruiters:consent"
 
 INSTALL_LOCK_TIMEOUT = 120.0
+OWN_APP_SECRET_KEYS = (CRED_APP_CLIENT_SECRET, CRED_ACCESS_TOKEN, CRED_REFRESH_TOKEN, "tokens_issued_at")
+OWN_APP_KEYS = (CRED_GRANT, CRED_APP_CLIENT_ID, CRED_EXPIRES_AT, CRED_SCOPES, *OWN_APP_SECRET_KEYS)
 
 
 def master_client(**kwargs) -> SmartRecruitersClient:
@@ -49,6 +60,12 @@ def master_client(**kwargs) -> SmartRecruitersClient:
 
 
 def customer_client(connection: Connection, **kwargs) -> SmartRecruitersClient:
+    """The company's API client: on the customer credentials the marketplace gave us, or, for a
+    connection made through the company's own app, on its authorization-code tokens."""
+    if auth.is_own_app(connection):
+        from .own_app import own_app_client  # own_app builds on this module's install steps
+
+        return own_app_client(connection, **kwargs)
     return SmartRecruitersClient(base_url=auth.api_base_for(connection), tokens=auth.customer_token_source(connection),
                                  **kwargs)
 
@@ -79,7 +96,9 @@ SETUP_FAILURES = {
 }
 
 
-def _connection_for_install(*, tenant: Tenant, company_id: str) -> Connection:
+def connection_for_install(*, tenant: Tenant, company_id: str) -> Connection:
+    """The company's connection for an install into ``tenant`` (marketplace or own app), locked
+    and created when missing; ``InstallFailed`` when another workspace holds it."""
     with transaction.atomic():
         connection = (
             Connection.objects.select_for_update()
@@ -91,7 +110,9 @@ def _connection_for_install(*, tenant: Tenant, company_id: str) -> Connection:
                 name=f"SmartRecruiters {company_id}", status=ConnectionStatus.PENDING,
                 api_base_url=auth.api_base(), status_reason="consent started",
             )
-        unfinished = connection.status == ConnectionStatus.PENDING and not (connection.credentials or {}).get(CRED_CLIENT_ID)
+        credentials = connection.credentials or {}
+        unfinished = connection.status == ConnectionStatus.PENDING and not (
+            credentials.get(CRED_CLIENT_ID) or credentials.get(CRED_REFRESH_TOKEN))
         if connection.tenant_id != tenant.pk and connection.status != ConnectionStatus.DISCONNECTED and not unfinished:
             raise InstallFailed("This SmartRecruiters company is already connected to another Stagehook workspace.")
         if connection.tenant_id != tenant.pk:
@@ -108,7 +129,8 @@ def _connection_for_install(*, tenant: Tenant, company_id: str) -> Connection:
         return connection
 
 
-def _record(connection: Connection, **fields) -> None:
+def connection_fields_record(connection: Connection, **fields) -> None:
+    """Write ``fields`` at once (each install step's result is kept even if a later one fails)."""
     for name, value in fields.items():
         setattr(connection, name, value)
     Connection.objects.filter(pk=connection.pk).update(**fields, updated_at=timezone.now())
@@ -116,7 +138,7 @@ def _record(connection: Connection, **fields) -> None:
 
 def _fail(connection: Connection, message: str) -> InstallFailed:
     # "pending or as it was": an active connection stays active, with the reason recorded.
-    _record(connection, status_reason=message[:300])
+    connection_fields_record(connection, status_reason=message[:300])
     logger.warning("smartrecruiters install of connection %s stopped: %s", connection.pk, message)
     return InstallFailed(message, connection=connection)
 
@@ -140,18 +162,19 @@ def _set_up_integration(connection: Connection) -> bool:
             return True
         message = SETUP_FAILURES.get(exc.status_code or 0) or f"SmartRecruiters setUpIntegration failed: {exc.message}"
         raise _fail(connection, message) from None
-    credentials = dict(connection.credentials or {})
+    # A company that used its own app before now uses the marketplace: its app's secrets go.
+    credentials = {k: v for k, v in (connection.credentials or {}).items() if k not in OWN_APP_KEYS}
     credentials[CRED_CLIENT_ID] = str(answer["clientId"])
     credentials[CRED_CLIENT_SECRET] = str(answer["clientSecret"])
     with transaction.atomic():
-        _record(connection, credentials=credentials)
+        connection_fields_record(connection, credentials=credentials)
         # Only the credentials SmartRecruiters now holds stay valid.
         PartnerClient.objects.filter(connection=connection, revoked_at__isnull=True).exclude(
             pk=minted.client.pk).update(revoked_at=timezone.now())
     return False
 
 
-def _subscribe(connection: Connection, *, alerting_email: str = "") -> None:
+def smartrecruiters_subscription_ensure(*, connection: Connection, alerting_email: str = "") -> None:
     """One subscription for the company with every event we use: created (its id committed at
     once), activated, and its signing key stored encrypted. Steps already done are skipped."""
     refs = dict(connection.subscription_ids or {})
@@ -168,18 +191,18 @@ def _subscribe(connection: Connection, *, alerting_email: str = "") -> None:
         if not isinstance(created, dict) or not created.get("id"):
             raise BadRequest("SmartRecruiters created a subscription without an id")
         sub = {"id": str(created["id"]), "events": list(WEBHOOK_EVENTS), "active": False}
-        _record(connection, subscription_ids={**refs, SUBSCRIPTION_REF: sub})
+        connection_fields_record(connection, subscription_ids={**refs, SUBSCRIPTION_REF: sub})
     if not sub.get("active"):
         client.subscription_activate(sub["id"])
         sub["active"] = True
-        _record(connection, subscription_ids={**refs, SUBSCRIPTION_REF: sub})
+        connection_fields_record(connection, subscription_ids={**refs, SUBSCRIPTION_REF: sub})
     if not credentials.get(CRED_WEBHOOK_KEYS):
         key = client.subscription_secret(sub["id"])
         secret = str((key or {}).get("secretKey") or "") if isinstance(key, dict) else ""
         if not secret:
             raise BadRequest("SmartRecruiters generated no secretKey for the subscription")
         credentials[CRED_WEBHOOK_KEYS] = [secret]
-        _record(connection, credentials=credentials)
+        connection_fields_record(connection, credentials=credentials)
 
 
 def smartrecruiters_install(*, tenant: Tenant, company_id: str, actor: str, alerting_email: str = "") -> InstallResult:
@@ -192,10 +215,10 @@ def smartrecruiters_install(*, tenant: Tenant, company_id: str, actor: str, aler
         raise InstallFailed("The link from SmartRecruiters has no companyId.")
     try:
         with distributed_lock(f"smartrecruiters-install-{company_id}", timeout=INSTALL_LOCK_TIMEOUT, wait=30.0):
-            connection = _connection_for_install(tenant=tenant, company_id=company_id)
+            connection = connection_for_install(tenant=tenant, company_id=company_id)
             try:
                 reconsent = _set_up_integration(connection)
-                _subscribe(connection, alerting_email=alerting_email)
+                smartrecruiters_subscription_ensure(connection=connection, alerting_email=alerting_email)
             except ClientError as exc:
                 if isinstance(exc, AuthFailed) and "SMARTRECRUITERS_CLIENT_ID" in exc.message:
                     raise _fail(connection, "Stagehook's SmartRecruiters partner credentials are not configured.") from None
@@ -216,7 +239,7 @@ def smartrecruiters_disconnect(*, connection: Connection, reason: str) -> Connec
     with transaction.atomic():
         auth.tokens_revoke(connection=connection)
         connection = connection_disconnect(connection=connection, reason=reason)
-        transaction.on_commit(lambda: _enqueue_unsubscribe(connection.pk))
+        transaction.on_commit(lambda: enqueue_unsubscribe(connection.pk))
     return connection
 
 
@@ -248,7 +271,7 @@ def smartrecruiters_disconnect_check(*, connection_id: int) -> bool:
     return False
 
 
-def _enqueue_unsubscribe(connection_id: int) -> None:
+def enqueue_unsubscribe(connection_id: int) -> None:
     from .tasks import smartrecruiters_unsubscribe
 
     smartrecruiters_unsubscribe.delay(connection_id)
@@ -271,11 +294,71 @@ def smartrecruiters_subscription_delete(*, connection_id: int) -> bool:
                 raise  # SmartRecruiters down or busy: the task tries again, the secrets stay meanwhile
             deleted = exc.status_code == 404
             logger.info("connection %s: subscription not deleted (%s)", connection.pk, exc.code)
+    # Own app: SmartRecruiters documents no token revocation; its secret and tokens are deleted.
     credentials = {k: v for k, v in (connection.credentials or {}).items()
-                   if k not in (CRED_WEBHOOK_KEYS, CRED_CLIENT_SECRET)}
+                   if k not in (CRED_WEBHOOK_KEYS, CRED_CLIENT_SECRET, *OWN_APP_SECRET_KEYS)}
     refs.pop(SUBSCRIPTION_REF, None)
-    _record(connection, credentials=credentials, subscription_ids=refs)
+    connection_fields_record(connection, credentials=credentials, subscription_ids=refs)
+    if auth.is_own_app(connection):
+        from .own_app import tokens_forget
+
+        tokens_forget(connection_id=connection.pk)
     return deleted
+
+
+# --- connection settings: the score property --------------------------------------------------
+class SettingsRefused(Exception):
+    """A settings change that cannot be made as asked; ``message`` is shown to the admin."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _properties_failure(exc: ClientError) -> str:
+    if isinstance(exc, AuthFailed):
+        return (f"SmartRecruiters refused to list the candidate properties ({exc.message}). Re-authorize the "
+                "connection so the app has the jobs_read permission.")
+    if isinstance(exc, BadRequest):
+        return f"SmartRecruiters refused to list the candidate properties: {exc.message}"
+    return "SmartRecruiters could not be reached to list the candidate properties; try again in a minute."
+
+
+def smartrecruiters_score_properties_fetch(*, connection: Connection) -> list[dict[str, str]]:
+    """The company's candidate properties a score can be written into (``[{id, label, type}]``),
+    read live from ``GET /configuration/candidate-properties``. Raises ``SettingsRefused`` with
+    what to do when SmartRecruiters cannot answer."""
+    try:
+        listing = customer_client(connection).candidate_properties()
+    except ClientError as exc:
+        logger.warning("connection %s: candidate properties not listed: %s %s", connection.pk, exc.code, exc.status_code)
+        raise SettingsRefused(_properties_failure(exc)) from None
+    return score_properties_from(listing)
+
+
+def smartrecruiters_score_property_set(*, connection: Connection, property_id: str, actor: str,
+                                       available: list[dict[str, str]] | None = None) -> ConnectionSettings:
+    """Choose the candidate property that receives the score (blank: none). The id must be one of
+    the company's properties of a type that can hold a score (``available``, else read live):
+    otherwise ``SettingsRefused`` and nothing is stored."""
+    property_id = (property_id or "").strip()
+    chosen = None
+    if property_id:
+        if available is None:
+            available = smartrecruiters_score_properties_fetch(connection=connection)
+        chosen = next((p for p in available if p["id"] == property_id), None)
+        if chosen is None:
+            raise SettingsRefused(f"SmartRecruiters has no candidate property {property_id!r} that can hold a score "
+                                  f"(a {', '.join(SCORE_PROPERTY_TYPES)} property).")
+    with transaction.atomic():
+        row, _ = ConnectionSettings.objects.select_for_update().get_or_create(connection=connection)
+        row.score_property_id = chosen["id"] if chosen else ""
+        row.score_property_label = chosen["label"] if chosen else ""
+        row.score_property_type = chosen["type"] if chosen else ""
+        row.updated_by = actor[:200]
+        row.save()
+    logger.info("connection %s: score property %s (by %s)", connection.pk, row.score_property_id or "none", actor)
+    return row
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,10 @@ def disconnect(request: HttpRequest, company_id: str) -> HttpResponse:
         return json_error(401, "Unauthorized.")
     if connection.remote_account_id != company_id:
         return json_error(404, "Unknown company.")
+    if auth.is_own_app(connection):
+        # The marketplace listing was removed; the company's own app still connects it.
+        logger.info("connection %s: marketplace removal ignored (connected through its own app)", connection.pk)
+        return HttpResponse(status=204)
     if connection.status != ConnectionStatus.DISCONNECTED:
         services.smartrecruiters_disconnect(connection=connection, reason="disconnected in SmartRecruiters")
     return HttpResponse(status=204)

@@ -1,6 +1,7 @@
 """Result write-backs: the ``PackageResult`` partial update (RFC 7396) for an order's results URL,
-built from the assessment. The signed report link is added when the delivery is sent (it expires),
-as is the PDF. Plain functions of the assessment: no HTTP."""
+and, in trigger mode, the note on the candidate (``POST /messages/shares``) and the score as a
+candidate property value, built from the assessment. The signed report link is added when the
+delivery is sent (it expires), as is the PDF. Plain functions of the assessment: no HTTP."""
 
 from __future__ import annotations
 
@@ -18,6 +19,22 @@ SUMMARIES = {
     Status.CANCELLED: "The Stagehook interview was cancelled",
 }
 REPORT_NAME = "Interview report"
+# What the note says of each status (trigger mode writes back completed interviews).
+NOTE_STATUS = {
+    Status.COMPLETED: "Completed",
+    Status.FAILED: "Failed",
+    Status.EXPIRED: "Expired",
+    Status.CANCELLED: "Cancelled",
+}
+NOTE_SUMMARY_MAX = 2000
+# The steps of a trigger-mode write-back, as keys of ``Delivery.remote_refs``: a step whose key is
+# there is done and is not repeated by a retry.
+REF_NOTE = "note_id"
+REF_ATTACHMENT = "attachment_id"
+REF_SCORE_PROPERTY = "score_property"  # "<propertyId>=<value>" as written
+ATTACHMENT_TYPE = "GENERIC_FILE"
+# Candidate property types a score can be written into, and how (``property_value``).
+SCORE_PROPERTY_TYPES = ("NUMBER", "PERCENT", "TEXT")
 
 
 def iso(moment) -> str:
@@ -120,3 +137,83 @@ def stage_move_target(payload: dict[str, Any]) -> tuple[str, str] | None:
         return None
     status, _, sub_status = stage_id.partition("/")
     return status.strip().upper(), (str(payload.get("to_sub_status") or "") or sub_status).strip()
+
+
+# --- trigger mode: the note, the report file, the score property -----------------------------------
+def note_correlation_id(delivery_id: int) -> str:
+    """The note's ``correlationId``: one per delivery, the same on every retry of it."""
+    return f"stagehook-delivery-{delivery_id}"
+
+
+def note_content(assessment: Assessment, *, report_url: str) -> str:
+    """The note's text: the candidate tag first (SmartRecruiters links the note to the candidate),
+    then status, score, summary and the signed report link. Marketplace trigger mode and own-app
+    connections write the same note."""
+    value = score(assessment)
+    status = NOTE_STATUS.get(assessment.status, str(assessment.status).replace("_", " ").capitalize())
+    verb = "completed" if assessment.status == Status.COMPLETED else "has a result for"
+    lines = [f"#[CANDIDATE:{assessment.remote_candidate_id}] {verb} the Stagehook interview {assessment.package.name}.",
+             f"Status: {status}"]
+    if value is not None:
+        label = f" ({assessment.score_label})" if assessment.score_label else ""
+        lines.append(f"Score: {value['raw']}/{value['max']}{label}")
+    summary = " ".join((assessment.summary or "").split())
+    if summary:
+        if len(summary) > NOTE_SUMMARY_MAX:
+            summary = summary[: NOTE_SUMMARY_MAX - 1].rstrip() + "\u2026"
+        lines.append(f"Summary: {summary}")
+    lines.append(f"Report: {report_url}")
+    return "\n".join(lines)
+
+
+def note_body(assessment: Assessment, *, report_url: str, correlation_id: str) -> dict[str, Any]:
+    """``POST /messages/shares``: shared with the hiring team of the application's job."""
+    return {
+        "content": note_content(assessment, report_url=report_url),
+        "correlationId": correlation_id,
+        "shareWith": {"hiringTeamOf": [assessment.remote_job_id]},
+    }
+
+
+def property_value(assessment: Assessment, property_type: str) -> Any:
+    """The score as the value of a candidate property of ``property_type`` (NUMBER: the raw score;
+    PERCENT: the score as a share of its range; TEXT: "raw/max"), or None when there is no score
+    or the type cannot hold one."""
+    value = score(assessment)
+    if value is None:
+        return None
+    kind = (property_type or "").upper()
+    if kind == "NUMBER":
+        return value["raw"]
+    if kind == "PERCENT":
+        return round(100 * (value["raw"] - value["min"]) / (value["max"] - value["min"]))
+    if kind == "TEXT":
+        return f"{value['raw']}/{value['max']}"
+    return None
+
+
+def score_property_ref(property_id: str, value: Any) -> str:
+    return f"{property_id}={value}"
+
+
+def attachment_id_named(listing: Any, filename: str) -> str:
+    """The id of the attachment called ``filename`` in a ``GET .../attachments`` answer, or ""."""
+    content = listing.get("content") if isinstance(listing, dict) else None
+    for item in content or []:
+        if isinstance(item, dict) and item.get("name") == filename and item.get("id"):
+            return str(item["id"])
+    return ""
+
+
+def candidate_properties_for_score(listing: Any) -> list[dict[str, str]]:
+    """The properties of ``GET /configuration/candidate-properties`` a score can be written into:
+    ``[{id, label, type}]`` sorted by label."""
+    content = listing.get("content") if isinstance(listing, dict) else listing
+    found = []
+    for item in content or []:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        kind = str(item.get("type") or "").upper()
+        if kind in SCORE_PROPERTY_TYPES:
+            found.append({"id": str(item["id"])[:128], "label": str(item.get("label") or item["id"])[:200], "type": kind})
+    return sorted(found, key=lambda p: (p["label"].lower(), p["id"]))

@@ -54,6 +54,7 @@ class FakeSmartRecruiters:
         self.defaults: dict[tuple[str, str], Any] = {}
         self.queues: dict[tuple[str, str], deque] = defaultdict(deque)
         self.tokens: dict[str, str] = {}  # token -> client id
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> client id (own-app connections)
         self.clients = {MASTER_ID: MASTER_SECRET, CUSTOMER_ID: CUSTOMER_SECRET}  # who may get a token
         self.token_lifetime = 3600
         self.in_flight = 0
@@ -84,8 +85,20 @@ class FakeSmartRecruiters:
     def calls(self, method: str, pattern: str) -> list[Seen]:
         return [s for s in self.seen if s.method == method and re.fullmatch(pattern, s.path)]
 
+    def token_issue(self, client_id: str = CUSTOMER_ID) -> str:
+        """An access token as an authorization-code grant leaves it (own-app connections)."""
+        token = uuid.uuid4().hex
+        self.tokens[token] = client_id
+        return token
+
     def _token(self, request: Request) -> Response:
         form = request.form
+        if form.get("grant_type") == "refresh_token" and form.get("refresh_token") in self.refresh_tokens:
+            token = self.token_issue(self.refresh_tokens[form["refresh_token"]])
+            refresh = uuid.uuid4().hex
+            self.refresh_tokens[refresh] = self.refresh_tokens.pop(form["refresh_token"])
+            return Response(json.dumps({"access_token": token, "refresh_token": refresh, "token_type": "Bearer",
+                                        "expires_in": self.token_lifetime}), content_type="application/json")
         if form.get("grant_type") != "client_credentials" or self.clients.get(form.get("client_id")) != form.get("client_secret"):
             return Response(json.dumps({"error": "invalid_client"}), status=401, content_type="application/json")
         token = uuid.uuid4().hex
@@ -133,3 +146,111 @@ class FakeSmartRecruiters:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class CandidateRecords:
+    """What the trigger-mode write-back leaves in SmartRecruiters, on a ``FakeSmartRecruiters``:
+    notes (``POST /messages/shares``), application attachments (multipart ``file`` +
+    ``attachmentType``, listed by ``GET``), candidate properties (``GET
+    /configuration/candidate-properties``) and their values per application (``PUT``), each
+    validated as SmartRecruiters does. Scripted failures: ``fake.queue(...)`` answers first."""
+
+    NOTE = r"/messages/shares"
+    ATTACHMENTS = r"/candidates/[^/]+/jobs/[^/]+/attachments"
+    PROPERTIES = r"/configuration/candidate-properties"
+    PROPERTY_VALUE = r"/candidates/[^/]+/jobs/[^/]+/properties/[^/]+"
+    ATTACHMENT_TYPES = ("GENERIC_FILE", "RESUME", "COVER_LETTER")
+
+    def __init__(self, fake: FakeSmartRecruiters, *, applications: set[tuple[str, str]], properties: list[dict] | None = None):
+        self.fake = fake
+        self.applications = set(applications)  # (candidate id, job id)
+        self.properties = properties if properties is not None else [
+            {"id": "stagehook-score", "label": "Interview score", "type": "NUMBER"},
+            {"id": "score-percent", "label": "Score %", "type": "PERCENT"},
+            {"id": "notes-text", "label": "Screening notes", "type": "TEXT"},
+            {"id": "source-select", "label": "Source", "type": "SINGLE_SELECT"},
+        ]
+        self.notes: list[dict] = []
+        self.attachments: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        self.values: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
+        self.lose_answers: dict[str, int] = defaultdict(int)  # pattern -> stored, but answered 503, this many times
+        fake.route("POST", self.NOTE, self._note)
+        fake.route("POST", self.ATTACHMENTS, self._attach)
+        fake.route("GET", self.ATTACHMENTS, self._attachments)
+        fake.route("GET", self.PROPERTIES, lambda seen: Answer(200, {"totalFound": len(self.properties),
+                                                                     "content": self.properties}))
+        fake.route("PUT", self.PROPERTY_VALUE, self._value)
+
+    @staticmethod
+    def _error(status: int, message: str) -> Answer:
+        return Answer(status, {"id": uuid.uuid4().hex[:16], "code": "INVALID_REQUEST" if status == 400 else "NOT_FOUND",
+                               "message": message, "errors": []})
+
+    def _stored_then(self, pattern: str, answer: Answer) -> Answer:
+        if self.lose_answers[pattern]:
+            self.lose_answers[pattern] -= 1
+            return Answer(503, {"message": "upstream timeout"})
+        return answer
+
+    def _note(self, seen: Seen) -> Answer:
+        try:
+            body = seen.json()
+        except ValueError:
+            return self._error(400, "body is not JSON")
+        content, share = body.get("content"), body.get("shareWith")
+        if not isinstance(content, str) or not content.strip() or not isinstance(share, dict):
+            return self._error(400, "content and shareWith are required")
+        unknown = set(body) - {"content", "correlationId", "shareWith"}
+        if unknown or not isinstance(share.get("hiringTeamOf", []), list):
+            return self._error(400, f"unexpected fields {sorted(unknown)}")
+        if not any(job for _, job in self.applications if job in share.get("hiringTeamOf", [])):
+            return self._error(400, "unknown job in shareWith.hiringTeamOf")
+        note = {"id": uuid.uuid4().hex[:12], **body,
+                "candidates": re.findall(r"#\[CANDIDATE:([^\]]+)\]", content)}
+        self.notes.append(note)
+        return self._stored_then(self.NOTE, Answer(201, {"id": note["id"], "createdOn": "2026-01-01T00:00:00Z"}))
+
+    def _application(self, seen: Seen) -> tuple[str, str] | None:
+        parts = seen.path.split("/")
+        key = (parts[2], parts[4])
+        return key if key in self.applications else None
+
+    def _attach(self, seen: Seen) -> Answer:
+        key = self._application(seen)
+        if key is None:
+            return self._error(404, "candidate or application not found")
+        if "file" not in seen.files or not seen.files["file"][1]:
+            return self._error(400, "file is required")
+        if seen.form.get("attachmentType") not in self.ATTACHMENT_TYPES:
+            return self._error(400, "attachmentType must be one of " + ", ".join(self.ATTACHMENT_TYPES))
+        filename, content, mimetype = seen.files["file"]
+        item = {"id": uuid.uuid4().hex[:12], "name": filename, "type": seen.form["attachmentType"],
+                "contentType": mimetype, "size": len(content)}
+        self.attachments[key].append(item)
+        return self._stored_then(self.ATTACHMENTS, Answer(201, item))
+
+    def _attachments(self, seen: Seen) -> Answer:
+        key = self._application(seen)
+        if key is None:
+            return self._error(404, "candidate or application not found")
+        return Answer(200, {"totalFound": len(self.attachments[key]), "content": self.attachments[key]})
+
+    def _value(self, seen: Seen) -> Answer:
+        key = self._application(seen)
+        if key is None:
+            return self._error(404, "candidate or application not found")
+        prop = next((p for p in self.properties if p["id"] == seen.path.rsplit("/", 1)[1]), None)
+        if prop is None:
+            return self._error(404, "candidate property not found")
+        try:
+            body = seen.json()
+        except ValueError:
+            return self._error(400, "body is not JSON")
+        if not isinstance(body, dict) or set(body) != {"value"}:
+            return self._error(400, "the body is {\"value\": ...}")
+        value = body["value"]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if (prop["type"] in ("NUMBER", "PERCENT") and not number) or (prop["type"] == "TEXT" and not isinstance(value, str)):
+            return self._error(400, f"value does not fit a {prop['type']} property")
+        self.values[key][prop["id"]] = value
+        return Answer(204, "")

@@ -1,0 +1,291 @@
+"""Trigger-mode results of an own-app (authorization-code) connection through the outbox: a note
+on the candidate, the PDF report on the application and the score in the chosen candidate
+property, each once, even when SmartRecruiters fails the first tries (``stub.CandidateRecords``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+
+from assessments.models import Mode, Status
+from assessments.services import CandidateSnapshot, assessment_order, assessment_start, assessment_submit_answers
+from integrations.deliveries import MAX_ATTEMPTS, delivery_resend, delivery_send_by_id
+from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, DeliveryStatus
+from integrations.smartrecruiters import writeback
+from integrations.smartrecruiters.constants import (
+    CRED_ACCESS_TOKEN,
+    CRED_APP_CLIENT_ID,
+    CRED_APP_CLIENT_SECRET,
+    CRED_EXPIRES_AT,
+    CRED_GRANT,
+    CRED_REFRESH_TOKEN,
+    CRED_SCOPES,
+    CRED_WEBHOOK_KEYS,
+    GRANT_AUTHORIZATION_CODE,
+    OWN_APP_SCOPES,
+    PROVIDER_NAME,
+)
+from integrations.smartrecruiters.models import ConnectionSettings
+from tests.factories import TenantFactory
+
+from .conftest import COMPANY_ID
+from .stub import CUSTOMER_ID, CUSTOMER_SECRET, WEBHOOK_KEY, Answer, CandidateRecords
+
+CANDIDATE, JOB = "c-1", "j-1"
+NOTE, ATTACHMENTS, PROPERTY_VALUE = CandidateRecords.NOTE, CandidateRecords.ATTACHMENTS, CandidateRecords.PROPERTY_VALUE
+
+
+def own_app_credentials(fake_sr) -> dict:
+    """``Connection.credentials`` as the authorization-code callback leaves them (OWNAPP.md)."""
+    refresh = "refresh-" + fake_sr.token_issue()
+    fake_sr.refresh_tokens[refresh] = CUSTOMER_ID
+    return {
+        CRED_GRANT: GRANT_AUTHORIZATION_CODE, CRED_APP_CLIENT_ID: CUSTOMER_ID, CRED_APP_CLIENT_SECRET: CUSTOMER_SECRET,
+        CRED_ACCESS_TOKEN: fake_sr.token_issue(), CRED_REFRESH_TOKEN: refresh, CRED_EXPIRES_AT: int(time.time()) + 3600,
+        CRED_SCOPES: OWN_APP_SCOPES, CRED_WEBHOOK_KEYS: [WEBHOOK_KEY],
+        "client_id": CUSTOMER_ID, "client_secret": CUSTOMER_SECRET,  # TEMP until h2's token source is merged
+    }
+
+
+@pytest.fixture
+def own_app(tenant, fake_sr):
+    return Connection.objects.create(
+        tenant=tenant, provider=PROVIDER_NAME, remote_account_id=COMPANY_ID, status=ConnectionStatus.ACTIVE,
+        api_base_url=fake_sr.url, credentials=own_app_credentials(fake_sr),
+    )
+
+
+@pytest.fixture
+def records(fake_sr):
+    return CandidateRecords(fake_sr, applications={(CANDIDATE, JOB)})
+
+
+def choose(connection, property_id="stagehook-score", label="Interview score", kind="NUMBER"):
+    return ConnectionSettings.objects.update_or_create(connection=connection, defaults={
+        "score_property_id": property_id, "score_property_label": label, "score_property_type": kind})[0]
+
+
+def complete(connection, package, capture):
+    with capture(execute=True):
+        assessment, _ = assessment_order(
+            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
+            remote_application_id=f"{CANDIDATE}:{JOB}", remote_candidate_id=CANDIDATE, remote_job_id=JOB,
+            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
+        )
+    with capture(execute=True):
+        assessment_start(assessment=assessment)
+    with capture(execute=True):
+        assessment_submit_answers(
+            assessment=assessment,
+            answers={q.pk: "I listen, apologise and solve it. Context and outcome." for q in package.questions.all()},
+        )
+    assessment.refresh_from_db()
+    assert assessment.status == Status.COMPLETED
+    return assessment
+
+
+def note_delivery(assessment) -> Delivery:
+    return Delivery.objects.get(assessment=assessment, channel=DeliveryChannel.NOTE)
+
+
+def retry_until_settled(delivery: Delivery, capture, *, limit: int = MAX_ATTEMPTS) -> Delivery:
+    """Each due retry of the outbox, as its task would run it when the backoff is over."""
+    for _ in range(limit):
+        delivery.refresh_from_db()
+        if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
+            return delivery
+        with capture(execute=True):
+            delivery_send_by_id(delivery_id=delivery.pk, now=(delivery.next_attempt_at or dt.datetime.now(dt.timezone.utc))
+                                + dt.timedelta(seconds=2))
+    delivery.refresh_from_db()
+    return delivery
+
+
+def successes(fake_sr, method, pattern):
+    return [s for s in fake_sr.calls(method, pattern)]
+
+
+def test_a_completed_interview_leaves_a_note_the_pdf_and_the_score_property(
+    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    choose(own_app)
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    delivery = note_delivery(assessment)
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+
+    [note] = records.notes
+    assert note["shareWith"] == {"hiringTeamOf": [JOB]} and note["candidates"] == [CANDIDATE]
+    assert note["correlationId"] == writeback.note_correlation_id(delivery.pk)
+    lines = note["content"].split("\n")
+    assert lines[0] == f"#[CANDIDATE:{CANDIDATE}] completed the Stagehook interview {package.name}."
+    assert "Status: Completed" in lines
+    raw = writeback.score(assessment)["raw"]
+    assert any(line.startswith(f"Score: {raw}/100") for line in lines)
+    assert f"Summary: {' '.join(assessment.summary.split())}" in lines
+    assert lines[-1].startswith("Report: ") and "/r/" in lines[-1]
+
+    [upload] = fake_sr.calls("POST", ATTACHMENTS)
+    assert upload.path == f"/candidates/{CANDIDATE}/jobs/{JOB}/attachments"
+    assert upload.headers["Content-Type"].startswith("multipart/form-data")
+    assert upload.form == {"attachmentType": "GENERIC_FILE"}
+    filename, content, mimetype = upload.files["file"]
+    assert content.startswith(b"%PDF-") and mimetype == "application/pdf" and filename == f"stagehook-report-{assessment.pk}.pdf"
+    [attachment] = records.attachments[(CANDIDATE, JOB)]
+
+    [put] = fake_sr.calls("PUT", PROPERTY_VALUE)
+    assert put.path == f"/candidates/{CANDIDATE}/jobs/{JOB}/properties/stagehook-score" and put.json() == {"value": raw}
+    assert records.values[(CANDIDATE, JOB)] == {"stagehook-score": raw}
+    assert delivery.remote_refs == {
+        writeback.REF_NOTE: note["id"], writeback.REF_ATTACHMENT: attachment["id"],
+        writeback.REF_SCORE_PROPERTY: f"stagehook-score={raw}",
+    }
+
+
+def test_without_a_chosen_property_only_the_note_and_the_pdf_go(
+    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    assert note_delivery(assessment).status == DeliveryStatus.SENT
+    assert len(records.notes) == 1 and len(records.attachments[(CANDIDATE, JOB)]) == 1
+    assert not fake_sr.calls("PUT", PROPERTY_VALUE)
+
+
+@pytest.mark.parametrize("kind,expected", [("PERCENT", "percent"), ("TEXT", "text")])
+def test_the_score_fits_the_property_type(own_app, records, fake_sr, package, django_capture_on_commit_callbacks,
+                                          kind, expected):
+    choose(own_app, {"PERCENT": "score-percent", "TEXT": "notes-text"}[kind], kind=kind)
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    assert note_delivery(assessment).status == DeliveryStatus.SENT
+    raw = writeback.score(assessment)["raw"]
+    [value] = records.values[(CANDIDATE, JOB)].values()
+    assert value == (raw if expected == "percent" else f"{raw}/100")
+
+
+def test_every_step_goes_once_although_smartrecruiters_fails_the_first_tries(
+    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    choose(own_app)
+    fake_sr.queue("POST", NOTE, Answer(503, {"message": "down"}))
+    fake_sr.queue("POST", ATTACHMENTS, Answer(503, {"message": "down"}), Answer(503, {"message": "down"}))
+    fake_sr.queue("PUT", PROPERTY_VALUE, Answer(503, {"message": "down"}))
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    delivery = note_delivery(assessment)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_status_code == 503 and not delivery.remote_refs
+
+    delivery = retry_until_settled(delivery, django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    # note: 503, 201; attachment: 503, 503, 201; property: 503, 204 -> five failed attempts and one success
+    assert delivery.attempts == 5
+    assert [a.status_code for a in delivery.attempt_rows.all()] == [503, 503, 503, 503, 201]
+    assert len(fake_sr.calls("POST", NOTE)) == 2 and len(records.notes) == 1
+    assert len(fake_sr.calls("POST", ATTACHMENTS)) == 3 and len(records.attachments[(CANDIDATE, JOB)]) == 1
+    assert len(fake_sr.calls("PUT", PROPERTY_VALUE)) == 2 and records.values[(CANDIDATE, JOB)]
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE, writeback.REF_ATTACHMENT, writeback.REF_SCORE_PROPERTY}
+    # One correlationId on every try of the note.
+    ids = {s.json()["correlationId"] for s in fake_sr.calls("POST", NOTE)}
+    assert ids == {writeback.note_correlation_id(delivery.pk)}
+
+
+def test_a_failed_attempt_keeps_the_steps_it_did(own_app, records, fake_sr, package, django_capture_on_commit_callbacks):
+    fake_sr.queue("POST", ATTACHMENTS, Answer(503, {"message": "down"}))
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    delivery = note_delivery(assessment)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.remote_refs == {writeback.REF_NOTE: records.notes[0]["id"]}
+    retry_until_settled(delivery, django_capture_on_commit_callbacks)
+    assert len(fake_sr.calls("POST", NOTE)) == 1
+
+
+def test_a_file_stored_whose_answer_was_lost_is_not_uploaded_again(
+    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    records.lose_answers[ATTACHMENTS] = 1  # stored, answered 503 (a timeout in between)
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT
+    [attachment] = records.attachments[(CANDIDATE, JOB)]
+    assert len(fake_sr.calls("POST", ATTACHMENTS)) == 1 and len(fake_sr.calls("GET", ATTACHMENTS)) == 1
+    assert delivery.remote_refs[writeback.REF_ATTACHMENT] == attachment["id"]
+
+
+def test_a_removed_property_is_dead_with_its_fix_and_the_resend_repeats_only_it(
+    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    choose(own_app, "gone-property", label="Old score")
+    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    delivery = note_delivery(assessment)
+    assert delivery.status == DeliveryStatus.DEAD and delivery.last_status_code == 404
+    assert "Old score" in delivery.last_error and "connection's settings" in delivery.last_error
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE, writeback.REF_ATTACHMENT}
+
+    choose(own_app)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery_resend(delivery=delivery)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert len(fake_sr.calls("POST", NOTE)) == 1 and len(fake_sr.calls("POST", ATTACHMENTS)) == 1
+    assert records.values[(CANDIDATE, JOB)] == {"stagehook-score": writeback.score(assessment)["raw"]}
+
+
+def test_another_tenants_choice_does_not_apply(own_app, records, fake_sr, package, django_capture_on_commit_callbacks):
+    other = Connection.objects.create(tenant=TenantFactory(), provider=PROVIDER_NAME, remote_account_id="Other",
+                                      credentials=own_app_credentials(fake_sr))
+    choose(other)
+    complete(own_app, package, django_capture_on_commit_callbacks)
+    assert not fake_sr.calls("PUT", PROPERTY_VALUE)
+
+
+def test_a_marketplace_trigger_note_is_the_same_note_and_nothing_else(
+    connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    choose(connection)  # ignored: a marketplace connection writes the note only
+    assessment = complete(connection, package, django_capture_on_commit_callbacks)
+    delivery = note_delivery(assessment)
+    assert delivery.status == DeliveryStatus.SENT
+    [note] = records.notes
+    report_line = note["content"].rsplit("\n", 1)[1]
+    assert note["content"] == writeback.note_content(assessment, report_url=report_line.removeprefix("Report: "))
+    assert note["correlationId"] == writeback.note_correlation_id(delivery.pk)
+    assert not fake_sr.calls("POST", ATTACHMENTS) and not fake_sr.calls("PUT", PROPERTY_VALUE)
+
+
+# --- the pure parts -------------------------------------------------------------------------------
+def test_note_content_without_a_score_or_summary(package):
+    from assessments.models import Assessment
+
+    assessment = Assessment(package=package, tenant=package.tenant, status=Status.COMPLETED, remote_candidate_id="c-9",
+                            remote_job_id="j-9")
+    content = writeback.note_content(assessment, report_url="https://stagehook.example/r/x/")
+    assert content.split("\n") == [f"#[CANDIDATE:c-9] completed the Stagehook interview {package.name}.",
+                                   "Status: Completed", "Report: https://stagehook.example/r/x/"]
+    assert writeback.property_value(assessment, "NUMBER") is None
+
+
+def test_a_long_summary_is_shortened(package):
+    from assessments.models import Assessment
+
+    assessment = Assessment(package=package, tenant=package.tenant, status=Status.COMPLETED, summary="word " * 2000,
+                            score_value=71.5, score_label="Strong")
+    content = writeback.note_content(assessment, report_url="https://r/")
+    summary = next(line for line in content.split("\n") if line.startswith("Summary: "))
+    assert len(summary) == len("Summary: ") + writeback.NOTE_SUMMARY_MAX and summary.endswith("\u2026")
+    assert "Score: 72/100 (Strong)" in content
+
+
+@pytest.mark.parametrize("kind,value", [("NUMBER", 40), ("number", 40), ("PERCENT", 25), ("TEXT", "40/160"),
+                                        ("SINGLE_SELECT", None), ("", None)])
+def test_property_value(package, kind, value):
+    from assessments.models import Assessment
+
+    assessment = Assessment(package=package, tenant=package.tenant, score_value=40, score_min=0, score_max=160)
+    assert writeback.property_value(assessment, kind) == value
+
+
+def test_only_properties_that_can_hold_a_score_are_offered():
+    listing = {"totalFound": 4, "content": [
+        {"id": "b", "label": "beta", "type": "TEXT"}, {"id": "s", "label": "Source", "type": "SINGLE_SELECT"},
+        {"id": "a", "label": "Alpha", "type": "number"}, {"label": "no id", "type": "NUMBER"}]}
+    assert writeback.candidate_properties_for_score(listing) == [
+        {"id": "a", "label": "Alpha", "type": "NUMBER"}, {"id": "b", "label": "beta", "type": "TEXT"}]
