@@ -74,6 +74,8 @@ def _faults_arguments(parser) -> None:
     parser.add_argument("--status", type=int, help="answer API requests with this status, e.g. 503")
     parser.add_argument("--count", type=int, help="...for this many requests")
     parser.add_argument("--seconds", type=float, help="...or for this many seconds")
+    parser.add_argument("--path", help="...only for API paths this regular expression matches, e.g. /attachments$")
+    parser.add_argument("--method", help="...only for this HTTP method, e.g. POST")
     parser.add_argument("--delay", type=float, help="sleep this long before answering API requests")
     parser.add_argument("--drop", type=int, help="drop the next N outgoing webhooks")
     parser.add_argument("--duplicate", type=int, help="send every outgoing webhook K times")
@@ -90,6 +92,8 @@ def _faults(cli: SandboxCli, options: dict[str, Any]) -> None:
         ("count", "count"),
         ("seconds", "seconds"),
         ("delay", "delay"),
+        ("path", "path"),
+        ("method", "method"),
         ("drop", "drop_webhooks"),
         ("duplicate", "duplicate_webhooks"),
     ):

@@ -9,6 +9,7 @@ from typing import Any
 # In the order the stats page shows them.
 INITIAL: dict[str, Any] = {
     "requests": 0,
+    "requests_by_route": {},  # "METHOD route" -> API requests (route: the ATS's label)
     "rate_limited": 0,
     "rate_limited_by_key": {},
     "faults_served": 0,

@@ -1,9 +1,11 @@
 """Fault injection: what a sandbox is told to do wrong. API faults (a status instead of the real
-answer, a delay; for a count of requests or a number of seconds) apply to the ATS's API areas;
-webhook faults (drop, duplicate, out of order) to what the outbox sends."""
+answer, a delay; for a count of requests or a number of seconds; to every API request or only to
+those whose path matches a regular expression, optionally of one method) apply to the ATS's API
+areas; webhook faults (drop, duplicate, out of order) to what the outbox sends."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ class Faults:
     delay: float = 0.0  # sleep this long before answering
     count: int | None = None  # ...for this many API requests (None: no count limit)
     until: float | None = None  # ...or until this time.monotonic() (None: no time limit)
+    path: str | None = None  # ...only for requests whose path this regex searches (None: all)
+    method: str | None = None  # ...only for this HTTP method (None: any)
     drop_webhooks: int = 0  # drop the next N outgoing webhooks
     duplicate_webhooks: int = 1  # send every outgoing webhook this many times
     out_of_order: bool = False  # hold the next webhook back until a later one has been sent
@@ -29,6 +33,13 @@ class Faults:
             return False
         return True
 
+    def applies_to(self, method: str | None, path: str | None) -> bool:
+        if self.method is not None and method is not None and method.upper() != self.method:
+            return False
+        if self.path is not None and path is not None and re.search(self.path, path) is None:
+            return False
+        return True
+
     def describe(self) -> dict[str, Any]:
         remaining = None if self.until is None else max(0.0, round(self.until - time.monotonic(), 3))
         return {
@@ -36,6 +47,8 @@ class Faults:
             "delay": self.delay,
             "count": self.count,
             "seconds_left": remaining,
+            "path": self.path,
+            "method": self.method,
             "active": self.api_fault_active(),
             "drop_webhooks": self.drop_webhooks,
             "duplicate_webhooks": self.duplicate_webhooks,
@@ -74,6 +87,16 @@ class FaultBox:
                 faults.count = None if options["count"] is None else int(options["count"])
             if "seconds" in options:
                 faults.until = None if options["seconds"] is None else time.monotonic() + float(options["seconds"])
+            if "path" in options:
+                path = options["path"] or None
+                if path is not None:
+                    try:
+                        re.compile(path)
+                    except re.error as exc:
+                        raise ValueError(f"path is not a regular expression: {exc}") from None
+                faults.path = path
+            if "method" in options:
+                faults.method = str(options["method"]).upper() if options["method"] else None
             if "drop_webhooks" in options:
                 faults.drop_webhooks = int(options["drop_webhooks"] or 0)
             if "duplicate_webhooks" in options:
@@ -82,11 +105,12 @@ class FaultBox:
                 faults.out_of_order = bool(options["out_of_order"])
             return faults.describe()
 
-    def take_api_fault(self) -> tuple[int | None, float]:
-        """The (status, delay) to apply to this API request, consuming one count if limited."""
+    def take_api_fault(self, method: str | None = None, path: str | None = None) -> tuple[int | None, float]:
+        """The (status, delay) to apply to this API request (``method``, ``path``; None: not
+        filtered on), consuming one count if limited."""
         with self.lock:
             faults = self.current
-            if not faults.api_fault_active():
+            if not faults.api_fault_active() or not faults.applies_to(method, path):
                 return None, 0.0
             if faults.count is not None:
                 faults.count -= 1

@@ -7,7 +7,9 @@
   429s and injected faults);
 - ``config_view()`` / ``config_change(**changes)`` and ``mutable_config``: what
   ``/_sandbox/config`` shows and may change;
-- ``extra_stats()``: the ATS's own counters for ``/_sandbox/stats``; ``on_reset()``: reseed.
+- ``extra_stats()``: the ATS's own counters for ``/_sandbox/stats``; ``on_reset()``: reseed;
+- ``route_label(request)``: the name ``requests_by_route`` counts an API request under (e.g.
+  ``"GET /candidates/<cid>"``; default: method and path).
 
 The kit then gives the sandbox: ``api(request, key=..., handler=...)`` (count, rate window with
 headers and 429, API faults, then the handler), ``control(request, fallback=...)`` (loopback only;
@@ -93,6 +95,7 @@ class SandboxKit:
         mutable_config: frozenset[str] | set[str],
         extra_stats: Callable[[], dict[str, Any]] | None = None,
         on_reset: Callable[[], None] | None = None,
+        route_label: Callable[[Request], str] | None = None,
         lock: threading.RLock | None = None,
         name: str = "sandbox",
     ):
@@ -105,6 +108,7 @@ class SandboxKit:
         self.mutable_config = frozenset(mutable_config)
         self._extra_stats = extra_stats or (lambda: {})
         self._on_reset = on_reset or (lambda: None)
+        self._route_label = route_label or (lambda request: f"{request.method} {request.path}")
         self.counters = Counters(self.lock)
         self.faults = FaultBox(self.lock)
         self.limiter = RateLimiter(settings.rate, lock=self.lock)
@@ -138,6 +142,7 @@ class SandboxKit:
         429 in the ATS's shape when spent), then any injected fault, then ``handler``. ``key``
         names the credential the limits are per (e.g. the Authorization header)."""
         self.counters.add("requests")
+        self.counters.add_by_key("requests_by_route", self._route_label(request))
         admission = self.limiter.admit(key, method=request.method, path=request.path)
         with admission:
             if not admission.allowed:
@@ -149,12 +154,12 @@ class SandboxKit:
                     detail = "Too many concurrent requests"
                 response = self._render_error(429, "Too Many Requests", detail)
             else:
-                response = self._fault() or handler(request)
+                response = self._fault(request) or handler(request)
             response.headers.update(admission.headers)
             return response
 
-    def _fault(self) -> Response | None:
-        status, delay = self.faults.take_api_fault()
+    def _fault(self, request: Request) -> Response | None:
+        status, delay = self.faults.take_api_fault(request.method, request.path)
         if delay:
             time.sleep(delay)  # the fault asked for: a slow answer
         if status is None:

@@ -4,8 +4,11 @@
 (partner configuration, setUpIntegration, results, attachments, assessment orders), the Webhooks
 API (subscriptions, the X-Hook-Secret activation handshake, signing keys, signed deliveries with
 retries), the Customer API subset (candidates, applications, jobs, hiring processes, message
-shares), each validated against the contract's schemas and rate limited per credential; and
-``/_sandbox/`` control endpoints (consent, order, move, results, deliveries, clock, seed).
+shares), each validated against the contract's schemas and rate limited per credential; for a
+customer's own app the authorization page, the authorization-code and refresh-token grants, scoped
+tokens, the company, files on applications, candidate properties and notes (authorization.py); and
+``/_sandbox/`` control endpoints (consent, order, move, results, deliveries, clock, seed, apps,
+authorize, tokens, notes, application attachments, properties).
 Built on the shared sandbox kit (integrations/sandbox/). ``SANDBOX`` registers it:
 ``python manage.py run_sandbox smartrecruiters`` serves it, ``manage.py sandbox smartrecruiters
 <verb>`` drives it (verbs.py), and ``sandbox_server("smartrecruiters")`` (tests/sandbox_fixtures.py)
@@ -24,7 +27,7 @@ SANDBOX = SandboxSpec(
     defaults=SANDBOX_DEFAULTS,
     factory=Sandbox,
     verbs=VERBS,
-    description="a fake SmartRecruiters: identity, Assessment Partner API, Webhooks API, Customer API",
+    description="a fake SmartRecruiters: identity (with a customer's own app), Assessment Partner API, Webhooks API, Customer API",
 )
 
 __all__ = [

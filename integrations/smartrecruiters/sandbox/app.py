@@ -1,8 +1,15 @@
 """The sandbox's WSGI application: SmartRecruiters' identity token endpoint, the Assessment
 Partner API (partner configuration, setUpIntegration, results, attachments, assessment orders),
 the Webhooks API (subscriptions, activation handshake, signing keys) and the Customer API subset
-Stagehook uses. The ``/_sandbox/`` control endpoints and everything the sandbox sends live in
-control.py.
+Stagehook uses (with a customer's own app: the company, files on applications, candidate
+properties, notes). The ``/_sandbox/`` control endpoints and everything the sandbox sends live in
+control.py; the authorization page and the authorization-code and refresh-token grants of a
+customer's own app in authorization.py.
+
+Tokens are of three kinds: ``master`` (the partner's), ``customer`` (the marketplace
+integration's client credentials) and ``app`` (a customer's own app, authorization code): an app
+token reaches the Customer API and the Webhooks API only, and each endpoint needs the scope
+``_APP_NEEDS`` names (403 "Missing scope ..." otherwise).
 
 Order of checks on an API request: rate window per credential (``X-RateLimit-*`` on every answer,
 429 when spent), injected faults, the token (401 missing/unknown/expired), its kind and scope (403),
@@ -26,10 +33,11 @@ from werkzeug.wrappers import Request, Response
 
 from integrations.sandbox import ControlError, KitSettings, PathLimit, RateHeaders, RateRules, Routes, SandboxKit, control_error
 
+from .authorization import ALLOW_PATH, AuthorizationEndpoints
 from .config import SANDBOX_DEFAULTS, SandboxConfig
 from .control import CONTROL_RULES, ControlEndpoints
 from .schemas import SCHEMAS, problems
-from .state import SandboxState, isoformat, merge_patch, parse_time
+from .state import APP_ATTACHMENT_TYPES, SandboxState, isoformat, merge_patch, parse_time
 
 PARTNER = "/assessment-api/v202010"
 ORDERS_V2 = "/assessment-api/v202107"
@@ -38,6 +46,8 @@ WEBHOOKS = "/webhooks-api/v201907"
 # (endpoint, token kind, scope); the kind is "master" or "customer".
 _RULES = [
     Rule("/identity/oauth/token", endpoint="identity_token", methods=["POST"]),
+    Rule(ALLOW_PATH, endpoint="authorize_page", methods=["GET"]),
+    Rule(ALLOW_PATH, endpoint="authorize_decide", methods=["POST"]),
     Rule(f"{PARTNER}/partner/configuration", endpoint="configuration_show", methods=["GET"]),
     Rule(f"{PARTNER}/partner/configuration", endpoint="configuration_put", methods=["PUT"]),
     Rule(f"{PARTNER}/integration/company/<company_id>", endpoint="integration_set_up", methods=["POST"]),
@@ -56,10 +66,19 @@ _RULES = [
     Rule("/candidates/<cid>", endpoint="candidate_show", methods=["GET"]),
     Rule("/candidates/<cid>/jobs/<job_id>", endpoint="application_show", methods=["GET"]),
     Rule("/candidates/<cid>/jobs/<job_id>/status", endpoint="application_status_put", methods=["PUT"]),
+    Rule("/candidates/<cid>/jobs/<job_id>/attachments", endpoint="application_attachments_list", methods=["GET"]),
+    Rule("/candidates/<cid>/jobs/<job_id>/attachments", endpoint="application_attachment_create", methods=["POST"]),
+    Rule("/candidates/attachments/<attachment_id>", endpoint="application_attachment_download", methods=["GET"]),
+    Rule("/candidates/<cid>/jobs/<job_id>/properties", endpoint="property_values_list", methods=["GET"]),
+    Rule("/candidates/<cid>/jobs/<job_id>/properties/<property_id>", endpoint="property_value_put", methods=["PUT"]),
     Rule("/jobs", endpoint="jobs_list", methods=["GET"]),
     Rule("/jobs/<job_id>", endpoint="job_show", methods=["GET"]),
+    Rule("/jobs/<job_id>/hiring-team", endpoint="hiring_team_list", methods=["GET"]),
     Rule("/configuration/hiring-processes", endpoint="hiring_processes_list", methods=["GET"]),
     Rule("/configuration/hiring-processes/<process_id>", endpoint="hiring_process_show", methods=["GET"]),
+    Rule("/configuration/company", endpoint="company_show", methods=["GET"]),
+    Rule("/configuration/candidate-properties", endpoint="candidate_properties_list", methods=["GET"]),
+    Rule("/configuration/candidate-properties/<property_id>", endpoint="candidate_property_show", methods=["GET"]),
     Rule("/messages/shares", endpoint="share_create", methods=["POST"]),
     *CONTROL_RULES,
 ]
@@ -86,9 +105,35 @@ _NEEDS: dict[str, tuple[str, str]] = {
     "application_status_put": ("customer", "candidates_manage"),
     "jobs_list": ("customer", "jobs_read"),
     "job_show": ("customer", "jobs_read"),
+    "hiring_team_list": ("customer", "jobs_read"),
     "hiring_processes_list": ("customer", "configuration_read"),
     "hiring_process_show": ("customer", "configuration_read"),
     "share_create": ("customer", "messages_write"),
+    "application_attachments_list": ("customer", "candidates_read"),
+    "application_attachment_create": ("customer", "candidates_manage"),
+    "application_attachment_download": ("customer", "candidates_read"),
+    "property_values_list": ("customer", "candidates_read"),
+    "property_value_put": ("customer", "candidates_manage"),
+    "company_show": ("customer", "configuration_read"),
+    "candidate_properties_list": ("customer", "configuration_read"),
+    "candidate_property_show": ("customer", "configuration_read"),
+}
+
+# The scope a customer's own app's token (authorization code) needs for each endpoint it may call
+# (the Customer API and the Webhooks API; never the Assessment Partner API).
+_APP_NEEDS: dict[str, str] = {
+    **{e: "candidates_read" for e in (
+        "candidates_list", "candidate_show", "application_show", "application_attachments_list",
+        "application_attachment_download", "property_values_list",
+    )},
+    **{e: "candidates_manage" for e in (
+        "application_status_put", "application_attachment_create", "property_value_put", "share_create",
+    )},
+    **{e: "jobs_read" for e in (
+        "jobs_list", "job_show", "hiring_team_list", "hiring_processes_list", "hiring_process_show", "company_show",
+        "candidate_properties_list", "candidate_property_show",
+    )},
+    **{e: "webhooks_manage" for e, (_kind, scope) in _NEEDS.items() if scope == "webhooks_manage"},
 }
 
 RATE_HEADERS = RateHeaders(
@@ -102,6 +147,7 @@ MUTABLE_CONFIG = frozenset(
     {
         "stagehook_url", "rate_limit", "rate_window", "concurrent", "candidates_concurrent", "token_ttl",
         "webhook_timeout", "activation_timeout", "out_of_order_hold", "retry_delays", "key_overlap_seconds",
+        "code_ttl", "app_token_ttl",
     }
 )
 JSON = "application/json"
@@ -178,7 +224,7 @@ def _offset(page_id: str | None) -> int:
         raise ApiError(400, "INVALID_PAGE_ID", f"pageId {page_id!r} is not a page id this API returned") from None
 
 
-class Sandbox(ControlEndpoints):
+class Sandbox(ControlEndpoints, AuthorizationEndpoints):
     """A fake SmartRecruiters. Callable as a WSGI app; ``state`` and ``config`` are live."""
 
     def __init__(self, config: SandboxConfig = SANDBOX_DEFAULTS):
@@ -192,6 +238,7 @@ class Sandbox(ControlEndpoints):
             mutable_config=MUTABLE_CONFIG,
             extra_stats=self._extra_stats,
             on_reset=self._reset_state,
+            route_label=self._route_label,
         )
         self.state = SandboxState(
             lock=self.kit.lock,
@@ -205,8 +252,13 @@ class Sandbox(ControlEndpoints):
         self._init_outgoing()
 
     def _seed_credentials(self) -> None:
+        config = self._config
         self.state.credentials_add(
-            client_id=self._config.master_client_id, secret=self._config.master_client_secret, kind="master", company_id=None
+            client_id=config.master_client_id, secret=config.master_client_secret, kind="master", company_id=None
+        )
+        self.state.app_add(
+            client_id=config.own_app_client_id, secret=config.own_app_client_secret, company_id=config.company_id,
+            name=config.own_app_name, redirect_uris=[], loopback_callbacks=True,
         )
 
     def _reset_state(self) -> None:
@@ -237,6 +289,7 @@ class Sandbox(ControlEndpoints):
             "base_url": self.base_url,
             "company_id": config.company_id,
             "master_client_id": config.master_client_id,
+            "own_app_client_id": config.own_app_client_id,
             **{name: getattr(config, name) for name in sorted(MUTABLE_CONFIG)},
         }
 
@@ -250,6 +303,10 @@ class Sandbox(ControlEndpoints):
                 "deliveries": len(self.state.deliveries),
                 "shares": len(self.state.shares),
                 "tokens": len(self.state.tokens),
+                "apps": len(self.state.apps),
+                "refresh_tokens": len(self.state.refresh_tokens),
+                "application_attachments": len(self.state.app_attachments),
+                "property_values": sum(len(v) for v in self.state.property_values.values()),
             }
 
     @property
@@ -269,6 +326,8 @@ class Sandbox(ControlEndpoints):
             basic = request.authorization
             client = basic.username if basic is not None and basic.username else request.form.get("client_id", "")
             key = f"identity {client}"
+        elif request.path == ALLOW_PATH:  # a browser, not a credential
+            key = f"authorize {request.remote_addr}"
         else:
             key = request.headers.get("Authorization", "")
         return self.kit.api(request, key=key, handler=self._api)
@@ -279,13 +338,21 @@ class Sandbox(ControlEndpoints):
             endpoint, _values = adapter.match()
         except HTTPException:  # 404/405: answered by the router in SmartRecruiters' shape
             return self._route(request)
-        needs = _NEEDS.get(endpoint)
-        if needs is not None:
+        if endpoint in _NEEDS:
             try:
-                request.environ["sandbox.token"] = self._authorize(request, *needs)
+                request.environ["sandbox.token"] = self._authorize(request, endpoint)
             except ApiError as error:
                 return _api_error(error)
         return self._route(request)
+
+    def _route_label(self, request: Request) -> str:
+        """``"METHOD /rule"`` for the kit's per-route request counters."""
+        adapter = self.routes.url_map.bind_to_environ(request.environ)
+        try:
+            rule, _values = adapter.match(return_rule=True)
+        except HTTPException:
+            return f"{request.method} {request.path}"
+        return f"{request.method} {rule.rule}"
 
     def _route(self, request: Request) -> Response:
         return self.routes.dispatch(request, self, error=_render_error, handle=self._handle)
@@ -295,7 +362,8 @@ class Sandbox(ControlEndpoints):
             return control_error(exc.status, exc.message)
         return _api_error(exc)
 
-    def _authorize(self, request: Request, kind: str, scope: str) -> dict[str, Any]:
+    def _authorize(self, request: Request, endpoint: str) -> dict[str, Any]:
+        kind, scope = _NEEDS[endpoint]
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -303,6 +371,13 @@ class Sandbox(ControlEndpoints):
         record, why = self.state.token_lookup(token.strip())
         if record is None:
             raise ApiError(401, "UNAUTHORIZED", why)
+        if record["kind"] == "app" and kind == "customer":
+            scope = _APP_NEEDS.get(endpoint)
+            if scope is None:
+                raise ApiError(403, "FORBIDDEN", "this API is not available to an app's token (authorization code)")
+            if scope not in record["scopes"]:
+                raise ApiError(403, "FORBIDDEN", f"Missing scope {scope}")
+            return record
         if record["kind"] != kind:
             raise ApiError(403, "FORBIDDEN", f"this API needs a {kind}-level token, not a {record['kind']}-level one")
         if scope not in record["scopes"]:
@@ -360,7 +435,8 @@ class Sandbox(ControlEndpoints):
 
     # --- identity ----------------------------------------------------------------------------
     def identity_token(self, request: Request) -> Response:
-        """Client credentials, form-encoded (RFC 6749 §4.4); errors per §5.2."""
+        """Client credentials, form-encoded (RFC 6749 §4.4); errors per §5.2. The authorization-code
+        and refresh-token grants of a customer's own app: ``app_grant`` (authorization.py)."""
         if _media_type(request) != "application/x-www-form-urlencoded":
             return json_response({"error": "invalid_request", "error_description": "form-encoded body required"}, 400)
         form = request.form
@@ -369,6 +445,8 @@ class Sandbox(ControlEndpoints):
         if basic is not None and basic.type == "basic":
             client_id, client_secret = basic.username or "", basic.password or ""
         grant = form.get("grant_type", "")
+        if grant in ("authorization_code", "refresh_token"):  # a customer's own app (authorization.py)
+            return self.app_grant(grant, form, client_id, client_secret)
         given = {"grant_type": grant, "client_id": client_id, "client_secret": client_secret}
         missing = [name for name in SCHEMAS["TokenInput"]["required"] if not given.get(name)]
         if missing:
@@ -755,6 +833,19 @@ class Sandbox(ControlEndpoints):
                 raise ApiError(404, "JOB_NOT_FOUND", f"job {job_id} not found")
             return json_response(self._job(job, full=True))
 
+    def hiring_team_list(self, request: Request, job_id: str) -> Response:
+        """The job's hiring team (jobs/list_hiring_team.json): its creator."""
+        with self.state.lock:
+            job = self.state.jobs.get(job_id)
+            if job is None or job["company_id"] != self._token(request)["company_id"]:
+                raise ApiError(404, "JOB_NOT_FOUND", f"job {job_id} not found")
+            members = [job["creator"]]
+        content = [
+            {"id": m["id"], "actions": {"details": {"url": f"{self.base_url}/user-api/v201804/users/{m['id']}", "method": "GET"}}}
+            for m in members
+        ]
+        return json_response({"totalFound": len(content), "content": content})
+
     def hiring_processes_list(self, request: Request) -> Response:
         with self.state.lock:
             return json_response({"content": list(self.state.hiring_processes.values())})
@@ -767,22 +858,151 @@ class Sandbox(ControlEndpoints):
             return json_response(process)
 
     def share_create(self, request: Request) -> Response:
+        """A note (messages_shares_body): ``#[CANDIDATE:id]`` tags must name the company's
+        candidates; ``correlationId`` is kept with it."""
         body = self._valid("MessageShare", self._json(request))
         company_id = self._token(request)["company_id"]
         with self.state.lock:
-            unknown_jobs = [j for j in body["shareWith"].get("hiringTeamOf", []) if j not in self.state.jobs]
+            unknown_jobs = [
+                j for j in body["shareWith"].get("hiringTeamOf", [])
+                if j not in self.state.jobs or self.state.jobs[j]["company_id"] != company_id
+            ]
             if unknown_jobs:
                 raise ApiError(400, "INVALID_REQUEST", f"unknown job in shareWith.hiringTeamOf: {unknown_jobs[0]}")
+            tagged = re.findall(r"#\[CANDIDATE:([^\]]+)\]", body["content"])
+            unknown = [
+                c for c in tagged if c not in self.state.candidates or self.state.candidates[c]["company_id"] != company_id
+            ]
+            if unknown:
+                raise ApiError(400, "INVALID_REQUEST", f"unknown candidate in #[CANDIDATE:{unknown[0]}]")
             share = {
                 "id": secrets.token_hex(12),
                 "company_id": company_id,
                 "content": body["content"],
                 "shareWith": body["shareWith"],
-                "candidates": re.findall(r"#\[CANDIDATE:([^\]]+)\]", body["content"]),
+                "correlationId": body.get("correlationId"),
+                "candidates": tagged,
                 "createdOn": isoformat(self.state.now()),
             }
             self.state.shares.append(share)
-            return json_response({"id": share["id"], "createdOn": share["createdOn"]}, 201)
+            answer = {"id": share["id"], "createdOn": share["createdOn"]}
+            if share["correlationId"] is not None:
+                answer["correlationId"] = share["correlationId"]
+            return json_response(answer, 201)
+
+    # --- a customer's own app: the company, files on applications, candidate properties ------
+    def company_show(self, request: Request) -> Response:
+        company_id = self._token(request)["company_id"]
+        with self.state.lock:
+            company = self.state.companies.get(company_id) or {"id": company_id, "name": company_id}
+            return json_response({"id": company["id"], "name": company["name"]})
+
+    def _attachment(self, record: dict) -> dict:
+        url = f"{self.base_url}/candidates/attachments/{record['id']}"
+        return {
+            "id": record["id"],
+            "name": record["name"],
+            "type": record["type"],
+            "contentType": record["contentType"],
+            "actions": {"download": {"url": url, "method": "GET"}, "remove": {"url": url, "method": "DELETE"}},
+        }
+
+    def application_attachments_list(self, request: Request, cid: str, job_id: str) -> Response:
+        with self.state.lock:
+            self._application_or_404(request, cid, job_id)
+            files = [self._attachment(a) for a in self.state.application_attachments(cid, job_id)]
+            return json_response({"totalFound": len(files), "content": files})
+
+    def application_attachment_create(self, request: Request, cid: str, job_id: str) -> Response:
+        """Multipart: a ``file`` part (non-empty) and ``attachmentType``."""
+        if _media_type(request) != "multipart/form-data":
+            raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be multipart/form-data")
+        with self.state.lock:
+            self._application_or_404(request, cid, job_id)
+        kind = request.form.get("attachmentType", "")
+        if kind not in APP_ATTACHMENT_TYPES:
+            raise ApiError(
+                400, "INVALID_REQUEST", f"attachmentType must be one of {', '.join(APP_ATTACHMENT_TYPES)}, got {kind!r}"
+            )
+        uploads = request.files.getlist("file")
+        if len(uploads) != 1:
+            raise ApiError(400, "INVALID_REQUEST", f"exactly one file part named 'file' expected, got {len(uploads)}")
+        upload = uploads[0]
+        data = upload.read()
+        if not data:
+            raise ApiError(400, "INVALID_REQUEST", "the file part is empty")
+        if not upload.filename:
+            raise ApiError(400, "INVALID_REQUEST", "the file part has no filename")
+        with self.state.lock:
+            record = {
+                "id": secrets.token_hex(12),
+                "company_id": self._token(request)["company_id"],
+                "candidate_id": cid,
+                "job_id": job_id,
+                "name": upload.filename,
+                "type": kind,
+                "contentType": upload.mimetype or "application/octet-stream",
+                "size": len(data),
+                "is_pdf": data.startswith(b"%PDF"),
+                "createdOn": isoformat(self.state.now()),
+                "data": data,
+            }
+            self.state.app_attachments[record["id"]] = record
+            return json_response(self._attachment(record), 201)
+
+    def application_attachment_download(self, request: Request, attachment_id: str) -> Response:
+        with self.state.lock:
+            record = self.state.app_attachments.get(attachment_id)
+            if record is None or record["company_id"] != self._token(request)["company_id"]:
+                raise ApiError(404, "ATTACHMENT_NOT_FOUND", f"attachment {attachment_id} not found")
+            return Response(record["data"], content_type=record["contentType"])
+
+    @staticmethod
+    def _property(prop: dict) -> dict:
+        return {"id": prop["id"], "label": prop["label"], "type": prop["type"]}
+
+    def candidate_properties_list(self, request: Request) -> Response:
+        with self.state.lock:
+            content = [self._property(p) for p in self.state.properties.values()]
+            return json_response({"totalFound": len(content), "content": content})
+
+    def candidate_property_show(self, request: Request, property_id: str) -> Response:
+        with self.state.lock:
+            prop = self.state.properties.get(property_id)
+            if prop is None:
+                raise ApiError(404, "PROPERTY_NOT_FOUND", f"candidate property {property_id} not found")
+            return json_response(self._property(prop))
+
+    def property_values_list(self, request: Request, cid: str, job_id: str) -> Response:
+        with self.state.lock:
+            self._application_or_404(request, cid, job_id)
+            values = self.state.property_values.get((cid, job_id), {})
+            content = [
+                {**self._property(self.state.properties[pid]), "value": entry["value"]}
+                for pid, entry in values.items() if pid in self.state.properties
+            ]
+            return json_response({"totalFound": len(content), "content": content})
+
+    def property_value_put(self, request: Request, cid: str, job_id: str, property_id: str) -> Response:
+        """``{"value": ...}``: a JSON number for a NUMBER property, a string for a TEXT one."""
+        body = self._json(request)
+        if not isinstance(body, dict) or "value" not in body or body["value"] is None:
+            raise ApiError(400, "INVALID_REQUEST", 'the body must be {"value": ...}')
+        self._valid("CandidatePropertyValue", body)
+        value = body["value"]
+        with self.state.lock:
+            self._application_or_404(request, cid, job_id)
+            prop = self.state.properties.get(property_id)
+            if prop is None:
+                raise ApiError(404, "PROPERTY_NOT_FOUND", f"candidate property {property_id} not found")
+            if prop["type"] == "NUMBER" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                raise ApiError(400, "INVALID_PROPERTY_VALUE", f"property {property_id} is a NUMBER: value must be a number, got {value!r}")
+            if prop["type"] == "TEXT" and not isinstance(value, str):
+                raise ApiError(400, "INVALID_PROPERTY_VALUE", f"property {property_id} is TEXT: value must be a string, got {value!r}")
+            self.state.property_values.setdefault((cid, job_id), {})[property_id] = {
+                "value": value, "updatedOn": isoformat(self.state.now()),
+            }
+        return Response(status=204)
 
 
 def create_app(config: SandboxConfig = SANDBOX_DEFAULTS) -> Sandbox:

@@ -31,6 +31,30 @@ class SandboxConfig:
     # Seconds an access token lives (``expires_in``).
     token_ttl: int = 3600
 
+    # A customer's own app (authorization code, "Without the marketplace"): the demo app seeded
+    # for the default company. Its redirect URIs: any loopback Stagehook callback (below).
+    own_app_client_id: str = "sandbox-sr-own-app-client"
+    own_app_client_secret: str = "sandbox-sr-own-app-secret-for-local-demo-only"
+    own_app_name: str = "Stagehook (own app)"
+    # The redirect URIs a seeded (or ``loopback_callbacks``) app accepts besides its exact ones:
+    # http://127.0.0.1:<port><path> and http://localhost:<port><path>.
+    own_app_callback_path: str = "/smartrecruiters/oauth/callback"
+    # Scopes an app may ask for on the authorization page.
+    app_scopes: tuple[str, ...] = (
+        "candidates_read",
+        "candidates_manage",
+        "jobs_read",
+        "jobs_manage",
+        "webhooks_manage",
+        "users_read",
+        "configuration_read",
+        "reports_read",
+    )
+    # Seconds an authorization code may be exchanged (once), and an authorization-code access
+    # token lives (``expires_in``; ``manage.py sandbox smartrecruiters tokens --lifetime``).
+    code_ttl: int = 600
+    app_token_ttl: int = 3600
+
     # Where Stagehook lives. SmartRecruiters learns Stagehook's URLs from the partner
     # configuration; this base is only what the banner prints and where a verb's hint points.
     stagehook_url: str = "http://127.0.0.1:8000/smartrecruiters/"

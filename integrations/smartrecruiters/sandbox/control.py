@@ -2,7 +2,10 @@
 (with retries), the consent a customer's admin gives, ordering a package from Stagehook (token at
 Stagehook's token endpoint, packages, the order: ad-hoc, auto-triggered by a hiring-process step,
 inline), moving an application; and the ``/_sandbox/`` control endpoints that set these off and
-show what Stagehook left behind (results, attachments, notes, deliveries).
+show what Stagehook left behind (results, attachments, notes, deliveries). For a customer's own
+app: ``apps`` (register one), ``authorize`` (the authorization page's mode), ``tokens`` (expire,
+revoke refresh tokens, the lifetime), and per candidate ``notes``, ``application-attachments``
+and ``properties``.
 
 A part of ``Sandbox`` (app.py), declared below: it uses the sandbox's ``state``, ``kit``,
 ``outbox``, live config and renderers. The generic control endpoints (faults, stats, webhooks,
@@ -56,7 +59,14 @@ CONTROL_RULES = [
     Rule(f"{C}clock", endpoint="control_clock", methods=["GET", "POST"]),
     Rule(f"{C}tokens/expire", endpoint="control_tokens_expire", methods=["POST"]),
     Rule(f"{C}seed", endpoint="control_seed", methods=["POST"]),
+    Rule(f"{C}apps", endpoint="control_apps", methods=["GET", "POST"]),
+    Rule(f"{C}authorize", endpoint="control_authorize", methods=["GET", "POST"]),
+    Rule(f"{C}tokens", endpoint="control_tokens", methods=["GET", "POST"]),
+    Rule(f"{C}notes", endpoint="control_notes", methods=["GET"]),
+    Rule(f"{C}application-attachments", endpoint="control_application_attachments", methods=["GET"]),
+    Rule(f"{C}properties", endpoint="control_properties", methods=["GET"]),
 ]
+AUTHORIZE_MODES = ("page", "approve", "deny")
 EVENT_VERSION = "v1"
 
 
@@ -704,11 +714,15 @@ class ControlEndpoints:
         return control_json(self._move(control_body(request)))
 
     def control_attachment(self, request: Request, attachment_id: str) -> Response:
+        """The bytes of a file Stagehook sent: a result attachment or a file on an application."""
         with self.state.lock:
             attachment = self.state.attachments.get(attachment_id)
-            if attachment is None:
+            if attachment is not None:
+                return Response(attachment["data"], content_type=attachment["content_type"] or "application/octet-stream")
+            record = self.state.app_attachments.get(attachment_id)
+            if record is None:
                 raise ControlError(404, f"no attachment {attachment_id}")
-            return Response(attachment["data"], content_type=attachment["content_type"] or "application/octet-stream")
+            return Response(record["data"], content_type=record["contentType"])
 
     def control_shares(self, request: Request) -> Response:
         with self.state.lock:
@@ -778,3 +792,123 @@ class ControlEndpoints:
         if not 0 <= count <= 200_000:
             raise ControlError(400, "candidates is between 0 and 200000")
         return control_json({"candidates": self.state.generate(count)})
+
+    # --- a customer's own app ----------------------------------------------------------------------
+    @staticmethod
+    def _app_view(app: dict, *, secret: bool = False) -> dict:
+        view = {k: copy.deepcopy(v) for k, v in app.items() if k != "client_secret"}
+        if secret:
+            view["client_secret"] = app["client_secret"]
+        return view
+
+    def control_apps(self, request: Request) -> Response:
+        """GET: the registered apps (no secrets). POST ``{company_id, redirect_uris, client_id?,
+        client_secret?, name?, loopback_callbacks?}``: register (or replace, same client_id) a
+        customer's app; answers it with its secret. An unknown company is created (empty)."""
+        if request.method == "GET":
+            with self.state.lock:
+                return control_json({"apps": [self._app_view(a) for a in self.state.apps.values()]})
+        body = control_body(request)
+        company_id = body.get("company_id") or self._config.company_id
+        uris = body.get("redirect_uris")
+        if isinstance(uris, str):
+            uris = [uris]
+        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+            raise ControlError(400, "redirect_uris is a non-empty list of URLs")
+        for uri in uris:
+            parts = urlsplit(uri)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+                raise ControlError(400, f"redirect URI {uri!r} is not an absolute http(s) URL without a fragment")
+        client_id = body.get("client_id") or f"sr-app-{secrets.token_hex(8)}"
+        client_secret = body.get("client_secret") or secrets.token_urlsafe(32)
+        if not isinstance(client_id, str) or not isinstance(client_secret, str):
+            raise ControlError(400, "client_id and client_secret are strings")
+        with self.state.lock:
+            company = self.state.company_add(company_id, name=body.get("company_name") or company_id)
+            app = self.state.app_add(
+                client_id=client_id, secret=client_secret, company_id=company["id"],
+                name=body.get("name") or "Customer app", redirect_uris=uris,
+                loopback_callbacks=bool(body.get("loopback_callbacks", False)),
+            )
+            return control_json({"app": self._app_view(app, secret=True)}, 201)
+
+    def control_authorize(self, request: Request) -> Response:
+        """``{mode: page|approve|deny, drop_scope?}``: how the authorization page answers."""
+        if request.method == "POST":
+            body = control_body(request)
+            mode = body.get("mode", "page")
+            if mode not in AUTHORIZE_MODES:
+                raise ControlError(400, f"mode is one of {', '.join(AUTHORIZE_MODES)}")
+            dropped = body.get("drop_scope") or None
+            if dropped is not None and dropped not in self._config.app_scopes:
+                raise ControlError(400, f"drop_scope {dropped!r} is not a scope: {', '.join(self._config.app_scopes)}")
+            with self.state.lock:
+                self.state.authorize_mode = {"mode": mode, "drop_scope": dropped}
+        with self.state.lock:
+            return control_json({"authorize": dict(self.state.authorize_mode), "scopes": list(self._config.app_scopes)})
+
+    def control_tokens(self, request: Request) -> Response:
+        """``{expire_all?, revoke_refresh?, lifetime?}``: expire every access token now, refuse
+        every refresh token issued so far (invalid_grant), set the lifetime (seconds) of the
+        access tokens the authorization-code and refresh-token grants issue."""
+        done: dict[str, Any] = {}
+        if request.method == "POST":
+            body = control_body(request)
+            if "lifetime" in body:
+                try:
+                    lifetime = int(body["lifetime"])
+                except (TypeError, ValueError):
+                    raise ControlError(400, "lifetime is a number of seconds") from None
+                if lifetime < 1:
+                    raise ControlError(400, "lifetime is at least 1 second")
+                self.configure(app_token_ttl=lifetime)
+            if body.get("expire_all"):
+                done["expired"] = self.state.tokens_expire()
+            if body.get("revoke_refresh"):
+                done["revoked_refresh"] = self.state.refresh_tokens_revoke()
+        with self.state.lock:
+            now = self.state.clock()
+            kinds: dict[str, dict[str, int]] = {}
+            for record in self.state.tokens.values():
+                status = "revoked" if record.get("revoked") else "expired" if record["expires_at"] <= now else "valid"
+                counts = kinds.setdefault(record["kind"], {"valid": 0, "expired": 0, "revoked": 0})
+                counts[status] += 1
+            refresh: dict[str, int] = {"active": 0, "rotated": 0, "revoked": 0}
+            for record in self.state.refresh_tokens.values():
+                refresh[record["state"]] += 1
+            return control_json(
+                {**done, "lifetime": self._config.app_token_ttl, "access_tokens": kinds, "refresh_tokens": refresh}
+            )
+
+    def control_notes(self, request: Request) -> Response:
+        """The notes (message shares) Stagehook posted, oldest first; ``candidate_id`` filters."""
+        candidate_id = request.args.get("candidate_id")
+        with self.state.lock:
+            notes = [copy.deepcopy(s) for s in self.state.shares if candidate_id in (None, *s["candidates"])]
+            return control_json({"notes": notes})
+
+    def control_application_attachments(self, request: Request) -> Response:
+        """The files Stagehook attached to applications (no bytes: ``url`` serves them);
+        ``candidate_id`` filters."""
+        candidate_id = request.args.get("candidate_id")
+        with self.state.lock:
+            files = [
+                {**{k: v for k, v in a.items() if k != "data"}, "url": f"{self.base_url}{C}attachments/{a['id']}"}
+                for a in self.state.app_attachments.values() if candidate_id in (None, a["candidate_id"])
+            ]
+            return control_json({"attachments": files})
+
+    def control_properties(self, request: Request) -> Response:
+        """The candidate property values Stagehook set, per application; ``candidate_id``
+        filters; ``configured`` lists the company's properties."""
+        candidate_id = request.args.get("candidate_id")
+        with self.state.lock:
+            values = [
+                {
+                    "candidate_id": cid, "job_id": job_id, "property_id": pid,
+                    "label": self.state.properties.get(pid, {}).get("label"), **entry,
+                }
+                for (cid, job_id), by_id in self.state.property_values.items() if candidate_id in (None, cid)
+                for pid, entry in by_id.items()
+            ]
+            return control_json({"properties": values, "configured": copy.deepcopy(list(self.state.properties.values()))})

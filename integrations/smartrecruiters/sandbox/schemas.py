@@ -140,6 +140,22 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["grant_type", "client_id", "client_secret"],
         "properties": {"grant_type": {"enum": ["client_credentials"]}, "client_id": TEXT, "client_secret": TEXT},
     },
+    # A customer's own app (authorization code): the grants of POST /identity/oauth/token.
+    "AuthorizationCodeTokenInput": {
+        "type": "object",
+        "required": ["grant_type", "code", "client_id", "client_secret", "redirect_uri"],
+        "properties": {
+            "grant_type": {"enum": ["authorization_code"]}, "code": TEXT, "client_id": TEXT, "client_secret": TEXT,
+            "redirect_uri": URI,
+        },
+    },
+    "RefreshTokenInput": {
+        "type": "object",
+        "required": ["grant_type", "refresh_token", "client_id", "client_secret"],
+        "properties": {
+            "grant_type": {"enum": ["refresh_token"]}, "refresh_token": TEXT, "client_id": TEXT, "client_secret": TEXT,
+        },
+    },
     "TokenErrorResponse": {
         "type": "object", "required": ["error"], "properties": {"error": TEXT, "error_description": TEXT},
     },
@@ -228,6 +244,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["status"],
         "properties": {"status": {"enum": APPLICATION_STATUSES}, "subStatus": TEXT, "startsOn": DATE_TIME, "reason": TEXT},
     },
+    # PUT /candidates/{id}/jobs/{jobId}/properties/{propertyId}; the value's type is checked
+    # against the property's (NUMBER: a JSON number, TEXT: a string).
+    "CandidatePropertyValue": {
+        "type": "object",
+        "required": ["value"],
+        "properties": {"value": {"type": ["string", "number"]}},
+        "additionalProperties": False,
+    },
+    # webhooks-and-enums.json messages_shares_body.
     "MessageShare": {
         "type": "object",
         "required": ["content", "shareWith"],
@@ -242,6 +267,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "everyone": {"type": "boolean"},
                     "openNote": {"type": "boolean"},
                 },
+                "additionalProperties": False,
             },
         },
     },

@@ -1,7 +1,10 @@
 """The sandbox's in-memory SmartRecruiters: credentials and tokens, the partner configuration,
 companies (consent, integration), jobs, hiring processes, candidates and their applications,
 assessment orders with their results and attachments, webhook subscriptions and their signing
-keys, and the notes (message shares) Stagehook wrote.
+keys, and the notes (message shares) Stagehook wrote; for a customer's own app (authorization
+code): the registered apps, the authorization mode, pending authorization requests, one-time codes,
+refresh tokens, the files Stagehook attached to applications and the candidate properties (the
+configured ones and the values Stagehook set).
 
 Time comes from ``clock()`` (wall time plus an offset ``/_sandbox/clock`` may advance), so token
 expiry and key rotation are tested without waiting."""
@@ -26,6 +29,15 @@ SUB_STATUSES = {
 SUPPORT_JOB_ID = "3fd6cba7-2ad1-4f8b-a8d5-5a1b1a4c2f11"  # examples.json's job
 BACKEND_JOB_ID = "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b"
 ADA_ID = "0c9b1e3e-5c52-4b1e-9f3d-6d1f0a7b2c44"  # examples.json's candidate
+
+# The candidate properties the company has configured (GET /configuration/candidate-properties).
+SCORE_PROPERTY_ID = "stagehook-score"
+SEED_PROPERTIES = [
+    {"id": SCORE_PROPERTY_ID, "label": "Interview score", "type": "NUMBER"},
+    {"id": "interview-notes", "label": "Interview notes", "type": "TEXT"},
+]
+PROPERTY_TYPES = ("TEXT", "NUMBER")
+APP_ATTACHMENT_TYPES = ("GENERIC_FILE", "RESUME", "COVER_LETTER")
 
 SEED_CANDIDATES = [
     (ADA_ID, "Ada", "Lovelace", "ada.lovelace@example.com", SUPPORT_JOB_ID, "IN_REVIEW", "Screening call"),
@@ -92,6 +104,15 @@ class SandboxState:
             self.subscriptions: dict[str, dict[str, Any]] = {}
             self.deliveries: list[dict[str, Any]] = []
             self.shares: list[dict[str, Any]] = []
+            # A customer's own app (authorization code).
+            self.apps: dict[str, dict[str, Any]] = {}  # client_id -> app
+            self.authorize_mode = {"mode": "page", "drop_scope": None}  # page | approve | deny
+            self.authorize_requests: dict[str, dict[str, Any]] = {}  # consent page id -> the GET's params
+            self.codes: dict[str, dict[str, Any]] = {}  # one-time authorization codes
+            self.refresh_tokens: dict[str, dict[str, Any]] = {}
+            self.app_attachments: dict[str, dict[str, Any]] = {}  # id -> file on an application
+            self.properties = {p["id"]: dict(p) for p in SEED_PROPERTIES}
+            self.property_values: dict[tuple[str, str], dict[str, Any]] = {}  # (cid, job) -> {property id: value}
             self.auto_triggers: list[dict[str, Any]] = []
             self.hiring_processes = {
                 HIRING_PROCESS_ID: {
@@ -246,9 +267,16 @@ class SandboxState:
             record = self.tokens.get(token)
             if record is None:
                 return None, "invalid access token"
+            if record.get("revoked"):
+                return None, "access token revoked"
             if self.clock() >= record["expires_at"]:
                 return None, "access token expired"
             return record, ""
+
+    def token_revoke(self, token: str) -> None:
+        with self.lock:
+            if token in self.tokens:
+                self.tokens[token]["revoked"] = True
 
     def tokens_expire(self) -> int:
         with self.lock:
@@ -307,3 +335,90 @@ class SandboxState:
             }
             self.orders[order_id] = order
             return order
+
+    # --- a customer's own app (authorization code) -------------------------------------------
+    def app_add(
+        self, *, client_id: str, secret: str, company_id: str, name: str, redirect_uris: list[str], loopback_callbacks: bool
+    ) -> dict[str, Any]:
+        with self.lock:
+            app = {
+                "client_id": client_id,
+                "client_secret": secret,
+                "company_id": company_id,
+                "name": name,
+                "redirect_uris": list(dict.fromkeys(redirect_uris)),
+                "loopback_callbacks": loopback_callbacks,
+                "created": isoformat(self.now()),
+            }
+            self.apps[client_id] = app
+            return app
+
+    def code_issue(self, *, app: dict, redirect_uri: str, scopes: tuple[str, ...], ttl: int) -> str:
+        with self.lock:
+            code = secrets.token_urlsafe(24)
+            self.codes[code] = {
+                "client_id": app["client_id"],
+                "company_id": app["company_id"],
+                "redirect_uri": redirect_uri,
+                "scopes": tuple(scopes),
+                "expires_at": self.clock() + ttl,
+                "used": False,
+                "issued": [],  # access and refresh tokens issued for it (and their rotations)
+            }
+            return code
+
+    def app_tokens_issue(self, *, client_id: str, company_id: str, scopes: tuple[str, ...], ttl: int, code: str) -> dict:
+        """An access token (kind ``app``) and a refresh token for ``code``'s grant."""
+        with self.lock:
+            access = "sr-" + secrets.token_urlsafe(24)
+            refresh = "srr-" + secrets.token_urlsafe(32)
+            self.tokens[access] = {
+                "kind": "app",
+                "company_id": company_id,
+                "client_id": client_id,
+                "scopes": tuple(scopes),
+                "expires_at": self.clock() + ttl,
+                "code": code,
+            }
+            self.refresh_tokens[refresh] = {
+                "client_id": client_id,
+                "company_id": company_id,
+                "scopes": tuple(scopes),
+                "code": code,
+                "state": "active",  # active | rotated | revoked
+            }
+            grant = self.codes.get(code)
+            if grant is not None:
+                grant["issued"] += [access, refresh]
+            return {
+                "access_token": access,
+                "refresh_token": refresh,
+                "token_type": "Bearer",
+                "expires_in": ttl,
+                "scope": " ".join(scopes),
+            }
+
+    def code_grant_revoke(self, code: str) -> int:
+        """Revoke every token issued for ``code`` (a replayed code, RFC 6749 §4.1.2)."""
+        with self.lock:
+            grant = self.codes.get(code)
+            issued = grant["issued"] if grant else []
+            for token in issued:
+                if token in self.tokens:
+                    self.tokens[token]["revoked"] = True
+                if token in self.refresh_tokens:
+                    self.refresh_tokens[token]["state"] = "revoked"
+            return len(issued)
+
+    def refresh_tokens_revoke(self) -> int:
+        with self.lock:
+            active = [r for r in self.refresh_tokens.values() if r["state"] == "active"]
+            for record in active:
+                record["state"] = "revoked"
+            return len(active)
+
+    def application_attachments(self, cid: str, job_id: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                a for a in self.app_attachments.values() if a["candidate_id"] == cid and job_id in (None, a["job_id"])
+            ]

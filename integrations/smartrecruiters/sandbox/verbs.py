@@ -11,6 +11,13 @@ webhooks, stats, reset, faults, config — come from the sandbox kit)::
     manage.py sandbox smartrecruiters seed --candidates 10000
     manage.py sandbox smartrecruiters uninstall [--company SmartCompany123]
     manage.py sandbox smartrecruiters companies
+
+A customer's own app (authorization code)::
+
+    manage.py sandbox smartrecruiters app --company SmartCompany123 --redirect-uri URI [--client-id X --client-secret Y]
+    manage.py sandbox smartrecruiters authorize --mode page|approve|deny [--drop-scope SCOPE]
+    manage.py sandbox smartrecruiters tokens [--expire-all] [--revoke-refresh] [--lifetime SECONDS]
+    manage.py sandbox smartrecruiters notes|attachments|properties [--candidate ID]
 """
 
 from __future__ import annotations
@@ -235,6 +242,104 @@ def _companies(cli: SandboxCli, options: dict[str, Any]) -> None:
     cli.show(cli.call("GET", "companies"))
 
 
+# --- a customer's own app ----------------------------------------------------------------------
+def _app_arguments(parser) -> None:
+    parser.add_argument("--company", help="SmartRecruiters company id (default: the sandbox's company)")
+    parser.add_argument("--redirect-uri", action="append", required=True, metavar="URI", help="an allowed redirect URI (repeatable)")
+    parser.add_argument("--client-id", help="the app's client id (default: generated)")
+    parser.add_argument("--client-secret", help="the app's client secret (default: generated)")
+    parser.add_argument("--app-name", help="the app's name on the authorization page")
+
+
+def _app(cli: SandboxCli, options: dict[str, Any]) -> None:
+    payload: dict[str, Any] = {"redirect_uris": options["redirect_uri"]}
+    for option, key in (("company", "company_id"), ("client_id", "client_id"), ("client_secret", "client_secret"), ("app_name", "name")):
+        if options[option]:
+            payload[key] = options[option]
+    cli.show(cli.call("POST", "apps", payload)["app"])
+
+
+def _authorize_arguments(parser) -> None:
+    parser.add_argument(
+        "--mode", choices=["page", "approve", "deny"], default="page",
+        help="page: the consent page a person clicks; approve/deny: answer at once (tests without a browser)",
+    )
+    parser.add_argument("--drop-scope", metavar="SCOPE", help="grant every scope asked but this one")
+
+
+def _authorize(cli: SandboxCli, options: dict[str, Any]) -> None:
+    body = cli.call("POST", "authorize", {"mode": options["mode"], "drop_scope": options["drop_scope"]})
+    mode = body["authorize"]
+    dropped = f", dropping {mode['drop_scope']}" if mode["drop_scope"] else ""
+    cli.write(f"the authorization page now answers: {mode['mode']}{dropped}")
+
+
+def _tokens_arguments(parser) -> None:
+    parser.add_argument("--expire-all", action="store_true", help="every access token expires now")
+    parser.add_argument("--revoke-refresh", action="store_true", help="refuse every refresh token issued so far (invalid_grant)")
+    parser.add_argument("--lifetime", type=int, metavar="SECONDS", help="expires_in of the access tokens issued from now on")
+
+
+def _tokens(cli: SandboxCli, options: dict[str, Any]) -> None:
+    payload: dict[str, Any] = {}
+    if options["expire_all"]:
+        payload["expire_all"] = True
+    if options["revoke_refresh"]:
+        payload["revoke_refresh"] = True
+    if options["lifetime"] is not None:
+        payload["lifetime"] = options["lifetime"]
+    cli.show(cli.call("POST", "tokens", payload) if payload else cli.call("GET", "tokens"))
+
+
+def _candidate_arguments(parser) -> None:
+    parser.add_argument("--candidate", help="only this candidate's (default: all)")
+
+
+def _query(options: dict[str, Any]) -> str:
+    return f"?candidate_id={options['candidate']}" if options["candidate"] else ""
+
+
+def _notes(cli: SandboxCli, options: dict[str, Any]) -> None:
+    body = cli.call("GET", "notes" + _query(options))
+    if cli.raw:
+        return cli.show(body)
+    if not body["notes"]:
+        cli.write("no notes")
+    for note in body["notes"]:
+        correlation = f"  correlationId {note['correlationId']}" if note.get("correlationId") else ""
+        cli.write(f"{note['createdOn']}  {note['id']}  candidates {', '.join(note['candidates']) or '-'}{correlation}")
+        cli.write(f"    shared with {json.dumps(note['shareWith'])}")
+        for line in note["content"].splitlines():
+            cli.write(f"    {line}")
+
+
+def _attachments(cli: SandboxCli, options: dict[str, Any]) -> None:
+    body = cli.call("GET", "application-attachments" + _query(options))
+    if cli.raw:
+        return cli.show(body)
+    if not body["attachments"]:
+        cli.write("no files on applications")
+    for item in body["attachments"]:
+        kind = "PDF" if item["is_pdf"] else item["contentType"]
+        cli.write(
+            f"{item['createdOn']}  {item['type']:<12} {item['name']} ({item['size']} bytes, {kind})  "
+            f"candidate {item['candidate_id']} job {item['job_id']}: {item['url']}"
+        )
+
+
+def _properties(cli: SandboxCli, options: dict[str, Any]) -> None:
+    body = cli.call("GET", "properties" + _query(options))
+    if cli.raw:
+        return cli.show(body)
+    if not body["properties"]:
+        cli.write("no property values set")
+    for item in body["properties"]:
+        cli.write(
+            f"{item['updatedOn']}  {item['property_id']} ({item['label']}) = {json.dumps(item['value'])}  "
+            f"candidate {item['candidate_id']} job {item['job_id']}"
+        )
+
+
 VERBS: tuple[Verb, ...] = (
     Verb("consent", "the customer's admin installs Stagehook (consent URL; with --session, drives the page)", _consent, _consent_arguments, json_option=True),
     Verb("order", "order a package for a candidate from Stagehook (ad-hoc, auto-trigger, inline)", _order, _order_arguments, json_option=True),
@@ -245,4 +350,10 @@ VERBS: tuple[Verb, ...] = (
     Verb("seed", "generate candidates (benchmarks)", _seed, _seed_arguments),
     Verb("uninstall", "the customer removes Stagehook (DELETE our integrationDisableUrl)", _uninstall, _uninstall_arguments, json_option=True),
     Verb("companies", "companies (consent, integration) and the partner configuration", _companies),
+    Verb("app", "register a customer's own app (authorization code) for a company; prints its credentials", _app, _app_arguments),
+    Verb("authorize", "how the authorization page answers: the page, approve or deny at once, drop a scope", _authorize, _authorize_arguments),
+    Verb("tokens", "expire access tokens, revoke refresh tokens, set the access token lifetime", _tokens, _tokens_arguments),
+    Verb("notes", "the notes (message shares) Stagehook posted", _notes, _candidate_arguments, json_option=True),
+    Verb("attachments", "the files Stagehook attached to applications", _attachments, _candidate_arguments, json_option=True),
+    Verb("properties", "the candidate property values Stagehook set", _properties, _candidate_arguments, json_option=True),
 )
