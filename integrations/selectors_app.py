@@ -62,8 +62,8 @@ class ConnectionHealth:
     failures_24h: int
     mapping_count: int
     orphans: list = field(default_factory=list)
-    panel: object = None  # the provider's own part of the card (``Provider.connection_panel``), or None
     settings_url: str = ""  # the provider's settings page of this connection, if it has one
+    panel: object = None  # the provider's own part of the card (``Provider.connection_panel``), or None
 
 
 def connection_health(*, connection: Connection, now: dt.datetime | None = None) -> ConnectionHealth:
@@ -91,9 +91,16 @@ def connection_health(*, connection: Connection, now: dt.datetime | None = None)
         failures_24h=recent.filter(status=WebhookStatus.FAILED).count(),
         mapping_count=StageMapping.objects.filter(connection=connection).count(),
         orphans=mapping_orphans(connection=connection),
-        panel=_provider_panel(connection),
         settings_url=_settings_url(connection),
+        panel=_provider_panel(connection),
     )
+
+
+def _settings_url(connection: Connection) -> str:
+    try:
+        return provider_get(connection.provider).connection_settings_url(connection)
+    except LookupError:
+        return ""
 
 
 def _provider_panel(connection: Connection):
@@ -111,10 +118,3 @@ def connect_links() -> list[tuple[str, str]]:
     for provider in provider_all():
         links += list(getattr(provider, "connect_links", lambda: [])())
     return links
-
-
-def _settings_url(connection: Connection) -> str:
-    try:
-        return provider_get(connection.provider).connection_settings_url(connection)
-    except LookupError:
-        return ""

@@ -95,6 +95,11 @@ class SmartRecruitersProvider(Provider):
             return "no SmartRecruiters customer credentials are stored (the consent has not completed)"
         return super().sync_unavailable(connection)
 
+    def connection_settings_url(self, connection: Connection) -> str:
+        if not auth.is_own_app(connection):
+            return ""  # a marketplace connection has nothing to set here (its results go to the order)
+        return reverse("smartrecruiters_connection:settings", kwargs={"connection_id": connection.pk})
+
     # --- the connections page -------------------------------------------------------------------
     def connect_links(self) -> list[tuple[str, str]]:
         return [("Connect SmartRecruiters (own app)", reverse("smartrecruiters:own-app-connect"))]
@@ -110,11 +115,6 @@ class SmartRecruitersProvider(Provider):
             "disconnect_url": reverse("smartrecruiters:own-app-disconnect", args=[connection.pk]),
             "sync_url": f"/app/connections/{connection.pk}/sync/",
         }}
-
-    def connection_settings_url(self, connection: Connection) -> str:
-        if not auth.is_own_app(connection):
-            return ""  # a marketplace connection has nothing to set here (its results go to the order)
-        return reverse("smartrecruiters_connection:settings", kwargs={"connection_id": connection.pk})
 
     # --- inbound ------------------------------------------------------------------------------
     def verify_inbound(self, request: HttpRequest, *, raw_body: bytes, kind: str) -> VerifiedInbound:

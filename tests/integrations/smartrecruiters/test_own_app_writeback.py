@@ -30,10 +30,11 @@ from integrations.smartrecruiters.constants import (
 from integrations.smartrecruiters.models import ConnectionSettings
 from tests.factories import TenantFactory
 
-from .conftest import COMPANY_ID
+
 from .stub import CUSTOMER_ID, CUSTOMER_SECRET, WEBHOOK_KEY, Answer, CandidateRecords
 
 CANDIDATE, JOB = "c-1", "j-1"
+OWN_APP_COMPANY = "OwnAppCompany42"
 NOTE, ATTACHMENTS, PROPERTY_VALUE = CandidateRecords.NOTE, CandidateRecords.ATTACHMENTS, CandidateRecords.PROPERTY_VALUE
 
 
@@ -45,14 +46,13 @@ def own_app_credentials(fake_sr) -> dict:
         CRED_GRANT: GRANT_AUTHORIZATION_CODE, CRED_APP_CLIENT_ID: CUSTOMER_ID, CRED_APP_CLIENT_SECRET: CUSTOMER_SECRET,
         CRED_ACCESS_TOKEN: fake_sr.token_issue(), CRED_REFRESH_TOKEN: refresh, CRED_EXPIRES_AT: int(time.time()) + 3600,
         CRED_SCOPES: OWN_APP_SCOPES, CRED_WEBHOOK_KEYS: [WEBHOOK_KEY],
-        "client_id": CUSTOMER_ID, "client_secret": CUSTOMER_SECRET,  # TEMP until h2's token source is merged
     }
 
 
 @pytest.fixture
 def own_app(tenant, fake_sr):
     return Connection.objects.create(
-        tenant=tenant, provider=PROVIDER_NAME, remote_account_id=COMPANY_ID, status=ConnectionStatus.ACTIVE,
+        tenant=tenant, provider=PROVIDER_NAME, remote_account_id=OWN_APP_COMPANY, status=ConnectionStatus.ACTIVE,
         api_base_url=fake_sr.url, credentials=own_app_credentials(fake_sr),
     )
 
