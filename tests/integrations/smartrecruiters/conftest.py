@@ -112,3 +112,46 @@ def order_body(reference_fixtures, *, package_id, fake_sr, order_id=None, inline
 @pytest.fixture
 def contract(reference_fixtures) -> dict:
     return json.loads((reference_fixtures / "smartrecruiters/assessment-partner/contract.json").read_text())
+
+
+# --- a company's own app (authorization code) --------------------------------------------------------
+@pytest.fixture
+def own_app(settings, fake_sr):
+    """The stub is also SmartRecruiters' authorization host; our site is the test client's."""
+    settings.SMARTRECRUITERS_AUTHORIZE_BASE = fake_sr.url
+    settings.SITE_URL = "http://testserver"
+    return fake_sr
+
+
+def own_app_start(client, tenant, *, popup: bool = False, **form) -> str:
+    """POST the connect form; returns the authorize URL we redirect to."""
+    from .stub import APP_ID, APP_SECRET
+
+    data = {"tenant": tenant.pk, "client_id": APP_ID, "client_secret": APP_SECRET, "popup": "1" if popup else "0", **form}
+    response = client.post("/smartrecruiters/own-app/connect", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response["Location"]
+
+
+def own_app_authorize(location: str) -> str:
+    """The browser at the authorize page (the stub approves or denies at once): our callback's path."""
+    import requests
+    from urllib.parse import urlsplit
+
+    answer = requests.get(location, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302, answer.text
+    parts = urlsplit(answer.headers["Location"])
+    assert parts.netloc == "testserver" and parts.path == "/smartrecruiters/oauth/callback"
+    return f"{parts.path}?{parts.query}"
+
+
+def own_app_connect(client, tenant, **form):
+    return client.get(own_app_authorize(own_app_start(client, tenant, **form)))
+
+
+@pytest.fixture
+def own_connection(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    response = own_app_connect(client, tenant)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    return Connection.objects.get(remote_account_id=COMPANY_ID)

@@ -19,6 +19,9 @@ from werkzeug.wrappers import Request, Response
 MASTER_ID, MASTER_SECRET = "master-client", "master-secret-0123456789"
 CUSTOMER_ID, CUSTOMER_SECRET = "sr-customer-client-id", "sr-customer-client-secret"
 WEBHOOK_KEY = "HeBVky2bccvvkcXPimH8c"
+# A company's own app (authorization code grant).
+APP_ID, APP_SECRET = "own-app-client-id", "own-app-client-secret-0123456789"
+APP_COMPANY_ID = "SmartCompany123"
 
 
 @dataclass
@@ -54,9 +57,26 @@ class FakeSmartRecruiters:
         self.defaults: dict[tuple[str, str], Any] = {}
         self.queues: dict[tuple[str, str], deque] = defaultdict(deque)
         self.tokens: dict[str, str] = {}  # token -> client id
-        self.refresh_tokens: dict[str, str] = {}  # refresh token -> client id (own-app connections)
         self.clients = {MASTER_ID: MASTER_SECRET, CUSTOMER_ID: CUSTOMER_SECRET}  # who may get a token
         self.token_lifetime = 3600
+        # Own apps: codes, refresh tokens (rotating) and each token's granted scopes.
+        self.apps = {APP_ID: APP_SECRET}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}  # refresh token -> {client_id, scope, code}
+        self.token_scopes: dict[str, set[str]] = {}  # only authorization-code tokens are scoped
+        self.token_code: dict[str, str] = {}
+        self.refuse_refresh = False
+        self.authorize_mode = "approve"  # or "deny"
+        self.drop_scope = ""
+        self.required_scopes: list[tuple[str, str, str]] = [  # (method, path regex, scope)
+            ("GET", r"/configuration/company", ""),
+            ("GET", r"/(candidates|jobs)(/.*)?", "candidates_read"),
+            ("GET", r"/configuration/.*", "jobs_read"),
+            ("POST", r"/messages/shares", "candidates_manage"),
+            ("PUT", r"/candidates/.*", "candidates_manage"),
+            ("POST", r"/candidates/.*", "candidates_manage"),
+            ("POST|PUT|DELETE|GET", r"/webhooks-api/.*", "webhooks_manage"),
+        ]
         self.in_flight = 0
         self.max_in_flight = 0
         self.in_flight_by_path: dict[str, int] = defaultdict(int)
@@ -73,6 +93,7 @@ class FakeSmartRecruiters:
         self.route("PUT", r"/webhooks-api/v201907/subscriptions/[^/]+/activation", Answer(204, ""))
         self.route("POST", r"/webhooks-api/v201907/subscriptions/[^/]+/secret-key", Answer(200, {"secretKey": WEBHOOK_KEY}))
         self.route("DELETE", r"/webhooks-api/v201907/subscriptions/[^/]+", Answer(204, ""))
+        self.route("GET", r"/configuration/company", Answer(200, {"id": APP_COMPANY_ID, "name": "Smart Company"}))
         self.route("PATCH", r"/assessment-api/v202010/orders/[^/]+/results", Answer(200, {}))
         self.route("POST", r"/assessment-api/v202010/orders/[^/]+/results/attachment", Answer(201, {"url": "https://files.example/a.pdf"}))
 
@@ -91,14 +112,87 @@ class FakeSmartRecruiters:
         self.tokens[token] = client_id
         return token
 
+    # --- own apps: the authorize page (auto-approve / deny) and the two grants ---------------------
+    def code_issue(self, *, client_id: str, redirect_uri: str, scope: str) -> str:
+        code = uuid.uuid4().hex
+        self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "scope": scope, "used": False}
+        return code
+
+    def _authorize(self, request: Request) -> Response:
+        from urllib.parse import urlencode
+
+        args = request.args
+        if args.get("client_id") not in self.apps or not args.get("redirect_uri"):
+            return Response("<h1>redirect_uri mismatch</h1>", status=400, content_type="text/html")
+        back = args["redirect_uri"]
+        if self.authorize_mode == "deny":
+            query = {"error": "access_denied", "error_description": "The user denied access", "state": args.get("state", "")}
+        elif not args.get("scope"):
+            query = {"error": "invalid_scope", "state": args.get("state", "")}
+        else:
+            scope = " ".join(s for s in args["scope"].split() if s != self.drop_scope)
+            query = {"code": self.code_issue(client_id=args["client_id"], redirect_uri=back, scope=scope),
+                     "state": args.get("state", "")}
+        return Response("", status=302, headers={"Location": f"{back}?{urlencode(query)}"})
+
+    def _issue(self, *, client_id: str, scope: str, code: str) -> Response:
+        token, refresh = uuid.uuid4().hex, uuid.uuid4().hex
+        self.tokens[token] = client_id
+        self.token_scopes[token] = set(scope.split())
+        self.token_code[token] = code
+        self.refresh_tokens[refresh] = {"client_id": client_id, "scope": scope, "code": code}
+        return Response(json.dumps({"access_token": token, "refresh_token": refresh, "token_type": "Bearer",
+                                    "expires_in": self.token_lifetime, "scope": scope}), content_type="application/json")
+
+    def _grant_error(self, error: str, status: int = 400) -> Response:
+        return Response(json.dumps({"error": error}), status=status, content_type="application/json")
+
+    def _own_app_token(self, request: Request) -> Response:
+        form = request.form
+        if self.apps.get(form.get("client_id")) != form.get("client_secret"):
+            return self._grant_error("invalid_client", 401)
+        if form["grant_type"] == "authorization_code":
+            grant = self.codes.get(form.get("code", ""))
+            if grant is None or grant["client_id"] != form["client_id"]:
+                return self._grant_error("invalid_grant")
+            if grant["used"]:  # RFC 6749 §4.1.2: a replayed code revokes what it gave
+                for token, code in list(self.token_code.items()):
+                    if code == form["code"]:
+                        self.tokens.pop(token, None)
+                for refresh, info in list(self.refresh_tokens.items()):
+                    if info["code"] == form["code"]:
+                        self.refresh_tokens.pop(refresh)
+                return self._grant_error("invalid_grant")
+            if grant["redirect_uri"] != form.get("redirect_uri"):
+                return self._grant_error("invalid_grant")
+            grant["used"] = True
+            return self._issue(client_id=form["client_id"], scope=grant["scope"], code=form["code"])
+        info = self.refresh_tokens.get(form.get("refresh_token", ""))
+        if self.refuse_refresh or info is None or info["client_id"] != form["client_id"]:
+            return self._grant_error("invalid_grant")
+        self.refresh_tokens.pop(form["refresh_token"])  # rotation: the old one stops working
+        return self._issue(client_id=form["client_id"], scope=info["scope"], code=info["code"])
+
+    def expire_all(self) -> None:
+        """Every access token stops working (401), as when they expire."""
+        self.tokens.clear()
+
+    def _scope_refused(self, request: Request, bearer: str) -> Response | None:
+        granted = self.token_scopes.get(bearer)
+        if granted is None:
+            return None
+        for methods, pattern, scope in self.required_scopes:
+            if request.method in methods.split("|") and re.fullmatch(pattern, request.path):
+                if scope and scope not in granted:
+                    return Response(json.dumps({"id": "x", "code": "FORBIDDEN", "message": f"the token lacks the scope {scope}"}),
+                                    status=403, content_type="application/json")
+                return None
+        return None
+
     def _token(self, request: Request) -> Response:
         form = request.form
-        if form.get("grant_type") == "refresh_token" and form.get("refresh_token") in self.refresh_tokens:
-            token = self.token_issue(self.refresh_tokens[form["refresh_token"]])
-            refresh = uuid.uuid4().hex
-            self.refresh_tokens[refresh] = self.refresh_tokens.pop(form["refresh_token"])
-            return Response(json.dumps({"access_token": token, "refresh_token": refresh, "token_type": "Bearer",
-                                        "expires_in": self.token_lifetime}), content_type="application/json")
+        if form.get("grant_type") in ("authorization_code", "refresh_token"):
+            return self._own_app_token(request)
         if form.get("grant_type") != "client_credentials" or self.clients.get(form.get("client_id")) != form.get("client_secret"):
             return Response(json.dumps({"error": "invalid_client"}), status=401, content_type="application/json")
         token = uuid.uuid4().hex
@@ -123,9 +217,14 @@ class FakeSmartRecruiters:
                 time.sleep(self.delay)  # a slow server, to make concurrent calls overlap
             if request.path == "/identity/oauth/token":
                 return self._token(request)
+            if request.path == "/identity/oauth/allow":
+                return self._authorize(request)
             bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
             if bearer not in self.tokens:
                 return Response(json.dumps({"message": "invalid token"}), status=401, content_type="application/json")
+            refused = self._scope_refused(request, bearer)
+            if refused is not None:
+                return refused
             answer = None
             for (method, pattern), default in self.defaults.items():
                 if method == request.method and re.fullmatch(pattern, request.path):

@@ -1,0 +1,262 @@
+"""A company's own app: the connect form -> SmartRecruiters' authorize page (the stub) -> our callback:
+the state (signed, expiring, one-time, bound to the session and tenant), the code exchange, the
+stored tokens, the subscription, the first sync; errors in recruiter words; trigger mode only."""
+
+import html
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core import signing
+from django.db import connection as db
+
+from integrations.models import Connection, ConnectionEvent, ConnectionStatus, SyncRun
+from integrations.smartrecruiters import auth
+from integrations.smartrecruiters import own_app as own_app_module
+from integrations.smartrecruiters.constants import (
+    CRED_ACCESS_TOKEN,
+    CRED_APP_CLIENT_ID,
+    CRED_APP_CLIENT_SECRET,
+    CRED_EXPIRES_AT,
+    CRED_GRANT,
+    CRED_REFRESH_TOKEN,
+    CRED_SCOPES,
+    CRED_WEBHOOK_KEYS,
+    GRANT_AUTHORIZATION_CODE,
+    OWN_APP_SCOPES,
+    SUBSCRIPTION_REF,
+    WEBHOOK_EVENTS,
+)
+from tests.factories import MembershipFactory, UserFactory
+from tenants.models import Role
+
+from .conftest import COMPANY_ID, WEBHOOK_KEY, own_app_authorize, own_app_connect, own_app_start
+from .stub import APP_ID, APP_SECRET
+
+TOKEN = r"/identity/oauth/token"
+
+
+def test_the_form_says_which_redirect_uri_to_register_and_that_it_is_trigger_mode(client, admin_user, own_app):
+    client.force_login(admin_user)
+    html = client.get("/smartrecruiters/own-app/connect").content.decode()
+    assert "http://testserver/smartrecruiters/oauth/callback" in html and "redirect_uri mismatch" in html
+    assert "Trigger mode only" in html and "candidates_manage" in html
+    page = client.get("/app/connections/").content.decode()
+    assert "Connect SmartRecruiters (own app)" in page and "/smartrecruiters/own-app/connect" in page
+
+
+def test_connecting_stores_the_tokens_encrypted_subscribes_and_starts_the_first_sync(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    location = own_app_start(client, tenant)
+    parts = urlsplit(location)
+    query = parse_qs(parts.query)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{own_app.url}/identity/oauth/allow"
+    assert query["client_id"] == [APP_ID] and query["scope"] == [OWN_APP_SCOPES]
+    assert query["redirect_uri"] == ["http://testserver/smartrecruiters/oauth/callback"] and query["state"][0]
+
+    response = client.get(own_app_authorize(location))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "SmartRecruiters is connected" in html and "own-app-granted" in html and "own-app-missing" not in html
+    connection = Connection.objects.get(remote_account_id=COMPANY_ID)
+    assert connection.status == ConnectionStatus.ACTIVE and connection.tenant == tenant and auth.is_own_app(connection)
+    credentials = connection.credentials
+    assert credentials[CRED_GRANT] == GRANT_AUTHORIZATION_CODE
+    assert credentials[CRED_APP_CLIENT_ID] == APP_ID and credentials[CRED_APP_CLIENT_SECRET] == APP_SECRET
+    assert credentials[CRED_ACCESS_TOKEN] in own_app.tokens and credentials[CRED_REFRESH_TOKEN] in own_app.refresh_tokens
+    assert credentials[CRED_SCOPES] == OWN_APP_SCOPES and credentials[CRED_EXPIRES_AT] > 0
+    assert credentials[CRED_WEBHOOK_KEYS] == [WEBHOOK_KEY]
+    with db.cursor() as cursor:  # encrypted at rest
+        cursor.execute("SELECT credentials::text FROM integrations_connection WHERE id = %s", [connection.pk])
+        raw = cursor.fetchone()[0]
+    assert credentials[CRED_ACCESS_TOKEN] not in raw and APP_SECRET not in raw
+    [exchange] = [s for s in own_app.calls("POST", TOKEN) if s.form.get("grant_type") == "authorization_code"]
+    assert exchange.form["client_id"] == APP_ID and exchange.form["client_secret"] == APP_SECRET
+    assert exchange.form["redirect_uri"] == "http://testserver/smartrecruiters/oauth/callback"
+    [sub] = own_app.calls("POST", r"/webhooks-api/v201907/subscriptions")
+    assert sub.json()["events"] == list(WEBHOOK_EVENTS) and sub.headers["Authorization"] == f"Bearer {credentials[CRED_ACCESS_TOKEN]}"
+    assert connection.subscription_ids[SUBSCRIPTION_REF]["active"] is True
+    run = SyncRun.objects.get(connection=connection)
+    assert run.full and run.reason == "first sync after activation"
+    assert f"/app/connections/{connection.pk}/sync/" in html
+    page = client.get("/app/connections/").content.decode()
+    assert "Own app, trigger mode" in page and f"own-app-disconnect-{connection.pk}" in page
+
+
+def test_as_a_popup_the_callback_page_tells_the_opener_and_closes(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    form = client.get("/smartrecruiters/own-app/connect")
+    assert form["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups" and b"own-app-connect-popup" in form.content
+    response = own_app_connect(client, tenant, popup=True)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-popup="1"' in html and 'data-outcome="connected"' in html
+    assert "js/smartrecruiters_own_app.js" in html and response["Cross-Origin-Opener-Policy"] == "unsafe-none"
+
+
+def test_full_page_the_callback_page_stays(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    html = own_app_connect(client, tenant).content.decode()
+    assert 'data-popup="0"' in html and "Go to Connections" in html
+
+
+def _callback_with(path: str, **changes) -> str:
+    parts = urlsplit(path)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query.update(changes)
+    from urllib.parse import urlencode
+
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def test_a_tampered_state_is_refused_and_nothing_is_exchanged(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    path = own_app_authorize(own_app_start(client, tenant))
+    state = parse_qs(urlsplit(path).query)["state"][0]
+    payload = signing.loads(state, salt=own_app_module.STATE_SALT)
+    forged = signing.dumps({**payload, "t": payload["t"] + 1}, salt="another salt")
+    for bad in (state[:-2] + ("AA" if not state.endswith("AA") else "BB"), forged, ""):
+        response = client.get(_callback_with(path, state=bad))
+        assert response.status_code == 400 and "does not match a connection started in this browser" in response.content.decode()
+    assert not [s for s in own_app.calls("POST", TOKEN)]
+    assert not Connection.objects.exists()
+
+
+def test_a_state_from_another_session_is_refused(client, admin_user, tenant, own_app, django_user_model):
+    from django.test import Client
+
+    client.force_login(admin_user)
+    path = own_app_authorize(own_app_start(client, tenant))
+    other = Client()
+    other.force_login(admin_user)  # the same admin in another browser
+    response = other.get(path)
+    assert response.status_code == 400 and "already used" in response.content.decode()
+    assert not Connection.objects.exists()
+
+
+def test_an_expired_state_is_refused(client, admin_user, tenant, own_app):
+    import time
+
+    client.force_login(admin_user)
+    path = own_app_authorize(own_app_start(client, tenant))
+    payload = signing.loads(parse_qs(urlsplit(path).query)["state"][0], salt=own_app_module.STATE_SALT)
+
+    class Earlier(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time()) - own_app_module.STATE_MAX_AGE - 5)
+
+    old = Earlier(salt=own_app_module.STATE_SALT).sign_object(payload)
+    response = client.get(_callback_with(path, state=old))
+    assert response.status_code == 400 and "longer than 10 minutes" in response.content.decode()
+    # ... and the authorization it named is gone: its fresh state no longer works either.
+    assert "already used" in client.get(path).content.decode()
+
+
+def test_a_state_is_used_once_and_a_replayed_code_is_refused(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    path = own_app_authorize(own_app_start(client, tenant))
+    assert client.get(path).status_code == 200
+    again = client.get(path)  # reloading the callback
+    assert again.status_code == 400 and "already used" in again.content.decode()
+    # The same code under a fresh state: SmartRecruiters refuses it (and revokes what it gave).
+    code = parse_qs(urlsplit(path).query)["code"][0]
+    fresh = own_app_authorize(own_app_start(client, tenant))
+    replay = client.get(_callback_with(fresh, code=code))
+    assert replay.status_code == 400
+    assert "refused the authorization code: it was already used or has expired" in replay.content.decode()
+    assert "Start again" in replay.content.decode()
+
+
+def test_denied_consent_connects_nothing_and_says_how_to_fix_it(client, admin_user, tenant, own_app):
+    own_app.authorize_mode = "deny"
+    client.force_login(admin_user)
+    response = own_app_connect(client, tenant, popup=True)
+    html = response.content.decode()
+    assert response.status_code == 400 and "Access was denied in SmartRecruiters" in html and "choose “Allow”" in html
+    assert 'data-outcome="failed"' in html  # the pop-up stays open on the error
+    assert not Connection.objects.exists() and not own_app.calls("POST", TOKEN)
+
+
+def test_a_scope_not_granted_is_named(client, admin_user, tenant, own_app):
+    own_app.drop_scope = "candidates_manage"
+    client.force_login(admin_user)
+    response = own_app_connect(client, tenant)
+    html = response.content.decode()
+    assert response.status_code == 200 and "own-app-missing" in html and "<code>candidates_manage</code>" in html
+    connection = Connection.objects.get()
+    assert connection.status == ConnectionStatus.ACTIVE and "candidates_manage" in connection.status_reason
+    assert "candidates_manage" not in connection.credentials[CRED_SCOPES].split()
+
+
+def test_wrong_app_credentials_are_explained(client, admin_user, tenant, own_app):
+    client.force_login(admin_user)
+    path = own_app_authorize(own_app_start(client, tenant))
+    own_app.apps[APP_ID] = "rotated-in-smartrecruiters"
+    response = client.get(path)
+    assert response.status_code == 400 and "did not accept the app's client id and secret" in html.unescape(response.content.decode())
+
+
+def test_only_an_admin_connects(client, tenant, own_app):
+    user = UserFactory()
+    MembershipFactory(user=user, tenant=tenant, role=Role.RECRUITER)
+    client.force_login(user)
+    assert client.get("/smartrecruiters/own-app/connect").status_code == 403
+    assert client.post("/smartrecruiters/own-app/connect", {"tenant": tenant.pk, "client_id": APP_ID,
+                                                          "client_secret": APP_SECRET}).status_code == 403
+
+
+def test_the_vendors_app_is_used_when_the_form_leaves_it_empty(client, admin_user, tenant, own_app, settings):
+    settings.SMARTRECRUITERS_OWN_APP_CLIENT_ID = APP_ID
+    settings.SMARTRECRUITERS_OWN_APP_CLIENT_SECRET = APP_SECRET
+    client.force_login(admin_user)
+    location = own_app_start(client, tenant, client_id="", client_secret="")
+    assert parse_qs(urlsplit(location).query)["client_id"] == [APP_ID]
+    assert client.get(own_app_authorize(location)).status_code == 200
+
+
+def test_reauthorizing_keeps_the_connection_and_its_subscription(client, admin_user, tenant, own_connection, own_app):
+    first_refresh = own_connection.credentials[CRED_REFRESH_TOKEN]
+    response = own_app_connect(client, tenant)
+    assert response.status_code == 200 and "re-authorized" in response.content.decode()
+    connection = Connection.objects.get()
+    assert connection.pk == own_connection.pk and connection.credentials[CRED_REFRESH_TOKEN] != first_refresh
+    assert len(own_app.calls("POST", r"/webhooks-api/v201907/subscriptions")) == 1
+
+
+def test_order_endpoints_refuse_an_own_app_connection_clearly(client, own_connection):
+    minted = auth.partner_client_mint(connection=own_connection)
+    token = client.post("/smartrecruiters/oauth/token", data=(
+        f"grant_type=client_credentials&client_id={minted.client.client_id}&client_secret={minted.client_secret}"
+    ), content_type="application/x-www-form-urlencoded").json()["access_token"]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    for response in (client.get("/smartrecruiters/packages", **headers),
+                     client.get("/smartrecruiters/packages/1", **headers),
+                     client.post("/smartrecruiters/packages/orders", data="{}", content_type="application/json", **headers)):
+        assert response.status_code == 403, response.content
+        assert "own app (trigger mode)" in response.json()["error"]
+
+
+def test_disconnect_deletes_the_subscription_drops_the_secrets_and_keeps_history(
+    client, own_connection, own_app, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/smartrecruiters/own-app/{own_connection.pk}/disconnect")
+    assert response.status_code == 302
+    connection = Connection.objects.get()
+    assert connection.status == ConnectionStatus.DISCONNECTED
+    assert len(own_app.calls("DELETE", r"/webhooks-api/v201907/subscriptions/sub-1")) == 1
+    credentials = connection.credentials
+    for key in (CRED_APP_CLIENT_SECRET, CRED_ACCESS_TOKEN, CRED_REFRESH_TOKEN, CRED_WEBHOOK_KEYS):
+        assert key not in credentials
+    assert credentials[CRED_GRANT] == GRANT_AUTHORIZATION_CODE  # what it was stays readable
+    assert list(ConnectionEvent.objects.filter(connection=connection).order_by("id").values_list("to_status", flat=True))[-1:] == [
+        ConnectionStatus.DISCONNECTED]
+    assert client.post(f"/smartrecruiters/own-app/{own_connection.pk}/disconnect").status_code == 404
+
+
+def test_another_tenants_admin_cannot_disconnect_it(client, own_connection):
+    from tests.factories import TenantFactory
+
+    other = UserFactory()
+    MembershipFactory(user=other, tenant=TenantFactory(), role=Role.ADMIN)
+    client.force_login(other)
+    assert client.post(f"/smartrecruiters/own-app/{own_connection.pk}/disconnect").status_code == 404
+    assert Connection.objects.get().status == ConnectionStatus.ACTIVE

@@ -1,0 +1,177 @@
+"""An own-app connection's tokens through ``_customer_client``: refreshed before expiry (once, the
+stored tokens re-read under the lock), rotated refresh tokens saved; a refused refresh, three
+consecutive 401s and a 403 for a missing permission -> needs attention, the admins e-mailed once."""
+
+import time
+
+import pytest
+from django.core import mail
+
+from integrations.errors import AuthFailed
+from integrations.models import Connection, ConnectionStatus
+from integrations.providers import provider_get
+from integrations.smartrecruiters import own_app as own_app_module
+from integrations.smartrecruiters.constants import CRED_ACCESS_TOKEN, CRED_EXPIRES_AT, CRED_REFRESH_TOKEN
+from integrations.smartrecruiters.provider import _customer_client
+
+from .conftest import Answer, own_app_connect
+
+TOKEN = r"/identity/oauth/token"
+CANDIDATE = r"/candidates/[^/]+"
+
+
+def refreshes(fake):
+    return [s for s in fake.calls("POST", TOKEN) if s.form.get("grant_type") == "refresh_token"]
+
+
+def expire(connection):
+    connection.refresh_from_db()
+    Connection.objects.filter(pk=connection.pk).update(
+        credentials={**connection.credentials, CRED_EXPIRES_AT: int(time.time()) + 5})
+    connection.refresh_from_db()
+    return connection
+
+
+@pytest.fixture
+def candidate_route(own_app):
+    own_app.route("GET", CANDIDATE, Answer(200, {"id": "c1", "firstName": "Ada"}))
+    return own_app
+
+
+def test_a_valid_token_is_used_as_stored(own_connection, candidate_route):
+    assert _customer_client(own_connection).candidate("c1")["id"] == "c1"
+    [call] = candidate_route.calls("GET", CANDIDATE)
+    assert call.headers["Authorization"] == f"Bearer {own_connection.credentials[CRED_ACCESS_TOKEN]}"
+    assert not refreshes(candidate_route)
+    assert provider_get("smartrecruiters").sync_unavailable(own_connection) == ""
+
+
+def test_a_token_about_to_expire_is_refreshed_once_and_the_rotated_pair_saved(own_connection, candidate_route):
+    stale = expire(own_connection)
+    old_refresh = stale.credentials[CRED_REFRESH_TOKEN]
+    first = own_app_module.AuthorizationCodeTokenSource(stale)
+    second = own_app_module.AuthorizationCodeTokenSource(stale)  # another worker, same stale copy
+    token = first.token()
+    assert second.token() == token  # re-read under the lock: no second refresh
+    [refresh] = refreshes(candidate_route)
+    assert refresh.form["refresh_token"] == old_refresh and refresh.form["client_id"] and refresh.form["client_secret"]
+    saved = Connection.objects.get(pk=own_connection.pk).credentials
+    assert saved[CRED_ACCESS_TOKEN] == token and saved[CRED_REFRESH_TOKEN] != old_refresh
+    assert saved[CRED_REFRESH_TOKEN] in candidate_route.refresh_tokens and old_refresh not in candidate_route.refresh_tokens
+    assert saved[CRED_EXPIRES_AT] > time.time() + 3000
+    assert _customer_client(Connection.objects.get(pk=own_connection.pk)).candidate("c1")["id"] == "c1"
+    assert len(refreshes(candidate_route)) == 1
+
+
+def test_a_rotation_survives_the_callers_rollback(own_connection, candidate_route):
+    from django.db import transaction
+
+    stale = expire(own_connection)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo):
+        with transaction.atomic():  # as a write-back's savepoint that fails after the refresh
+            own_app_module.AuthorizationCodeTokenSource(stale).token()
+            raise Undo
+    assert Connection.objects.get(pk=own_connection.pk).credentials[CRED_REFRESH_TOKEN] == stale.credentials[CRED_REFRESH_TOKEN]
+    # The old refresh token is dead at SmartRecruiters; the rotated pair is still known to us.
+    token = own_app_module.AuthorizationCodeTokenSource(stale).token()
+    assert token in candidate_route.tokens and len(refreshes(candidate_route)) == 1
+
+
+def test_a_401_refreshes_and_retries_once(own_connection, candidate_route):
+    candidate_route.expire_all()
+    assert _customer_client(own_connection).candidate("c1")["id"] == "c1"
+    assert len(refreshes(candidate_route)) == 1 and len(candidate_route.calls("GET", CANDIDATE)) == 2
+
+
+def test_a_refused_refresh_needs_attention_and_mails_the_admins_once(
+    own_connection, candidate_route, admin_user, django_capture_on_commit_callbacks
+):
+    candidate_route.refuse_refresh = True
+    stale = expire(own_connection)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(AuthFailed) as raised:
+            _customer_client(stale).candidate("c1")
+    assert "Re-authorize" in raised.value.message
+    connection = Connection.objects.get(pk=own_connection.pk)
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION and "refused to renew" in connection.status_reason
+    assert CRED_REFRESH_TOKEN not in connection.credentials and CRED_ACCESS_TOKEN not in connection.credentials
+    assert [m.to for m in mail.outbox] == [[admin_user.email]] and "needs attention" in mail.outbox[0].subject
+    # Never retried: later calls fail at once, without asking SmartRecruiters, and mail nobody again.
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            with pytest.raises(AuthFailed):
+                _customer_client(connection).candidate("c1")
+    assert len(refreshes(candidate_route)) == 1 and len(mail.outbox) == 1
+    assert provider_get("smartrecruiters").sync_unavailable(connection)
+
+
+def test_reauthorizing_after_a_refused_refresh_makes_it_work_again(
+    client, tenant, own_connection, candidate_route, django_capture_on_commit_callbacks
+):
+    candidate_route.refuse_refresh = True
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AuthFailed):
+        _customer_client(expire(own_connection)).candidate("c1")
+    candidate_route.refuse_refresh = False
+    assert own_app_connect(client, tenant).status_code == 200
+    connection = Connection.objects.get(pk=own_connection.pk)
+    assert connection.status == ConnectionStatus.ACTIVE
+    assert _customer_client(connection).candidate("c1")["id"] == "c1"
+
+
+def test_three_consecutive_401s_need_attention_with_one_mail(
+    own_connection, candidate_route, admin_user, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    client = _customer_client(own_connection)
+    with django_capture_on_commit_callbacks(execute=True):
+        for attempt in range(2):  # each call: 401, refresh, 401 again
+            candidate_route.queue("GET", CANDIDATE, Answer(401, {"message": "no"}), Answer(401, {"message": "no"}))
+            with pytest.raises(AuthFailed):
+                client.candidate("c1")
+        assert Connection.objects.get(pk=own_connection.pk).status == ConnectionStatus.ACTIVE
+        assert client.candidate("c1")["id"] == "c1"  # a success resets the count
+        for attempt in range(3):
+            candidate_route.queue("GET", CANDIDATE, Answer(401, {"message": "no"}), Answer(401, {"message": "no"}))
+            with pytest.raises(AuthFailed):
+                client.candidate("c1")
+            status = Connection.objects.get(pk=own_connection.pk).status
+            assert status == (ConnectionStatus.NEEDS_ATTENTION if attempt == 2 else ConnectionStatus.ACTIVE)
+        candidate_route.queue("GET", CANDIDATE, Answer(401, {"message": "no"}), Answer(401, {"message": "no"}))
+        with pytest.raises(AuthFailed):
+            client.candidate("c1")
+    connection = Connection.objects.get(pk=own_connection.pk)
+    assert "3 calls in a row" in connection.status_reason
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [admin_user.email]
+
+
+def test_a_403_for_a_missing_permission_needs_attention_naming_it(
+    client, admin_user, tenant, own_app, django_capture_on_commit_callbacks
+):
+    own_app.drop_scope = "candidates_manage"
+    own_app.route("POST", r"/messages/shares", Answer(201, {"id": "n1"}))
+    client.force_login(admin_user)
+    assert own_app_connect(client, tenant).status_code == 200
+    connection = Connection.objects.get()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(AuthFailed) as raised:
+            _customer_client(connection).message_share(content="#[CANDIDATE:c1] done", job_id="j1")
+    assert raised.value.status_code == 403 and "re-authorize with permission candidates_manage" in raised.value.message
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION
+    assert "re-authorize with permission candidates_manage" in connection.status_reason
+    assert len(mail.outbox) == 1 and "candidates_manage" in mail.outbox[0].body
+
+
+def test_a_403_names_the_scope_from_the_call_when_the_body_does_not(own_connection, candidate_route,
+                                                                    django_capture_on_commit_callbacks):
+    candidate_route.route("PUT", r"/candidates/[^/]+/jobs/[^/]+/status", Answer(403, {"message": "Forbidden"}))
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AuthFailed) as raised:
+        _customer_client(own_connection).application_status_set("c1", "j1", status="INTERVIEW")
+    assert "candidates_manage" in raised.value.message
+    assert "candidates_manage" in Connection.objects.get(pk=own_connection.pk).status_reason
