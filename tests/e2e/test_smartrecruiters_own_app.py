@@ -292,3 +292,9 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
     assert pdf["size"] > 1000
     [value] = _sandbox_list(sandbox, "properties", GRACE_ID)
     assert (value["property_id"], value["value"], value["job_id"]) == ("stagehook-score", score, BACKEND_JOB_ID), value
+    # Each step was called twice: its failed first try and the one that went through.
+    routes = sandbox.stats()["requests_by_route"]
+    for step, (path, method) in WRITE_PATHS.items():
+        rule = re.compile(f"^{method} .*" + path.replace("[^/]+", "<[^>]+>"))
+        calls = sum(n for route, n in routes.items() if rule.search(route))
+        assert calls == 2, (step, routes)
