@@ -256,6 +256,10 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
     assert (mapping.remote_job_id, mapping.remote_stage_id, mapping.remote_sub_status, mapping.package_id) == (
         "", STATUS, "", package.pk)
 
+    # Meanwhile every access token expired: the worker renews ours (refresh grant) on the first 401.
+    first_access = Connection.objects.get(pk=connection.pk).credentials["access_token"]
+    assert sandbox._control_json("POST", "tokens", {"expire_all": True})
+
     # A recruiter moves Grace Hopper into the mapped status in SmartRecruiters: the signed webhook
     # reaches us, the application is read back, she is invited.
     moved = sandbox.move(GRACE_ID, BACKEND_JOB_ID, STATUS, SUB_STATUS)
@@ -280,8 +284,13 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
     assert delivery.attempts == 4, delivery.attempts
     assert list(delivery.attempt_rows.order_by("id").values_list("status_code", flat=True)) == [503, 503, 503, 201]
 
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE, connection.status_reason
+    assert connection.credentials["access_token"] != first_access  # renewed by the worker
+
     # In SmartRecruiters: one note, one PDF on the application, the score in the property.
     score = round(assessment.score_value)
+    assert score > 0  # the answers cover rubric points: a real score, not a default 0
     [note] = _sandbox_list(sandbox, "notes", GRACE_ID)
     assert note["content"].startswith(f"#[CANDIDATE:{GRACE_ID}]"), note
     assert f"Score: {score}/100" in note["content"] and f"{base}/r/" in note["content"]
