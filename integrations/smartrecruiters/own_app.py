@@ -443,7 +443,11 @@ class AuthorizationCodeTokenSource:
         _overlay_set(self.connection_id, values)
         with transaction.atomic():
             locked = Connection.objects.select_for_update().filter(pk=self.connection_id).first()
-            if locked is not None and (locked.credentials or {}).get(CRED_REFRESH_TOKEN) == refresh_token:
+            newer = locked is None or float((locked.credentials or {}).get(CRED_ISSUED_AT) or 0) > float(
+                stored.get(CRED_ISSUED_AT) or 0)
+            # Unless a new authorization stored newer tokens meanwhile (the database copy may also
+            # be older than the cache's, after a rollback: this pair replaces both).
+            if not newer:
                 locked.credentials = {**(locked.credentials or {}), **values}
                 locked.save(update_fields=["credentials", "updated_at"])
         self._access, self._expires_at, self._issued_at = tokens.access_token, tokens.expires_at, values[CRED_ISSUED_AT]
@@ -477,10 +481,10 @@ UNAUTHORIZED_REASON = (f"SmartRecruiters refused Stagehook's token on {UNAUTHORI
 
 
 def scope_reason(scope: str) -> str:
+    # The fix first: sync failures and the outbox quote this message truncated.
     words = SCOPE_WORDS.get(scope, "")
-    return (f"SmartRecruiters refused a call that needs the permission {scope}"
-            f"{f' ({words})' if words else ''}: re-authorize with permission {scope} (allow it for the app in "
-            f"SmartRecruiters first if it is not listed there).")
+    return (f"re-authorize with permission {scope}: SmartRecruiters refused a call that needs it"
+            f"{f' ({words})' if words else ''}; allow it for the app in SmartRecruiters first if it is not listed there.")
 
 
 # Which scope a call needs (OWNAPP.md), when SmartRecruiters' 403 does not name it.

@@ -334,7 +334,7 @@ class SmartRecruitersProvider(Provider):
         answer (a timeout)."""
         filename = writeback.report_filename(assessment)
         candidate_id, job_id = assessment.remote_candidate_id, assessment.remote_job_id
-        if delivery.attempts:
+        if delivery.attempts or delivery.attempt_rows.exists():  # a retry, or a re-send (attempts reset)
             found = writeback.attachment_id_named(client.application_attachments(candidate_id, job_id), filename)
             if found:
                 return found

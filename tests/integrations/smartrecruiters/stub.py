@@ -106,12 +106,6 @@ class FakeSmartRecruiters:
     def calls(self, method: str, pattern: str) -> list[Seen]:
         return [s for s in self.seen if s.method == method and re.fullmatch(pattern, s.path)]
 
-    def token_issue(self, client_id: str = CUSTOMER_ID) -> str:
-        """An access token as an authorization-code grant leaves it (own-app connections)."""
-        token = uuid.uuid4().hex
-        self.tokens[token] = client_id
-        return token
-
     # --- own apps: the authorize page (auto-approve / deny) and the two grants ---------------------
     def code_issue(self, *, client_id: str, redirect_uri: str, scope: str) -> str:
         code = uuid.uuid4().hex
@@ -245,8 +239,6 @@ class FakeSmartRecruiters:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
 class CandidateRecords:
     """What the trigger-mode write-back leaves in SmartRecruiters, on a ``FakeSmartRecruiters``:
     notes (``POST /messages/shares``), application attachments (multipart ``file`` +

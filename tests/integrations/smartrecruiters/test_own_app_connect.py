@@ -29,7 +29,7 @@ from integrations.smartrecruiters.constants import (
 from tests.factories import MembershipFactory, UserFactory
 from tenants.models import Role
 
-from .conftest import COMPANY_ID, WEBHOOK_KEY, own_app_authorize, own_app_connect, own_app_start
+from .conftest import COMPANY_ID, WEBHOOK_KEY, Answer, own_app_authorize, own_app_connect, own_app_start
 from .stub import APP_ID, APP_SECRET
 
 TOKEN = r"/identity/oauth/token"
@@ -260,3 +260,26 @@ def test_another_tenants_admin_cannot_disconnect_it(client, own_connection):
     client.force_login(other)
     assert client.post(f"/smartrecruiters/own-app/{own_connection.pk}/disconnect").status_code == 404
     assert Connection.objects.get().status == ConnectionStatus.ACTIVE
+
+
+def test_webhooks_of_an_own_app_connection_are_verified_and_read_with_its_token(
+    client, own_connection, own_app, django_capture_on_commit_callbacks
+):
+    import json
+
+    from integrations.models import RemoteApplication, WebhookEvent
+
+    from .test_webhooks import sign
+
+    own_app.route("GET", r"/candidates/c-1/jobs/j-1", Answer(200, {"status": "INTERVIEW", "subStatus": "AI screen"}))
+    raw = json.dumps({"job_id": "j-1", "candidate_id": "c-1", "application_id": "a-1"}).encode()
+    url = f"/smartrecruiters/webhooks?companyId={COMPANY_ID}"
+    bad = sign(raw, key="not-our-key", name="application.status.updated")
+    assert client.post(url, data=raw, content_type="application/json", **bad).status_code == 401
+    headers = sign(raw, name="application.status.updated", event_id="evt-own-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data=raw, content_type="application/json", **headers).status_code == 202
+    assert WebhookEvent.objects.get().connection_id == own_connection.pk
+    assert RemoteApplication.objects.get(remote_id="c-1:j-1").remote_stage_id == "INTERVIEW"
+    [read] = own_app.calls("GET", r"/candidates/c-1/jobs/j-1")
+    assert read.headers["Authorization"] == f"Bearer {own_connection.credentials[CRED_ACCESS_TOKEN]}"

@@ -1,60 +1,27 @@
 """Trigger-mode results of an own-app (authorization-code) connection through the outbox: a note
 on the candidate, the PDF report on the application and the score in the chosen candidate
-property, each once, even when SmartRecruiters fails the first tries (``stub.CandidateRecords``)."""
+property, each once, even when SmartRecruiters fails the first tries (``stub.CandidateRecords``). The
+connection is made through the authorization-code flow on the stub (``own_connection``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
 from assessments.models import Mode, Status
 from assessments.services import CandidateSnapshot, assessment_order, assessment_start, assessment_submit_answers
 from integrations.deliveries import MAX_ATTEMPTS, delivery_resend, delivery_send_by_id
-from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, DeliveryStatus
-from integrations.smartrecruiters import writeback
-from integrations.smartrecruiters.constants import (
-    CRED_ACCESS_TOKEN,
-    CRED_APP_CLIENT_ID,
-    CRED_APP_CLIENT_SECRET,
-    CRED_EXPIRES_AT,
-    CRED_GRANT,
-    CRED_REFRESH_TOKEN,
-    CRED_SCOPES,
-    CRED_WEBHOOK_KEYS,
-    GRANT_AUTHORIZATION_CODE,
-    OWN_APP_SCOPES,
-    PROVIDER_NAME,
-)
+from integrations.models import Connection, Delivery, DeliveryChannel, DeliveryStatus
+from integrations.smartrecruiters import auth, writeback
+from integrations.smartrecruiters.constants import CRED_GRANT, GRANT_AUTHORIZATION_CODE, PROVIDER_NAME
 from integrations.smartrecruiters.models import ConnectionSettings
 from tests.factories import TenantFactory
 
-
-from .stub import CUSTOMER_ID, CUSTOMER_SECRET, WEBHOOK_KEY, Answer, CandidateRecords
+from .stub import Answer, CandidateRecords
 
 CANDIDATE, JOB = "c-1", "j-1"
-OWN_APP_COMPANY = "OwnAppCompany42"
 NOTE, ATTACHMENTS, PROPERTY_VALUE = CandidateRecords.NOTE, CandidateRecords.ATTACHMENTS, CandidateRecords.PROPERTY_VALUE
-
-
-def own_app_credentials(fake_sr) -> dict:
-    """``Connection.credentials`` as the authorization-code callback leaves them (OWNAPP.md)."""
-    refresh = "refresh-" + fake_sr.token_issue()
-    fake_sr.refresh_tokens[refresh] = CUSTOMER_ID
-    return {
-        CRED_GRANT: GRANT_AUTHORIZATION_CODE, CRED_APP_CLIENT_ID: CUSTOMER_ID, CRED_APP_CLIENT_SECRET: CUSTOMER_SECRET,
-        CRED_ACCESS_TOKEN: fake_sr.token_issue(), CRED_REFRESH_TOKEN: refresh, CRED_EXPIRES_AT: int(time.time()) + 3600,
-        CRED_SCOPES: OWN_APP_SCOPES, CRED_WEBHOOK_KEYS: [WEBHOOK_KEY],
-    }
-
-
-@pytest.fixture
-def own_app(tenant, fake_sr):
-    return Connection.objects.create(
-        tenant=tenant, provider=PROVIDER_NAME, remote_account_id=OWN_APP_COMPANY, status=ConnectionStatus.ACTIVE,
-        api_base_url=fake_sr.url, credentials=own_app_credentials(fake_sr),
-    )
 
 
 @pytest.fixture
@@ -103,15 +70,11 @@ def retry_until_settled(delivery: Delivery, capture, *, limit: int = MAX_ATTEMPT
     return delivery
 
 
-def successes(fake_sr, method, pattern):
-    return [s for s in fake_sr.calls(method, pattern)]
-
-
 def test_a_completed_interview_leaves_a_note_the_pdf_and_the_score_property(
-    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
-    choose(own_app)
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    choose(own_connection)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     delivery = note_delivery(assessment)
     assert delivery.status == DeliveryStatus.SENT, delivery.last_error
 
@@ -144,19 +107,19 @@ def test_a_completed_interview_leaves_a_note_the_pdf_and_the_score_property(
 
 
 def test_without_a_chosen_property_only_the_note_and_the_pdf_go(
-    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     assert note_delivery(assessment).status == DeliveryStatus.SENT
     assert len(records.notes) == 1 and len(records.attachments[(CANDIDATE, JOB)]) == 1
     assert not fake_sr.calls("PUT", PROPERTY_VALUE)
 
 
 @pytest.mark.parametrize("kind,expected", [("PERCENT", "percent"), ("TEXT", "text")])
-def test_the_score_fits_the_property_type(own_app, records, fake_sr, package, django_capture_on_commit_callbacks,
+def test_the_score_fits_the_property_type(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks,
                                           kind, expected):
-    choose(own_app, {"PERCENT": "score-percent", "TEXT": "notes-text"}[kind], kind=kind)
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    choose(own_connection, {"PERCENT": "score-percent", "TEXT": "notes-text"}[kind], kind=kind)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     assert note_delivery(assessment).status == DeliveryStatus.SENT
     raw = writeback.score(assessment)["raw"]
     [value] = records.values[(CANDIDATE, JOB)].values()
@@ -164,13 +127,13 @@ def test_the_score_fits_the_property_type(own_app, records, fake_sr, package, dj
 
 
 def test_every_step_goes_once_although_smartrecruiters_fails_the_first_tries(
-    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
-    choose(own_app)
+    choose(own_connection)
     fake_sr.queue("POST", NOTE, Answer(503, {"message": "down"}))
     fake_sr.queue("POST", ATTACHMENTS, Answer(503, {"message": "down"}), Answer(503, {"message": "down"}))
     fake_sr.queue("PUT", PROPERTY_VALUE, Answer(503, {"message": "down"}))
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     delivery = note_delivery(assessment)
     assert delivery.status == DeliveryStatus.FAILED and delivery.last_status_code == 503 and not delivery.remote_refs
 
@@ -188,9 +151,9 @@ def test_every_step_goes_once_although_smartrecruiters_fails_the_first_tries(
     assert ids == {writeback.note_correlation_id(delivery.pk)}
 
 
-def test_a_failed_attempt_keeps_the_steps_it_did(own_app, records, fake_sr, package, django_capture_on_commit_callbacks):
+def test_a_failed_attempt_keeps_the_steps_it_did(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks):
     fake_sr.queue("POST", ATTACHMENTS, Answer(503, {"message": "down"}))
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     delivery = note_delivery(assessment)
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.remote_refs == {writeback.REF_NOTE: records.notes[0]["id"]}
@@ -199,10 +162,10 @@ def test_a_failed_attempt_keeps_the_steps_it_did(own_app, records, fake_sr, pack
 
 
 def test_a_file_stored_whose_answer_was_lost_is_not_uploaded_again(
-    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
     records.lose_answers[ATTACHMENTS] = 1  # stored, answered 503 (a timeout in between)
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
     assert delivery.status == DeliveryStatus.SENT
     [attachment] = records.attachments[(CANDIDATE, JOB)]
@@ -211,16 +174,16 @@ def test_a_file_stored_whose_answer_was_lost_is_not_uploaded_again(
 
 
 def test_a_removed_property_is_dead_with_its_fix_and_the_resend_repeats_only_it(
-    own_app, records, fake_sr, package, django_capture_on_commit_callbacks
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
-    choose(own_app, "gone-property", label="Old score")
-    assessment = complete(own_app, package, django_capture_on_commit_callbacks)
+    choose(own_connection, "gone-property", label="Old score")
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     delivery = note_delivery(assessment)
     assert delivery.status == DeliveryStatus.DEAD and delivery.last_status_code == 404
     assert "Old score" in delivery.last_error and "connection's settings" in delivery.last_error
     assert set(delivery.remote_refs) == {writeback.REF_NOTE, writeback.REF_ATTACHMENT}
 
-    choose(own_app)
+    choose(own_connection)
     with django_capture_on_commit_callbacks(execute=True):
         assert delivery_resend(delivery=delivery)
     delivery.refresh_from_db()
@@ -229,17 +192,18 @@ def test_a_removed_property_is_dead_with_its_fix_and_the_resend_repeats_only_it(
     assert records.values[(CANDIDATE, JOB)] == {"stagehook-score": writeback.score(assessment)["raw"]}
 
 
-def test_another_tenants_choice_does_not_apply(own_app, records, fake_sr, package, django_capture_on_commit_callbacks):
+def test_another_tenants_choice_does_not_apply(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks):
     other = Connection.objects.create(tenant=TenantFactory(), provider=PROVIDER_NAME, remote_account_id="Other",
-                                      credentials=own_app_credentials(fake_sr))
+                                      credentials={CRED_GRANT: GRANT_AUTHORIZATION_CODE})
     choose(other)
-    complete(own_app, package, django_capture_on_commit_callbacks)
+    complete(own_connection, package, django_capture_on_commit_callbacks)
     assert not fake_sr.calls("PUT", PROPERTY_VALUE)
 
 
 def test_a_marketplace_trigger_note_is_the_same_note_and_nothing_else(
     connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
+    assert not auth.is_own_app(connection)
     choose(connection)  # ignored: a marketplace connection writes the note only
     assessment = complete(connection, package, django_capture_on_commit_callbacks)
     delivery = note_delivery(assessment)
