@@ -56,7 +56,6 @@ from .constants import (
     CRED_GRANT,
     CRED_REFRESH_TOKEN,
     CRED_SCOPES,
-    CRED_WEBHOOK_KEYS,
     GRANT_AUTHORIZATION_CODE,
     OWN_APP_SCOPES,
     PROVIDER_NAME,
@@ -83,7 +82,6 @@ TOKEN_LOCK_WAIT = 35.0
 OVERLAY_TIMEOUT = 90 * 24 * 3600  # the cache copy of rotated tokens (longer than a refresh token lives)
 CRED_ISSUED_AT = "tokens_issued_at"  # which copy of the tokens is newer (DB or cache)
 COMPANY_PATH = "configuration/company"
-OWN_APP_SECRETS = (CRED_APP_CLIENT_SECRET, CRED_ACCESS_TOKEN, CRED_REFRESH_TOKEN)
 KNOWN_SCOPES = tuple(OWN_APP_SCOPES.split())
 
 SCOPE_WORDS = {

@@ -5,7 +5,6 @@ stored tokens, the subscription, the first sync; errors in recruiter words; trig
 import html
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from django.core import signing
 from django.db import connection as db
 
