@@ -32,7 +32,7 @@ from .test_teamtailor_e2e import _take_interview
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery"
 GRACE_ID = "1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6"  # the sandbox's seeded Grace Hopper (Backend Engineer)
-STATUS, SUB_STATUS = "INTERVIEW", "AI interview"  # mapped: the status; moved into: this sub-status
+STATUS, SUB_STATUS = "INTERVIEW", "AI interview"
 
 pytestmark = [
     pytest.mark.e2e,
@@ -232,11 +232,13 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
         try:
             page = browser.new_page()
             _login(page, base, world["admin"])
-            # Map the status INTERVIEW (any of its sub-statuses) to the package, for all jobs.
+            # Map the sub-status INTERVIEW › AI interview to the package, for all jobs.
             page.goto(f"{base}/app/connections/")
             card = page.locator("section.connection", has_text=sandbox.config.company_id)
             card.get_by_role("link", name="Edit the stage mapping").click()
-            page.get_by_label("Packages for Interview", exact=True).select_option(label=package.name)
+            page.get_by_role("link", name="Show sub-stages").click()
+            page.get_by_label("Packages for Interview › Interview: AI interview", exact=True).select_option(
+                label=package.name)
             page.get_by_role("button", name="Next: per-job overrides").click()
             page.get_by_role("button", name="Next: score rules").click()
             page.get_by_role("button", name="Next: review").click()
@@ -254,7 +256,7 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
             browser.close()
     [mapping] = StageMapping.objects.filter(connection=connection)
     assert (mapping.remote_job_id, mapping.remote_stage_id, mapping.remote_sub_status, mapping.package_id) == (
-        "", STATUS, "", package.pk)
+        "", STATUS, SUB_STATUS, package.pk)
 
     # Meanwhile every access token expired: the worker renews ours (refresh grant) on the first 401.
     first_access = Connection.objects.get(pk=connection.pk).credentials["access_token"]
