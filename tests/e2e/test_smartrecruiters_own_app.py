@@ -107,8 +107,9 @@ def _connect_form(page, base: str) -> None:
     expect(page.locator("#own-app-redirect-uri")).to_have_text(f"{base}/smartrecruiters/oauth/callback")
 
 
-def _allow(page, sandbox) -> None:
-    """The sandbox's consent page (SmartRecruiters' identity/oauth/allow): company, scopes, Allow."""
+def _consent_page(page, sandbox):
+    """The sandbox's consent page (SmartRecruiters' identity/oauth/allow): company and scopes shown;
+    its Allow button."""
     from playwright.sync_api import expect
 
     page.wait_for_url(f"{sandbox.url}/identity/oauth/allow**")
@@ -116,7 +117,7 @@ def _allow(page, sandbox) -> None:
     expect(body).to_contain_text(sandbox.config.company_name)
     for scope in SCOPES_ASKED:
         expect(body).to_contain_text(scope)
-    page.locator("#allow").click()
+    return page.locator("#allow")
 
 
 def _connect_full_page(page, base: str, sandbox) -> None:
@@ -124,7 +125,7 @@ def _connect_full_page(page, base: str, sandbox) -> None:
 
     _connect_form(page, base)
     page.get_by_role("button", name="Connect in SmartRecruiters").click()
-    _allow(page, sandbox)
+    _consent_page(page, sandbox).click()
     page.wait_for_url(f"{base}/smartrecruiters/oauth/callback**")
     expect(page.locator("#own-app-done")).to_have_text("SmartRecruiters is connected")
     for scope in SCOPES_ASKED:
@@ -156,10 +157,11 @@ def test_connect_in_a_popup_the_popup_closes_and_the_opener_refreshes(sandbox, w
             with opener.expect_popup() as info:
                 opener.get_by_role("button", name="Connect in a pop-up").click()
             popup = info.value
-            _allow(popup, sandbox)
+            allow = _consent_page(popup, sandbox)
             # The callback page tells the opener and closes itself; the opener goes to the
             # connections page, which shows the new connection.
-            popup.wait_for_event("close", timeout=30_000)
+            with popup.expect_event("close", timeout=30_000):
+                allow.click()
             opener.wait_for_url(f"{base}/app/connections/", timeout=30_000)
             card = opener.locator("section.connection", has_text=sandbox.config.company_id)
             expect(card.locator(".status")).to_contain_text("Active")
