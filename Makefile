@@ -57,13 +57,16 @@ run: demo
 	@echo ""
 	@echo "  Stagehook on http://127.0.0.1:8000/accounts/login/"
 	@echo "  recruiter: recruiter@demo.stagehook.test / demo-recruiter-pass   admin: /admin/ admin@demo.stagehook.test / demo-admin-pass"
+	@echo "  Acme (connects SmartRecruiters with its own app): admin@acme.stagehook.test / acme-admin-pass"
 	@echo ""
 	# The sandbox signs partner calls with its partner webhook secret: the same one here. The
-	# SmartRecruiters sandbox is SmartRecruiters' API for every process, with its master credentials.
+	# SmartRecruiters sandbox is SmartRecruiters' API and authorization host for every process, with
+	# its master credentials and its demo own app (the vendor's default app of the own-app form).
 	ATS_EXTRA_ALLOWED_HOSTS=127.0.0.1 TEAMTAILOR_PARTNER_WEBHOOK_SECRET=sandbox-partner-webhook-secret \
-	SMARTRECRUITERS_API_BASE=http://127.0.0.1:8102 SMARTRECRUITERS_AUTHORIZE_BASE=http://127.0.0.1:8102 \
-	SMARTRECRUITERS_CLIENT_ID=sandbox-sr-master-client \
-	SMARTRECRUITERS_CLIENT_SECRET=sandbox-sr-master-secret-for-local-demo-only $(BIN)/honcho start
+	SMARTRECRUITERS_API_BASE=http://127.0.0.1:8102 SMARTRECRUITERS_CLIENT_ID=sandbox-sr-master-client \
+	SMARTRECRUITERS_CLIENT_SECRET=sandbox-sr-master-secret-for-local-demo-only \
+	SMARTRECRUITERS_AUTHORIZE_BASE=http://127.0.0.1:8102 SMARTRECRUITERS_OWN_APP_CLIENT_ID=sandbox-sr-own-app-client \
+	SMARTRECRUITERS_OWN_APP_CLIENT_SECRET=sandbox-sr-own-app-secret-for-local-demo-only $(BIN)/honcho start
 
 test: install services chromium messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \

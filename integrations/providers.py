@@ -146,6 +146,10 @@ class SyncedStage:
     position: int = 0
     stage_type: str = ""
     remote_updated_at: dt.datetime | None = None
+    # A sub-stage (a SmartRecruiters sub-status): its stage's remote id and the sub-status value
+    # applications carry. Blank for a stage.
+    parent_remote_id: str = ""
+    sub_status: str = ""
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ class _Kind:
 _STAGE_FIELDS = ("remote_stage_id", "remote_sub_status", "changed_stage_at")
 KINDS: dict[str, _Kind] = {
     "jobs": _Kind(RemoteJob, ("title", "status", "remote_updated_at")),
-    "stages": _Kind(RemoteStage, ("remote_job_id", "name", "position", "stage_type", "remote_updated_at")),
+    "stages": _Kind(RemoteStage, ("remote_job_id", "name", "position", "stage_type", "remote_updated_at",
+                                  "parent_remote_id", "sub_status")),
     "candidates": _Kind(RemoteCandidate, ("first_name", "last_name", "email", "phone", "remote_updated_at")),
     # An application's stage is the StageChanged handler's to write (see the module docstring).
     "applications": _Kind(

@@ -166,6 +166,16 @@ class _TokenEndpointSession(OAuth2Session):
         super().__init__(*args, **kwargs)
         self.trust_env = False
 
+    # oauthlib refuses a plain-http token URL before any request is made: check the host (and
+    # allow http for an allow-listed local host) first, in whichever process exchanges or refreshes.
+    def fetch_token(self, token_url, *args, **kwargs):
+        _authorize_host_checked(token_url)
+        return super().fetch_token(token_url, *args, **kwargs)
+
+    def refresh_token(self, token_url, *args, **kwargs):
+        _authorize_host_checked(token_url)
+        return super().refresh_token(token_url, *args, **kwargs)
+
     def request(self, method, url, *args, **kwargs):  # noqa: D401 - requests' signature
         _authorize_host_checked(url)
         kwargs["allow_redirects"] = False

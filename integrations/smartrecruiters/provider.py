@@ -478,9 +478,13 @@ CLOSED_STAGE_TYPES = {"REJECTED": "rejected", "WITHDRAWN": "withdrawn"}
 
 
 def _synced_stage(item: dict[str, Any]) -> SyncedStage:
+    sub_status = str(item.get("sub_status") or "")
     return SyncedStage(
         remote_id=item["id"], name=item["name"][:200], position=int(item.get("position") or 0),
         stage_type=CLOSED_STAGE_TYPES.get(item["id"], ""),
+        # A sub-status is a sub-stage of its status: mapped as (status, sub-status), the pair
+        # applications and webhooks carry.
+        parent_remote_id=str(item.get("status") or "") if sub_status else "", sub_status=sub_status,
     )
 
 
