@@ -318,12 +318,7 @@ def _run():
             if spy is not None:
                 profiles.append(_profile_report(spy, work / f"{name}.folded", name))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        servers.stop(server)
         log.close()
     gunicorn_log = (work / "gunicorn.log").read_text(errors="replace")
 

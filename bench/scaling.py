@@ -100,12 +100,7 @@ def _intake_run() -> None:
         for name in ("bare", "insert", "partner"):
             results[name] = intake_load._wrk(base, paths[name], wrap=name != "partner")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        servers.stop(server)
         log.close()
     stored = WebhookEvent.objects.filter(provider="teamtailor", event_type=PARTNER_EVENT_TYPE).count()
     distinct = WebhookEvent.objects.filter(provider="teamtailor", event_type=PARTNER_EVENT_TYPE).values("event_id").distinct().count()

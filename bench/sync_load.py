@@ -33,9 +33,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+from bench import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = int(os.environ.get("BENCH_SYNC_CANDIDATES", "10000"))
@@ -195,43 +196,6 @@ def _connect_smartrecruiters(served: Served, tenant):
 
 
 # --- a real Celery worker ----------------------------------------------------------------------------
-def database_url() -> str:
-    from django.db import connection as db
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + db.settings_dict["NAME"]))
-
-
-@contextlib.contextmanager
-def celery_worker(work: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """``celery worker`` on this run's queues (the sync is on the background one: config.celery)
-    with one pool process (the one that runs the sync)."""
-    env = {**os.environ, "DATABASE_URL": database_url(), "STAGEHOOK_VAR_DIR": str(work / "var"), **(extra_env or {})}
-    log_path = work / "worker.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q",
-         f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']},{os.environ['CELERY_TASK_DEFAULT_QUEUE']}.background",
-         "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while "ready." not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the Celery worker did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.2)  # polling the worker's log for its banner, bounded by the deadline
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
 def pool_processes(pid: int) -> list[int]:
     try:
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -474,6 +438,8 @@ def _run():
     import shutil
     import tempfile
 
+    from django.db import connection as db
+
     from tenants.models import Tenant
 
     quiet_logs()
@@ -483,7 +449,10 @@ def _run():
     upserts = {}
     try:
         with contextlib.ExitStack() as stack:
-            worker = stack.enter_context(celery_worker(work)) if "sync" in PARTS else None
+            # One node with one pool process: the one that runs the sync (its CPU and memory are read).
+            worker = stack.enter_context(servers.celery_workers(
+                db.settings_dict["NAME"], work, concurrency=1, STAGEHOOK_VAR_DIR=str(work / "var"),
+            ))[0] if "sync" in PARTS else None
             for name in ATS if "sync" in PARTS else ():
                 with serve(name) as served:
                     seeded_at = time.monotonic()
