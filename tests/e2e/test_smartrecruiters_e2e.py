@@ -16,7 +16,7 @@ from django.core.management import call_command
 
 from assessments import services as assessment_services
 from assessments.models import Assessment
-from integrations.models import Connection, ConnectionStatus, Delivery, StageMapping, WebhookEvent
+from integrations.models import Connection, ConnectionStatus, Delivery, StageMapping, SyncRun, SyncStatus, WebhookEvent
 from integrations.smartrecruiters.constants import PROVIDER_NAME, SUBSCRIPTION_REF
 from integrations.smartrecruiters.sandbox.state import ADA_ID, BACKEND_JOB_ID, SUPPORT_JOB_ID
 from tests.factories import AssessmentFactory, MembershipFactory, PackageFactory, QuestionFactory, TenantFactory, UserFactory
@@ -64,6 +64,12 @@ def connection(sandbox, package, celery_worker, live_server):
     assert subscription["status"] == "active", subscription
     assert subscription["id"] == connection.subscription_ids[SUBSCRIPTION_REF]["id"]
     assert subscription["callbackUrl"].startswith(f"{live_server.url}/smartrecruiters/webhooks?companyId=")
+    # Activation queued the first full sync, and the worker runs it now: a test's stage move must
+    # not race it (a sync that mirrors the move first leaves the webhook nothing new to do).
+    run = wait_for(lambda: SyncRun.objects.filter(connection=connection)
+                   .exclude(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]).first(),
+                   timeout=60, what="the first sync after activation")
+    assert run.status == SyncStatus.SUCCEEDED, run.error
     return connection
 
 
