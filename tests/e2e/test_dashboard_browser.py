@@ -148,9 +148,10 @@ def test_branding_change_shows_in_the_preview_and_the_next_invitation(branding_a
             expect(page.locator('[data-preview="subject"]')).to_have_text("Acme wants to meet you, Alex")
             expect(page.locator('[data-preview="body"]')).to_contain_text("Dear Alex, <script>alert(1)</script> go:")
             expect(page.locator('[data-preview="colour"]')).to_have_text("#aa0033")
-            # the preview's colour is applied through the theme stylesheet (no inline styles)
-            colour = page.locator(".brand-preview h3").first.evaluate("e => getComputedStyle(e).color")
-            assert colour == "rgb(170, 0, 51)"
+            # the preview's colour is applied through the theme stylesheet (no inline styles); the
+            # stylesheet loads after the preview's text, so its colour is awaited, not read once
+            expect(page.locator(".brand-preview h3").first).to_have_css("color", "rgb(170, 0, 51)")
+            assert page.locator(".brand-preview h3").first.get_attribute("style") is None
 
             page.fill("textarea[name=sms_text]", "{nope}")
             page.get_by_role("button", name="Save").click()
