@@ -264,7 +264,7 @@ def _run(work: Path):
     # (the invitation's partner result), against what the worker node has per move at this pace.
     per_move = sum(
         statistics.mean(task_times[name]) for name in
-        ("integrations.tasks.process_webhook_event", "assessments.tasks.send_invitation", "integrations.tasks.deliver")
+        ("integrations.tasks.process_webhook_events", "assessments.tasks.send_invitation", "integrations.tasks.deliver")
         if task_times.get(name)
     )
     # The sync's own requests are its pages (one API request each); the sandbox's count beside them

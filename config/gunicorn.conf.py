@@ -11,3 +11,11 @@ accesslog = "-"
 errorlog = "-"
 # Candidate links, report links, query strings and Basic user names never reach the log.
 logger_class = "config.gunicorn_logging.RedactingGunicornLogger"
+
+
+def worker_exit(server, worker):
+    """A stopping worker publishes the webhook ids its batcher still holds (tenants/queueing.py;
+    ``atexit`` does it too, this runs first and also on a worker's abnormal exit)."""
+    from tenants.queueing import flush_batches
+
+    flush_batches()

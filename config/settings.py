@@ -213,6 +213,10 @@ SMARTRECRUITERS_OWN_APP_CLIENT_SECRET = env("SMARTRECRUITERS_OWN_APP_CLIENT_SECR
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# The webhook intake's processing tasks: the event ids one web process commits within this many
+# milliseconds go out as one message, published by a background thread of the process instead of
+# a publish per request (tenants/queueing.py; bench/RESULTS.md). 0: one message per event at commit.
+QUEUE_BATCH_LINGER_MS = env.float("QUEUE_BATCH_LINGER_MS", default=50.0)
 CELERY_TASK_SOFT_TIME_LIMIT = 30 * 60
 CELERY_TASK_TIME_LIMIT = 35 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {

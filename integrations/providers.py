@@ -100,13 +100,25 @@ NormalizedEvent = AssessmentOrdered | StageChanged | ApplicationRejected | Candi
 # --- what a provider answers ---------------------------------------------------------------------
 # ``verify_inbound`` raises ``InboundRejected`` (integrations.errors, importable from here too).
 @dataclass(frozen=True)
+class RowWrite:
+    """A row an accepted call writes beside its event: one ``INSERT`` (``ON CONFLICT`` as it needs)
+    with ``%s`` placeholders. The intake sends it in the event's own statement on PostgreSQL (a
+    data-modifying ``WITH``: one round trip for both), on its own just before it elsewhere."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class VerifiedInbound:
-    """An authenticated inbound call: whose it is and how to store it."""
+    """An authenticated inbound call: whose it is and how to store it (``writes``: rows stored
+    with the event, in its transaction, e.g. the call's signature against replays)."""
 
     connection: Connection | None
     event_id: str
     event_type: str
     payload: Any
+    writes: tuple[RowWrite, ...] = ()
 
 
 @dataclass(frozen=True)

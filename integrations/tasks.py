@@ -6,6 +6,8 @@ import random
 
 from celery import shared_task
 
+from tenants.queueing import enqueue_now
+
 from . import notifications, sync
 from .deliveries import deliveries_enqueue_due, delivery_send_by_id
 from .locks import periodic_lock as _periodic_lock
@@ -27,6 +29,17 @@ def process_webhook_event(self, webhook_event_id: int) -> None:
     result = webhook_event_process(webhook_event_id=webhook_event_id)
     if result.retry is not None:
         raise self.retry(exc=result.retry, countdown=_retry_countdown(self.request.retries))
+
+
+@shared_task(acks_late=True)
+def process_webhook_events(webhook_event_ids: list[int]) -> None:
+    """The intake's batch (``tenants.queueing.enqueue_batched_after_commit``): each event processed
+    as ``process_webhook_event`` does; one that needs a retry is queued again on its own, so a
+    failure never holds up or repeats the others."""
+    for webhook_event_id in webhook_event_ids:
+        result = webhook_event_process(webhook_event_id=webhook_event_id)
+        if result.retry is not None:
+            enqueue_now(process_webhook_event, webhook_event_id, countdown=_retry_countdown(0))
 
 
 @shared_task(acks_late=True)

@@ -7,6 +7,7 @@ dispatches them (``integrations.events``). No ATS call happens inside the reques
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -22,12 +23,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tenants.jsonlimits import MAX_JSON_DEPTH, json_too_deep
 from tenants.logsafe import log_safe
-from tenants.queueing import enqueue_after_commit, enqueue_now
+from tenants.queueing import enqueue_batched_after_commit, enqueue_now
 
 from .errors import ClientError, EventFailed
 from .events import Outcome, event_dispatch
 from .models import ErrorCode, WebhookEvent, WebhookStatus
-from .providers import InboundRejected, provider_get
+from .providers import InboundRejected, RowWrite, provider_get
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def webhook_receive(request: HttpRequest, *, provider_name: str, kind: str) -> H
             event, created = webhook_event_store(
                 provider=provider_name, connection=verified.connection, event_id=event_id,
                 event_type=verified.event_type, headers=stored_headers(request), raw_body=raw_body,
+                writes=verified.writes,
             )
     if rejected is not None:
         logger.info("%s %s webhook rejected: %s %s", provider_name, kind, rejected.status, log_safe(rejected.message))
@@ -131,10 +133,12 @@ def webhook_view(*, provider_name: str, kind: str):
 
 
 def webhook_event_store(
-    *, provider: str, connection, event_id: str, event_type: str, headers: dict, raw_body: bytes
+    *, provider: str, connection, event_id: str, event_type: str, headers: dict, raw_body: bytes,
+    writes: tuple[RowWrite, ...] = (),
 ) -> tuple[WebhookEvent, bool]:
     """Store an inbound event once per (provider, event id) and queue its processing after commit.
-    Returns (event, created); a duplicate returns the stored event and queues nothing.
+    Returns (event, created); a duplicate returns the stored event and queues nothing. ``writes``
+    (the provider's, see ``RowWrite``) are stored with it, duplicate or not.
 
     One statement, ``INSERT ... ON CONFLICT (provider, event_id) DO NOTHING RETURNING id``, instead
     of a savepoint around an INSERT that may fail (SAVEPOINT, INSERT, RELEASE: three round trips on
@@ -144,7 +148,7 @@ def webhook_event_store(
         provider=provider, connection=connection, event_id=event_id[:200], event_type=event_type[:100],
         headers=headers, raw_body=raw_body,
     )
-    pk = _insert_unless_stored(event)
+    pk = _insert_unless_stored(event, writes=writes)
     if pk is None:
         return WebhookEvent.objects.get(provider=provider, event_id=event.event_id), False
     event.pk = pk
@@ -154,28 +158,46 @@ def webhook_event_store(
     return event, True
 
 
-def _insert_unless_stored(event: WebhookEvent) -> int | None:
-    """INSERT the unsaved ``event`` unless (provider, event_id) is stored already: its id, or None."""
+@functools.cache
+def _event_insert() -> tuple[list, str]:
+    """The event's fields and its ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (built once)."""
     opts = WebhookEvent._meta
     fields = [field for field in opts.concrete_fields if not field.primary_key]
     quote = connection_for_write.ops.quote_name
-    values = [field.get_db_prep_save(field.pre_save(event, True), connection_for_write) for field in fields]
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({quote('provider')}, {quote('event_id')}) DO NOTHING RETURNING {quote(opts.pk.column)}"
     )
+    return fields, sql
+
+
+def _insert_unless_stored(event: WebhookEvent, *, writes: tuple[RowWrite, ...] = ()) -> int | None:
+    """INSERT the unsaved ``event`` unless (provider, event_id) is stored already: its id, or None.
+    On PostgreSQL ``writes`` go in the same statement, each a ``WITH`` of its own (every
+    data-modifying ``WITH`` runs, whatever the main INSERT does); elsewhere one by one, before it."""
+    fields, sql = _event_insert()
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection_for_write) for field in fields]
     with connection_for_write.cursor() as cursor:
+        if writes and connection_for_write.vendor == "postgresql":
+            ctes = ", ".join(f"write_{n} AS ({write.sql})" for n, write in enumerate(writes))
+            sql = f"WITH {ctes} {sql}"
+            values = [*(param for write in writes for param in write.params), *values]
+        else:
+            for write in writes:
+                cursor.execute(write.sql, write.params)
         cursor.execute(sql, values)
         row = cursor.fetchone()
     return row[0] if row else None
 
 
 def _enqueue_after_commit(webhook_event_id: int) -> None:
-    """Processing queued after commit; a broker that is down is logged (the inbox sweeper re-queues)."""
-    from .tasks import process_webhook_event  # tasks call this module's services
+    """Processing queued after commit, batched with the other events this process commits at the
+    same moment (one message for several); a broker that is down is logged (the inbox sweeper
+    re-queues)."""
+    from .tasks import process_webhook_events  # tasks call this module's services
 
-    enqueue_after_commit(process_webhook_event, webhook_event_id)
+    enqueue_batched_after_commit(process_webhook_events, webhook_event_id)
 
 
 # --- processing ----------------------------------------------------------------------------------

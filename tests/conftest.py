@@ -40,6 +40,13 @@ def _no_inbound_connection_cache():
     inbound_cache._entries.clear()
 
 
+@pytest.fixture(autouse=True)
+def _unbatched_queueing(settings):
+    """The intake's batched publishing (a background thread) is off: each event's task is queued
+    at commit, where a test can see it. Its own tests and the end-to-end tests turn it on."""
+    settings.QUEUE_BATCH_LINGER_MS = 0
+
+
 @pytest.fixture
 def reference_fixtures() -> Path:
     """The vendors' example payloads (``../shared/reference/fixtures``)."""

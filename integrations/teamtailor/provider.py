@@ -30,6 +30,7 @@ from integrations.providers import (
     NormalizedEvent,
     Page,
     Provider,
+    RowWrite,
     SyncedApplication,
     SyncedCandidate,
     SyncedJob,
@@ -85,11 +86,12 @@ def update_url_allowed(connection: Connection, url: str, *, api_host: auth.ApiHo
     return host_allowed(url, allowed, extra_hosts=settings.ATS_EXTRA_ALLOWED_HOSTS)
 
 
-def record_trigger_signature(request: HttpRequest) -> None:
-    from .services import TRIGGER_SIGNATURE_KIND, teamtailor_signature_record
+def trigger_signature_writes(request: HttpRequest) -> tuple[RowWrite, ...]:
+    """The trigger's signature, remembered with its event (an action never accepts it)."""
+    from .services import TRIGGER_SIGNATURE_KIND, teamtailor_signature_write
 
     fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
-    teamtailor_signature_record(fingerprint=fingerprint, kind=TRIGGER_SIGNATURE_KIND)
+    return (teamtailor_signature_write(fingerprint=fingerprint, kind=TRIGGER_SIGNATURE_KIND),) if fingerprint else ()
 
 
 def trigger_signature_seen(request: HttpRequest) -> bool:
@@ -178,11 +180,12 @@ class TeamtailorProvider(Provider):
         self._check_update_url(
             request, connection=connection, body=body, event_id=event_id, raw_body=raw_body, headers=headers
         )
-        # Only now, with the call accepted: a rejected call changes nothing.
+        # Only now, with the call accepted: a rejected call changes nothing. The signature is
+        # stored with the event, in the same statement.
         record_partner_headers(connection=connection, headers=headers)
-        record_trigger_signature(request)
         return VerifiedInbound(
-            connection=connection, event_id=event_id, event_type=parsing.PARTNER_EVENT_TYPE, payload=body
+            connection=connection, event_id=event_id, event_type=parsing.PARTNER_EVENT_TYPE, payload=body,
+            writes=trigger_signature_writes(request),
         )
 
     @staticmethod
@@ -270,16 +273,18 @@ class TeamtailorProvider(Provider):
         if key:
             found = auth.connection_for_provider_key(key)
             return [found] if found is not None else []
-        live = (
-            Connection.objects.select_related("tenant")
-            .filter(provider=auth.PROVIDER_NAME, tenant__active=True)
-            .exclude(status=ConnectionStatus.DISCONNECTED)
-        )
+        def live():  # built only when asked: a cached answer needs no queryset
+            return (
+                Connection.objects.select_related("tenant")
+                .filter(provider=auth.PROVIDER_NAME, tenant__active=True)
+                .exclude(status=ConnectionStatus.DISCONNECTED)
+            )
+
         company = (request.GET.get("company_id") or request.GET.get("company") or parsing.company_uuid(data)).strip()
         if company:
-            found = inbound_cache.cached("teamtailor:company", company, lambda: live.filter(remote_account_id=company).first())
+            found = inbound_cache.cached("teamtailor:company", company, lambda: live().filter(remote_account_id=company).first())
             return [found] if found is not None else []
-        return list(live.order_by("id")[:MAX_SIGNATURE_CANDIDATES])
+        return list(live().order_by("id")[:MAX_SIGNATURE_CANDIDATES])
 
     def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:
         return JsonResponse({"received": True, "duplicate": duplicate}, status=200)

@@ -20,6 +20,7 @@ from assessments.models import Assessment, Status
 from integrations import ratelimit
 from integrations.errors import InboundRejected
 from integrations.models import Connection, ConnectionStatus, InboundSignature, WebhookEvent, WebhookStatus, secret_hash
+from integrations.providers import RowWrite
 from integrations.services import connection_status_set
 from integrations.sync import sync_after_activation, sync_first_when_syncable
 from tenants.models import Tenant
@@ -240,25 +241,34 @@ def _signatures_prune() -> None:
     ).delete()
 
 
-def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
-    """Remember that a signature was used on an accepted call of ``kind`` (first use wins), so the
-    same signed request is never accepted as another kind of call; old rows are dropped. Returns
-    the kind of call that owns the signature (``kind`` unless another call used it first)."""
-    if not fingerprint:
-        return kind
+def teamtailor_signature_write(*, fingerprint: str, kind: str) -> RowWrite:
+    """The statement that remembers a signature's first use on an accepted call of ``kind`` (old
+    rows dropped meanwhile): an INSERT, or on conflict a no-op update that returns the stored row's
+    kind (instead of INSERT ... DO NOTHING then a SELECT, or get_or_create's four). A concurrent
+    first use is waited for by the INSERT and its row returned, so the first use still wins. The
+    trigger stores it with its event (``VerifiedInbound.writes``: one round trip for both)."""
     _signatures_prune()
-    # One statement: INSERT, or on conflict a no-op update that returns the stored row's kind
-    # (instead of INSERT ... DO NOTHING then a SELECT, or get_or_create's four). A concurrent first
-    # use is waited for by the INSERT and its row returned, so the first use still wins.
     from django.db import connection as db
 
     table, quote = InboundSignature._meta.db_table, db.ops.quote_name
+    return RowWrite(
+        f"INSERT INTO {quote(table)} (provider, fingerprint, kind, created_at) VALUES (%s, %s, %s, %s) "
+        f"ON CONFLICT (provider, fingerprint) DO UPDATE SET kind = {quote(table)}.kind RETURNING kind",
+        (auth.PROVIDER_NAME, fingerprint, kind, timezone.now()),
+    )
+
+
+def teamtailor_signature_record(*, fingerprint: str, kind: str) -> str:
+    """Remember that a signature was used on an accepted call of ``kind`` (first use wins), so the
+    same signed request is never accepted as another kind of call. Returns the kind of call that
+    owns the signature (``kind`` unless another call used it first)."""
+    if not fingerprint:
+        return kind
+    from django.db import connection as db
+
+    write = teamtailor_signature_write(fingerprint=fingerprint, kind=kind)
     with db.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(table)} (provider, fingerprint, kind, created_at) VALUES (%s, %s, %s, %s) "
-            f"ON CONFLICT (provider, fingerprint) DO UPDATE SET kind = {quote(table)}.kind RETURNING kind",
-            [auth.PROVIDER_NAME, fingerprint, kind, timezone.now()],
-        )
+        cursor.execute(write.sql, write.params)
         return cursor.fetchone()[0]
 
 

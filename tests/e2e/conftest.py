@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from config.celery import app as celery_app
+from tenants.queueing import flush_batches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +59,8 @@ def celery_worker(transactional_db, live_server, mailbox, settings, tmp_path):
     }
     settings.SITE_URL = live_server.url
     settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    # The intake's processing tasks go out batched, as in production (tenants/queueing.py).
+    settings.QUEUE_BATCH_LINGER_MS = 50
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", f"{queue},{queue}.background", "--concurrency", "2",
@@ -75,6 +78,7 @@ def celery_worker(transactional_db, live_server, mailbox, settings, tmp_path):
             time.sleep(0.2)
         yield process
     finally:
+        flush_batches()  # nothing of this test's is left to be published into the next one's queue
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         process.terminate()
         try:

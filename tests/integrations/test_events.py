@@ -219,3 +219,27 @@ def test_connection_removed_disconnects(connection):
     package = PackageFactory(tenant=connection.tenant)
     late = process(stored(connection, "order", {"order_id": "o-1", "package_id": package.pk, "candidate": CANDIDATE}))
     assert (late.status, late.error_code) == (WebhookStatus.FAILED, ErrorCode.UNKNOWN_CONNECTION)
+
+
+# --- the intake's batches (process_webhook_events) ------------------------------------------------
+def test_a_batch_processes_each_event_and_queues_only_the_failing_one_again(connection, monkeypatch):
+    import integrations.tasks as tasks
+
+    package = PackageFactory(tenant=connection.tenant)
+    good = stored(connection, "order", {
+        "order_id": "o-9", "package_id": package.pk, "candidate": CANDIDATE, "application_id": "app-9",
+        "job_id": "job-1", "job_title": "Engineer", "callback_url": "https://ats.example/results/9",
+    })
+    bad, unparseable = stored(connection, "explode", {}), stored(connection, "mystery", {})
+    queued = []
+    monkeypatch.setattr(tasks, "enqueue_now", lambda task, *args, countdown=None: queued.append((task, args, countdown)))
+    tasks.process_webhook_events.delay([bad.pk, good.pk, unparseable.pk, good.pk])
+    for event in (good, bad, unparseable):
+        event.refresh_from_db()
+    assert (good.status, good.attempts) == (WebhookStatus.PROCESSED, 1)  # listed twice, processed once
+    assert Assessment.objects.filter(remote_order_id="o-9").count() == 1
+    assert (unparseable.status, unparseable.error_code) == (WebhookStatus.FAILED, ErrorCode.BAD_PAYLOAD)
+    assert (bad.status, bad.error_code) == (WebhookStatus.FAILED, ErrorCode.INTERNAL)
+    # Only the unexpected failure is retried, on its own task and after a pause.
+    assert [(task, args) for task, args, _ in queued] == [(process_webhook_event, (bad.pk,))]
+    assert queued[0][2] > 0
