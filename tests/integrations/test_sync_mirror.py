@@ -202,3 +202,27 @@ def test_records_without_a_remote_id_are_ignored_and_an_empty_page_writes_nothin
     assert (result.seen, *counts(result)) == (1, 1, 0, 0, 0)
     assert counts(store(connection, [])) == (0, 0, 0, 0)
     assert RemoteCandidate.objects.filter(connection=connection).count() == 1
+
+
+@postgresql_only
+def test_the_mirror_keeps_only_the_indexes_its_queries_use():
+    """Each index is written with every mirrored row: the unique (connection, remote_id) serves
+    lookups by connection (no foreign-key index of its own), and the candidate's e-mail, always
+    looked up case-insensitively, is indexed as UPPER(email), which those lookups use."""
+    from django.db import connection as db
+
+    from integrations.models import RemoteApplication, RemoteCandidate, RemoteJob, RemoteStage
+
+    with db.cursor() as cursor:
+        for model in (RemoteJob, RemoteStage, RemoteCandidate, RemoteApplication):
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [model._meta.db_table])
+            definitions = [row[0] for row in cursor.fetchall()]
+            expected = 3 if model is RemoteCandidate else 2  # the primary key, the unique pair (+ the e-mail)
+            assert len(definitions) == expected, definitions
+            assert any("UNIQUE" in d and "(connection_id, remote_id)" in d for d in definitions), definitions
+        RemoteCandidate.objects.create(connection=ConnectionFactory(), remote_id="c-1", email="Grace@Example.com")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        query = RemoteCandidate.objects.filter(email__iexact="grace@example.com")
+        plan = query.explain()
+        assert "remote_candidate_email_ci" in plan, plan
+        assert [c.remote_id for c in query] == ["c-1"]
