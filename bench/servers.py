@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import multiprocessing
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -127,7 +127,7 @@ def wait_ready(base: str, process: subprocess.Popen, *, deadline: float, path: s
 
 def gunicorn_workers() -> str:
     """The number of web workers config/gunicorn.conf.py starts."""
-    return os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count() + 1))
+    return str(runpy.run_path(str(ROOT / "config/gunicorn.conf.py"))["workers"])
 
 
 @contextlib.contextmanager

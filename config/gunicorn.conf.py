@@ -4,9 +4,12 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# gunicorn's guidance, 2 x cores + 1 sync workers: a worker waiting on PostgreSQL or Redis leaves
-# its core to another (bench/RESULTS.md: 2 workers on 2 cores left the intake CPU idle).
-workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count() + 1)))
+# 2 sync workers per core: a worker waiting on PostgreSQL or Redis leaves its core to another. Not
+# gunicorn's 2 x cores + 1: on the 2-core reference machine the fifth worker only added switching
+# (bench/intake_load, 2026-12-01, partner / company / SmartRecruiters webhooks per second: 3 workers
+# 1,069 / 1,247 / 1,217; 4 workers 1,001-1,145 / 1,138-1,290 / 1,094-1,205; 5 workers 741-893 /
+# 1,038-1,047 / 1,031-1,039). The benchmarks read this value (bench.servers.gunicorn_workers).
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count())
 accesslog = "-"
 errorlog = "-"
 # Candidate links, report links, query strings and Basic user names never reach the log.
