@@ -139,7 +139,7 @@ def _sync_main() -> None:
 def _sync_run() -> None:
     from django.db import connection as db
 
-    from bench import sync_load
+    from bench import servers, sync_load
     from tenants.models import Tenant
 
     figures = []
@@ -154,7 +154,8 @@ def _sync_run() -> None:
             started = time.monotonic()
             completed = subprocess.run(
                 [sys.executable, "-m", "bench.scaling", "sync-one", str(connection.pk)], cwd=ROOT,
-                env={**os.environ, "DATABASE_URL": sync_load.database_url(), "CELERY_TASK_ALWAYS_EAGER": "on"},
+                env={**os.environ, "DATABASE_URL": servers.database_url(db.settings_dict["NAME"]),
+                     "CELERY_TASK_ALWAYS_EAGER": "on"},
                 capture_output=True, text=True,
             )
             wall = time.monotonic() - started

@@ -29,4 +29,8 @@ def json_depth(raw: bytes) -> int:
 
 
 def json_too_deep(raw: bytes, *, limit: int = MAX_JSON_DEPTH) -> bool:
+    # A document cannot nest deeper than it has opening brackets: two C-speed counts settle nearly
+    # every real payload before the full measure (a webhook intake's hot path).
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
     return json_depth(raw) > limit

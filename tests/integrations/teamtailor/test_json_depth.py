@@ -62,3 +62,15 @@ def test_the_deepest_allowed_document_is_still_read(http, connection, package, r
     response = post_json(http, "/teamtailor/webhook", raw, **partner_headers(event_id=SIGNED_EVENT_ID))
     assert response.status_code == 200, response.content
     assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("depth, expected", [(64, False), (65, True)])
+def test_the_bracket_count_shortcut_never_hides_a_deep_document(depth, expected):
+    from tenants.jsonlimits import MAX_JSON_DEPTH, json_too_deep
+
+    assert MAX_JSON_DEPTH == 64
+    nested = b"[" * depth + b"]" * depth
+    assert json_too_deep(nested) is expected
+    # Brackets inside strings count for the shortcut but nest nothing: the full measure decides.
+    many_in_strings = b'{"a": "' + b"[" * 200 + b'"}'
+    assert json_too_deep(many_in_strings) is False
