@@ -35,11 +35,12 @@ def process_webhook_event(self, webhook_event_id: int) -> None:
 def process_webhook_events(webhook_event_ids: list[int]) -> None:
     """The intake's batch (``tenants.queueing.enqueue_batched_after_commit``): each event processed
     as ``process_webhook_event`` does; one that needs a retry is queued again on its own, so a
-    failure never holds up or repeats the others."""
+    failure never holds up or repeats the others. That task goes on as its own first retry would
+    (the try made here counted): an event is tried as often, and as far apart, as with no batch."""
     for webhook_event_id in webhook_event_ids:
         result = webhook_event_process(webhook_event_id=webhook_event_id)
         if result.retry is not None:
-            enqueue_now(process_webhook_event, webhook_event_id, countdown=_retry_countdown(0))
+            enqueue_now(process_webhook_event, webhook_event_id, countdown=_retry_countdown(0), retries=1)
 
 
 @shared_task(acks_late=True)

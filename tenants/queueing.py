@@ -31,10 +31,11 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError, OSError)
 
 
-def enqueue_now(task, *args, countdown: float | None = None) -> bool:
-    """Queue ``task(*args)``; False (logged) when the broker cannot be reached."""
+def enqueue_now(task, *args, countdown: float | None = None, retries: int = 0) -> bool:
+    """Queue ``task(*args)``; False (logged) when the broker cannot be reached. ``retries``: the
+    tries already made elsewhere, counted against the task's ``max_retries`` (Celery's own count)."""
     try:
-        task.apply_async(args, countdown=countdown)
+        task.apply_async(args, countdown=countdown, retries=retries)
     except BROKER_ERRORS as exc:
         logger.error(
             "could not queue %s%r: broker unreachable (%s: %s); a sweeper queues it again",

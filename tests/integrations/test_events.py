@@ -232,7 +232,8 @@ def test_a_batch_processes_each_event_and_queues_only_the_failing_one_again(conn
     })
     bad, unparseable = stored(connection, "explode", {}), stored(connection, "mystery", {})
     queued = []
-    monkeypatch.setattr(tasks, "enqueue_now", lambda task, *args, countdown=None: queued.append((task, args, countdown)))
+    monkeypatch.setattr(tasks, "enqueue_now", lambda task, *args, countdown=None, retries=0: queued.append(
+        (task, args, countdown, retries)))
     tasks.process_webhook_events.delay([bad.pk, good.pk, unparseable.pk, good.pk])
     for event in (good, bad, unparseable):
         event.refresh_from_db()
@@ -240,6 +241,19 @@ def test_a_batch_processes_each_event_and_queues_only_the_failing_one_again(conn
     assert Assessment.objects.filter(remote_order_id="o-9").count() == 1
     assert (unparseable.status, unparseable.error_code) == (WebhookStatus.FAILED, ErrorCode.BAD_PAYLOAD)
     assert (bad.status, bad.error_code) == (WebhookStatus.FAILED, ErrorCode.INTERNAL)
-    # Only the unexpected failure is retried, on its own task and after a pause.
-    assert [(task, args) for task, args, _ in queued] == [(process_webhook_event, (bad.pk,))]
+    # Only the unexpected failure is retried, on its own task and after a pause, as that task's
+    # first retry (the batch's try counted), so the event gets no more tries than without a batch.
+    assert [(task, args, retries) for task, args, _, retries in queued] == [(process_webhook_event, (bad.pk,), 1)]
     assert queued[0][2] > 0
+
+
+def test_the_retries_a_task_is_queued_with_count_against_its_limit(connection):
+    """What ``process_webhook_events`` relies on when it hands a failing event to
+    ``process_webhook_event`` with ``retries=1``: Celery counts them against ``max_retries``."""
+    from integrations.selectors import MAX_EVENT_ATTEMPTS
+
+    event = stored(connection, "explode", {})
+    with pytest.raises(Retry):  # one retry left
+        process_webhook_event.apply_async((event.pk,), retries=MAX_EVENT_ATTEMPTS - 2)
+    with pytest.raises(RuntimeError, match="the provider has a bug"):  # none left: the error itself
+        process_webhook_event.apply_async((event.pk,), retries=MAX_EVENT_ATTEMPTS - 1)

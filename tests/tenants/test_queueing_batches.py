@@ -26,7 +26,7 @@ class RecordingTask:
         self.fail_first = fail_first
         self.published = threading.Condition()
 
-    def apply_async(self, args, countdown=None):
+    def apply_async(self, args, countdown=None, retries=0):
         with self.published:
             if self.fail_first:
                 self.fail_first -= 1
@@ -163,7 +163,7 @@ from tenants import queueing
 class Task:
     name = "tests.batch.exit"
     app = type("App", (), {{"conf": type("Conf", (), {{"task_always_eager": False}})()}})()
-    def apply_async(self, args, countdown=None):
+    def apply_async(self, args, countdown=None, retries=0):
         open({str(out)!r}, "a").write(repr(list(args[0])) + "\\n")
 
 batcher = queueing._batcher_for(Task())
