@@ -49,9 +49,6 @@ WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "15"))
 COMPANY = "bench-company"
 SR_COMPANY = "bench-sr-company"
 
-# The README's production environment adapted to 127.0.0.1, and the servers: bench/servers.py.
-PRODUCTION_ENV = servers.PRODUCTION_ENV
-
 
 def main():
     """The production environment is set in this process: ``python -m bench`` runs each benchmark
@@ -162,9 +159,6 @@ def _seed(work: Path) -> dict:
 
     # Generated (and signed) just before each run: the signatures' timestamps must be fresh (5 min).
     files = {
-        "partner": lambda: partner("bench", EVENTS),
-        "company": lambda: company(1_000_000, EVENTS),
-        "smartrecruiters": lambda: smartrecruiters("bench", EVENTS),
         **{f"partner-{r}": (lambda r=r: partner(f"bench{r}", EVENTS)) for r in range(ROUNDS)},
         **{f"company-{r}": (lambda r=r: company(1_000_000 + r * EVENTS, EVENTS)) for r in range(ROUNDS)},
         **{f"smartrecruiters-{r}": (lambda r=r: smartrecruiters(f"bench{r}", EVENTS)) for r in range(ROUNDS)},
@@ -275,18 +269,6 @@ ENDPOINTS = {
 }
 
 
-def _queue_purge(celery_app, *, delete: bool = False) -> int:
-    """Empty the run's own queue; how many messages it held."""
-    with celery_app.connection_for_write() as conn:
-        # Declared first: kombu's queue_delete skips a queue this process never declared.
-        queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
-        conn.default_channel.queue_declare(queue, passive=False)
-        count = conn.default_channel.queue_purge(queue) or 0
-        if delete:
-            conn.default_channel.queue_delete(queue)
-    return count
-
-
 def _median_of(runs: list[dict]) -> dict:
     """One figure of several rounds: the median rate and latencies, the counts summed."""
     figure = {key: sum(run[key] for run in runs) for key in ("ok", "bad", "errors", "answered", "sent")}
@@ -355,7 +337,7 @@ def _run():
         with db.cursor() as cursor:
             cursor.execute(f"TRUNCATE {BENCH_TABLE}")
         db.close()
-        _queue_purge(celery_app)
+        servers.queue_purge()
         results["bare"] = _wrk(base, paths["bare"], wrap=True)
         for r in range(ROUNDS):
             for name in ("insert", *ENDPOINTS):
@@ -382,7 +364,7 @@ def _run():
     stored_ids = set(WebhookEvent.objects.values_list("id", flat=True))
     # gunicorn is stopped: each worker published what its batcher held as it exited.
     queued = _queued_event_ids(celery_app)
-    _queue_purge(celery_app, delete=True)
+    servers.queue_purge(delete=True)
     shutil.rmtree(work, ignore_errors=True)
 
     from django.conf import settings

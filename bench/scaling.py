@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,14 +60,9 @@ def _child(part: str, workers: int):
 
 # --- 1. intake with N workers ---------------------------------------------------------------------------
 def _intake_main() -> None:
-    from cryptography.fernet import Fernet
+    from bench import run_in_test_database, servers
 
-    from bench import intake_load, run_in_test_database
-
-    for name, value in intake_load.PRODUCTION_ENV.items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
+    servers.production_environment()
     run_in_test_database(_intake_run)
 
 
@@ -77,7 +71,6 @@ def _intake_run() -> None:
 
     from bench import intake_load, servers
     from bench.urls import BENCH_TABLE
-    from config.celery import app as celery_app
     from integrations.models import WebhookEvent
     from integrations.teamtailor.parsing import PARTNER_EVENT_TYPE
 
@@ -97,8 +90,8 @@ def _intake_run() -> None:
     try:
         servers.wait_ready(base, server, deadline=time.monotonic() + 60)
         intake_load._wrk(base, paths["bare"], wrap=True, duration=3)  # unmeasured warm-up of every worker
-        for name in ("bare", "insert", "partner"):
-            results[name] = intake_load._wrk(base, paths[name], wrap=name != "partner")
+        for name, requests in (("bare", "bare"), ("insert", "insert"), ("partner", "partner-0")):
+            results[name] = intake_load._wrk(base, paths[requests], wrap=name != "partner")
     finally:
         servers.stop(server)
         log.close()
@@ -106,11 +99,7 @@ def _intake_run() -> None:
     distinct = WebhookEvent.objects.filter(provider="teamtailor", event_type=PARTNER_EVENT_TYPE).values("event_id").distinct().count()
     with db.cursor() as cursor:
         cursor.execute(f"DROP TABLE {BENCH_TABLE}")
-    with celery_app.connection_for_write() as conn:
-        queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
-        conn.default_channel.queue_declare(queue, passive=False)
-        conn.default_channel.queue_purge(queue)
-        conn.default_channel.queue_delete(queue)
+    servers.queue_purge(delete=True)
     shutil.rmtree(work, ignore_errors=True)
     partner = results["partner"]
     in_flight = partner["sent"] - partner["answered"]

@@ -183,17 +183,19 @@ def celery_workers(
             stop(process)
 
 
-def queue_purge_and_delete() -> int:
-    """Purge and delete the run's Celery queues; returns how many messages were left in them."""
+def queue_purge(*, delete: bool = False) -> int:
+    """Empty the run's Celery queues (and delete them, at the end of a run); returns how many
+    messages were left in them."""
     from config.celery import app as celery_app
 
     left = 0
     with celery_app.connection_for_write() as conn:
         for queue in celery_queues():
-            # Purged, not only deleted: kombu's queue_delete skips a queue this process never declared.
+            # Declared first: kombu's queue_delete skips a queue this process never declared.
             conn.default_channel.queue_declare(queue, passive=False)
             left += conn.default_channel.queue_purge(queue) or 0
-            conn.default_channel.queue_delete(queue)
+            if delete:
+                conn.default_channel.queue_delete(queue)
     return left
 
 

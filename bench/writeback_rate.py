@@ -282,7 +282,7 @@ def _run():
                 print(f"  {measured[-1]['label']}: {measured[-1]['requests']} write-backs in {measured[-1]['wall']:.1f} s",
                       flush=True)
     finally:
-        left = servers.queue_purge_and_delete()
+        left = servers.queue_purge(delete=True)
         logs = {path.name: path.read_text(errors="replace") for path in work.glob("*.log")}
         shutil.rmtree(work, ignore_errors=True)
     sections = []
