@@ -109,9 +109,13 @@ class _Batcher:
                     self.condition.wait(left)
                 if self.pending:  # else a flush took them meanwhile
                     break
-            batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
             self.publishing = True
-            return batch
+            return self._pop_batch()
+
+    def _pop_batch(self) -> list:
+        """The first ``MAX_BATCH`` pending items, taken out (the caller holds the condition)."""
+        batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+        return batch
 
     def _published(self) -> None:
         with self.condition:
@@ -132,8 +136,7 @@ class _Batcher:
         with self.condition:
             self.condition.wait_for(lambda: not self.publishing, timeout=_FLUSH_WAIT_SECONDS)
             while self.pending:
-                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
-                enqueue_now(self.task, batch)
+                enqueue_now(self.task, self._pop_batch())
 
 
 _batchers: dict[str, _Batcher] = {}

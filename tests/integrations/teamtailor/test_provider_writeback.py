@@ -39,6 +39,16 @@ def _sandbox_result(sandbox, result_id):
     return next(r for r in sandbox.results() if r["id"] == result_id)
 
 
+def _expired_trigger_delivery(connection, package, provider) -> Delivery:
+    """A trigger-mode assessment that expired unanswered, and its write-back (not sent yet)."""
+    assessment = AssessmentFactory(
+        tenant=connection.tenant, package=package, mode="trigger", source=connection.source_key,
+        remote_candidate_id="54323", remote_job_id="12345", status="expired", status_reason="no answer",
+    )
+    spec = provider.delivery_for(connection=connection, assessment=assessment, to_status="expired")
+    return Delivery.objects.create(connection=connection, assessment=assessment, channel=spec.channel, payload=spec.payload)
+
+
 def _complete(assessment, *, score="82.5", **extra):
     started = timezone.now() - dt.timedelta(minutes=32, seconds=14)
     return assessment_services.assessment_record_result(
@@ -150,14 +160,7 @@ def test_trigger_mode_creates_one_result_then_updates_it(
 
 
 def test_trigger_mode_final_status_on_create_is_also_sent_as_update(teamtailor_sandbox, sandbox_connection, package, provider):
-    assessment = AssessmentFactory(
-        tenant=sandbox_connection.tenant, package=package, mode="trigger", source=sandbox_connection.source_key,
-        remote_candidate_id="54323", remote_job_id="12345", status="expired", status_reason="no answer",
-    )
-    spec = provider.delivery_for(connection=sandbox_connection, assessment=assessment, to_status="expired")
-    delivery = Delivery.objects.create(
-        connection=sandbox_connection, assessment=assessment, channel=spec.channel, payload=spec.payload
-    )
+    delivery = _expired_trigger_delivery(sandbox_connection, package, provider)
     result = provider.deliver(delivery)
     stored = _sandbox_result(teamtailor_sandbox, result.remote_refs["partner_result_id"])
     sources = [h["source"] for h in stored["history"]]
@@ -231,14 +234,7 @@ def test_trigger_mode_update_failing_after_the_create_is_retried_on_the_same_res
     from integrations.deliveries import delivery_send
     from integrations.models import DeliveryStatus
 
-    assessment = AssessmentFactory(
-        tenant=sandbox_connection.tenant, package=package, mode="trigger", source=sandbox_connection.source_key,
-        remote_candidate_id="54323", remote_job_id="12345", status="expired", status_reason="no answer",
-    )
-    spec = provider.delivery_for(connection=sandbox_connection, assessment=assessment, to_status="expired")
-    delivery = Delivery.objects.create(
-        connection=sandbox_connection, assessment=assessment, channel=spec.channel, payload=spec.payload
-    )
+    delivery = _expired_trigger_delivery(sandbox_connection, package, provider)
     before = {r["id"] for r in teamtailor_sandbox.results()}
     teamtailor_sandbox.faults(status=503, count=1, method="PUT", path="/partner-results/")
 
