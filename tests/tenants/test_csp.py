@@ -59,3 +59,78 @@ def test_the_recruiters_report_page_has_the_strict_policy(client):
     assert response.status_code == 200
     assert _policy(response)["default-src"] == ["'none'"]
     assert _policy(client.get("/app/"))["default-src"] == ["'self'"]
+
+
+# --- the header built once (config/csp.py) -------------------------------------------------------
+def _headers(path: str, *, view=None, settings_only=True) -> tuple[str, str]:
+    """The header our middleware writes for ``path``, and django-csp's own for the same response."""
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from config.csp import STRICT_PATHS, StagehookCSPMiddleware
+
+    view = view or (lambda request: HttpResponse("ok"))
+    ours = StagehookCSPMiddleware(view)(RequestFactory().get(path))["Content-Security-Policy"]
+
+    def strict_view(request):
+        response = view(request)
+        if STRICT_PATHS.match(path) and getattr(response, "_csp_config", None) is None:
+            from django.conf import settings
+
+            response._csp_config = settings.STAGEHOOK_STRICT_CSP["DIRECTIVES"]
+        return response
+
+    theirs = CSPMiddleware(strict_view)(RequestFactory().get(path))["Content-Security-Policy"]
+    return ours, theirs
+
+
+@pytest.mark.parametrize("path", ["/app/", "/teamtailor/webhook", "/i/some-token/", "/r/x/", "/app/assessments/7/report"])
+def test_the_prebuilt_header_is_the_one_django_csp_builds(path):
+    ours, theirs = _headers(path)
+    assert ours == theirs
+    assert ("default-src 'none'" in ours) == path.startswith(("/i/", "/r/", "/app/assessments/"))
+
+
+def test_a_decorated_view_still_gets_its_own_policy():
+    from csp.decorators import csp_update
+    from django.http import HttpResponse
+
+    @csp_update({"img-src": ["https://img.example"]})
+    def view(request):
+        return HttpResponse("ok")
+
+    ours, theirs = _headers("/app/", view=view)
+    assert ours == theirs
+    assert "https://img.example" in ours
+
+
+def test_a_page_that_used_its_nonce_gets_it_in_the_header(settings):
+    from csp.constants import NONCE
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from config.csp import StagehookCSPMiddleware
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
+                                                       "script-src": ["'self'", NONCE]}}
+    seen = {}
+
+    def view(request):
+        seen["nonce"] = str(request.csp_nonce)
+        return HttpResponse("ok")
+
+    middleware = StagehookCSPMiddleware(view)
+    request = RequestFactory().get("/app/")
+    middleware.process_request(request)
+    header = middleware.process_response(request, view(request))["Content-Security-Policy"]
+    assert f"'nonce-{seen['nonce']}'" in header
+
+
+def test_a_changed_setting_changes_the_prebuilt_header(settings):
+    before, _ = _headers("/app/")
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
+                                                       "img-src": ["'self'", "https://cdn.example"]}}
+    after, theirs = _headers("/app/")
+    assert after == theirs != before
+    assert "https://cdn.example" in after
