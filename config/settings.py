@@ -86,6 +86,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # webhook intake's throughput under load by more than half (bench/RESULTS.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, pinging a reused connection only after it was idle (config/postgresql).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+CONN_HEALTH_CHECK_IDLE_SECONDS = env.float("CONN_HEALTH_CHECK_IDLE_SECONDS", default=1.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: wait for the writer instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

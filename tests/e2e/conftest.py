@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _database_url() -> str:
     s = connection.settings_dict
-    if s["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         pytest.fail("end-to-end tests need PostgreSQL (make test sets DATABASE_URL)")
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
