@@ -11,6 +11,9 @@ from . import errors, health
 admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
+    # First: the routes ATS servers call (``/<mount>/...``), the ones under load, match before the
+    # rest is tried (no other route starts with an ATS's mount).
+    *ats_urlpatterns(),
     path("healthz", errors.get_only(health.healthz), name="healthz"),
     path("readyz", errors.get_only(health.readyz), name="readyz"),
     path("admin/", admin.site.urls),
@@ -24,7 +27,6 @@ urlpatterns = [
     path("app/", include("tenants.urls")),
     path("api/v1/", include("assessments.api_urls")),
     path("i/", include("assessments.candidate_urls")),
-    *ats_urlpatterns(),
     path("", include("assessments.report_urls")),
     path("api/schema/", errors.get_only(SpectacularAPIView.as_view()), name="schema"),
     # The split view serves its script from a URL (not inline), as the Content-Security-Policy requires.
