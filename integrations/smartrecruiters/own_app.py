@@ -499,16 +499,40 @@ def scope_needed(method: str, path: str) -> str:
     return SCOPE_CANDIDATES_READ
 
 
-def scope_missing(*, body: str, method: str, path: str) -> str:
+def scope_named(body: str) -> str:
+    """The permission a 403's body names ("" when it names none)."""
     for scope in KNOWN_SCOPES:
         if re.search(rf"\b{scope}\b", body or ""):
             return scope
-    return scope_needed(method, path)
+    return ""
+
+
+def scope_missing(*, body: str, method: str, path: str) -> str:
+    return scope_named(body) or scope_needed(method, path)
+
+
+# Calls SmartRecruiters answers only when the user behind the credential has a system role,
+# whatever the app's permissions: their 403 (naming no permission) is that role, not a scope to
+# re-authorize with, and the connection is not flagged for it (its caller decides).
+ROLE_NEEDED: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/messages"): ("ADMINISTRATOR", "reading a candidate's messages (GET /messages)"),
+}
+
+
+def role_needed(method: str, path: str) -> tuple[str, str] | None:
+    """(role, what it allows) when the call is one of ``ROLE_NEEDED``."""
+    return ROLE_NEEDED.get((method.upper(), "/" + path.lstrip("/")))
+
+
+def role_reason(role: str, what: str) -> str:
+    return (f"SmartRecruiters allows {what} to users with the {role} role only, and the SmartRecruiters user who "
+            f"authorized the app does not have it")
 
 
 class OwnAppClient(SmartRecruitersClient):
     """``SmartRecruitersClient`` on an own-app token: its own rate key (per connection), every
-    call's outcome reported to the token source, a 403 explained by the permission it lacks."""
+    call's outcome reported to the token source, a 403 explained by the permission it lacks (the
+    connection flagged), or, on a call only some system roles may make, by that role."""
 
     def __init__(self, *, base_url: str, tokens: AuthorizationCodeTokenSource, **kwargs: Any):
         super().__init__(base_url=base_url, tokens=tokens, **kwargs)
@@ -527,10 +551,13 @@ class OwnAppClient(SmartRecruitersClient):
 
     def _raise_for_status(self, response) -> None:
         if response.status_code == 403:
-            path = urlsplit(response.url).path
-            scope = scope_missing(body=response.text[:2000], method=response.request.method, path=path)
+            path, method, body = urlsplit(response.url).path, response.request.method, response.text[:2000]
+            named, role = scope_named(body), role_needed(method, path)
+            if role and not named:
+                raise AuthFailed(f"{method} {path} answered 403: {role_reason(*role)}", status_code=403)
+            scope = named or scope_needed(method, path)
             self.tokens.call_forbidden(scope=scope)
-            raise AuthFailed(f"{response.request.method} {path} answered 403: {scope_reason(scope)}", status_code=403)
+            raise AuthFailed(f"{method} {path} answered 403: {scope_reason(scope)}", status_code=403)
         super()._raise_for_status(response)
 
 
