@@ -479,10 +479,15 @@ UNAUTHORIZED_REASON = (f"SmartRecruiters refused Stagehook's token on {UNAUTHORI
 
 
 def scope_reason(scope: str) -> str:
-    # The fix first: sync failures and the outbox quote this message truncated.
+    """Why a 403 came, in the fix's words: the app's permission ``scope``, and the system role of
+    the SmartRecruiters user who authorizes the app (it runs with that user's access, and a
+    missing permission and a role without it answer alike; SMARTRECRUITERS.md "Without the
+    marketplace"). The fix first, within the connection reason's 300 characters: sync failures
+    and the outbox quote it truncated."""
     words = SCOPE_WORDS.get(scope, "")
-    return (f"re-authorize with permission {scope}: SmartRecruiters refused a call that needs it"
-            f"{f' ({words})' if words else ''}; allow it for the app in SmartRecruiters first if it is not listed there.")
+    return (f"re-authorize with permission {scope}{f' ({words})' if words else ''}, and check that the SmartRecruiters "
+            "user who authorizes the app has a system role that allows this: SmartRecruiters refused a call that needs "
+            "both")
 
 
 # Which scope a call needs (OWNAPP.md), when SmartRecruiters' 403 does not name it.

@@ -192,7 +192,9 @@ class SmartRecruitersProvider(Provider):
     def attention_fix(self, connection: Connection) -> str:
         if auth.is_own_app(connection):
             return ("Re-authorize Stagehook: \"Connect SmartRecruiters (own app)\" with the same app, granting the "
-                    "permission the reason above names; then run a sync.")
+                    "permission the reason above names (allow it for the app in SmartRecruiters, Settings → Apps & "
+                    "Integrations, first if it is not listed there), as a SmartRecruiters user whose system role "
+                    "allows what the reason names; then run a sync.")
         return ("Check Stagehook's installation in SmartRecruiters' marketplace (re-approve it if SmartRecruiters asks), "
                 "then run a sync.")
 

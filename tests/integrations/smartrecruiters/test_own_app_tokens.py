@@ -18,6 +18,7 @@ from .conftest import Answer, own_app_connect
 
 TOKEN = r"/identity/oauth/token"
 CANDIDATE = r"/candidates/[^/]+"
+ROLE_CAUSE = "check that the SmartRecruiters user who authorizes the app has a system role that allows this"
 
 
 def refreshes(fake):
@@ -166,6 +167,8 @@ def test_a_403_for_a_missing_permission_needs_attention_naming_it(
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION
     assert "re-authorize with permission candidates_manage" in connection.status_reason
     assert len(mail.outbox) == 1 and "candidates_manage" in mail.outbox[0].body
+    # The other cause SmartRecruiters answers alike: the user behind the app has a role that does not allow it.
+    assert ROLE_CAUSE in connection.status_reason and ROLE_CAUSE in mail.outbox[0].body
 
 
 def test_a_403_names_the_scope_from_the_call_when_the_body_does_not(own_connection, candidate_route,
@@ -174,4 +177,27 @@ def test_a_403_names_the_scope_from_the_call_when_the_body_does_not(own_connecti
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(AuthFailed) as raised:
         _customer_client(own_connection).application_status_set("c1", "j1", status="INTERVIEW")
     assert "candidates_manage" in raised.value.message
-    assert "candidates_manage" in Connection.objects.get(pk=own_connection.pk).status_reason
+    reason = Connection.objects.get(pk=own_connection.pk).status_reason
+    assert reason.startswith("re-authorize with permission candidates_manage (write notes") and ROLE_CAUSE in reason
+
+
+@pytest.mark.parametrize("scope", own_app_module.KNOWN_SCOPES)
+def test_every_scope_reason_names_the_permission_and_the_users_role_and_fits_the_reason(scope):
+    reason = own_app_module.scope_reason(scope)
+    assert reason.startswith(f"re-authorize with permission {scope} (") and ROLE_CAUSE in reason
+    assert len(reason) <= 300  # Connection.status_reason keeps 300 characters: nothing of it is cut
+
+
+def test_a_403_on_a_role_only_call_names_the_role_and_flags_nothing(own_connection, candidate_route,
+                                                                   django_capture_on_commit_callbacks):
+    candidate_route.route("GET", r"/messages", Answer(403, {"message": "Access denied"}))
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AuthFailed) as raised:
+        _customer_client(own_connection).messages(candidate_id="c1", job_id="j1")
+    assert raised.value.status_code == 403 and "users with the ADMINISTRATOR role only" in raised.value.message
+    assert Connection.objects.get(pk=own_connection.pk).status == ConnectionStatus.ACTIVE
+    # ...unless SmartRecruiters names a permission: then it is one.
+    candidate_route.route("GET", r"/messages", Answer(403, {"message": "the token lacks the scope candidates_read"}))
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AuthFailed) as raised:
+        _customer_client(own_connection).messages(candidate_id="c1", job_id="j1")
+    assert "re-authorize with permission candidates_read" in raised.value.message
+    assert Connection.objects.get(pk=own_connection.pk).status == ConnectionStatus.NEEDS_ATTENTION
