@@ -115,18 +115,47 @@ def _state_error(code: str) -> OwnAppError:
     return OwnAppError(code, messages[code], START_AGAIN)
 
 
+# OAuth errors (RFC 6749 and what providers add) that mean the redirect URI was refused; an
+# ``invalid_grant`` or ``invalid_request`` whose description names the redirect URI means it too.
+REDIRECT_URI_ERRORS = frozenset({"redirect_uri_mismatch", "invalid_redirect_uri", "redirect_uri_invalid"})
+_NAMES_REDIRECT_URI = re.compile(r"redirect[\s_-]?ur[il]", re.IGNORECASE)
+
+
+def _said(description: str) -> str:
+    """SmartRecruiters' own ``error_description``, quoted (shortened; escaped by the page)."""
+    description = " ".join((description or "").split())[:200]
+    return f" SmartRecruiters said: “{description}”" if description else ""
+
+
+def redirect_uri_refused(error: str, description: str = "") -> bool:
+    return error in REDIRECT_URI_ERRORS or (
+        error in ("invalid_grant", "invalid_request") and bool(_NAMES_REDIRECT_URI.search(description or "")))
+
+
+def redirect_uri_error(description: str = "") -> OwnAppError:
+    """SmartRecruiters refused our ``redirect_uri`` (at the authorize page or the code exchange)."""
+    ours = redirect_uri()
+    return OwnAppError(
+        "redirect_uri_refused", f"SmartRecruiters refused Stagehook's redirect URI {ours}.{_said(description)}",
+        f"Register {ours} exactly (it is case sensitive) as the app's redirect URI in SmartRecruiters (Settings → "
+        "Apps & Integrations), then start again. If it is registered exactly so, Stagehook's address changed while "
+        "you were connecting: ask the Stagehook vendor to check SITE_URL, then start again.")
+
+
 def authorize_error(error: str, description: str = "") -> OwnAppError:
-    """The ``error`` SmartRecruiters sent back instead of a code."""
+    """The ``error`` SmartRecruiters sent back to our callback instead of a code."""
+    said = _said(description)
     if error == "access_denied":
         return OwnAppError("access_denied", "Access was denied in SmartRecruiters, so nothing was connected.",
                            "Start again and choose “Allow”. If you may not approve apps, ask a SmartRecruiters admin "
                            "to connect.")
     if error == "invalid_scope":
-        return OwnAppError("invalid_scope", "SmartRecruiters refused the permissions Stagehook asks for.",
+        return OwnAppError("invalid_scope", f"SmartRecruiters refused the permissions Stagehook asks for.{said}",
                            f"Allow these permissions for the app in SmartRecruiters (Settings → Apps & Integrations): "
                            f"{', '.join(KNOWN_SCOPES)}; then start again.")
-    detail = f" ({description[:200]})" if description else ""
-    return OwnAppError(error[:40] or "authorize_failed", f"SmartRecruiters did not authorize Stagehook: {error[:80]}{detail}.",
+    if redirect_uri_refused(error, description):
+        return redirect_uri_error(description)
+    return OwnAppError(error[:40] or "authorize_failed", f"SmartRecruiters did not authorize Stagehook ({error[:80]}).{said}",
                        START_AGAIN)
 
 
@@ -310,16 +339,8 @@ def code_exchange(*, pending: PendingAuthorization, code: str) -> Tokens:
     oauth = _TokenEndpointSession(client_id=pending.client_id, redirect_uri=redirect_uri())
     try:
         answer = oauth.fetch_token(token_url(), code=code, client_secret=pending.client_secret, include_client_id=True)
-    except oauth_errors.InvalidClientError:
-        raise OwnAppError("client_refused", "SmartRecruiters did not accept the app's client id and secret.",
-                          "Copy both again from the app in SmartRecruiters (Settings → Apps & Integrations), "
-                          "then start again.") from None
-    except oauth_errors.InvalidGrantError:
-        raise OwnAppError("code_refused", "SmartRecruiters refused the authorization code: it was already used or "
-                          "has expired.", START_AGAIN) from None
     except oauth_errors.OAuth2Error as exc:
-        raise OwnAppError("token_refused", f"SmartRecruiters refused to issue a token ({exc.error}).",
-                          START_AGAIN) from None
+        raise _exchange_error(exc) from None
     except ClientError as exc:
         raise OwnAppError("unreachable", f"SmartRecruiters could not be reached ({exc.message}).",
                           "Try again in a few minutes.") from None
@@ -329,6 +350,24 @@ def code_exchange(*, pending: PendingAuthorization, code: str) -> Tokens:
         return _tokens(dict(answer), asked=OWN_APP_SCOPES)
     except BadRequest as exc:
         raise OwnAppError("token_refused", exc.message, START_AGAIN) from None
+
+
+def _exchange_error(exc: oauth_errors.OAuth2Error) -> OwnAppError:
+    """The token endpoint's OAuth error (RFC 6749 §5.2) in recruiter words, with its fix and
+    SmartRecruiters' ``error_description``: a refused redirect URI is told apart from a code that
+    was used or expired (both may come as ``invalid_grant``)."""
+    error, description = str(exc.error or ""), str(getattr(exc, "description", "") or "")
+    said = _said(description)
+    if redirect_uri_refused(error, description):
+        return redirect_uri_error(description)
+    if isinstance(exc, oauth_errors.InvalidClientError):
+        return OwnAppError("client_refused", f"SmartRecruiters did not accept the app's client id and secret.{said}",
+                           "Copy both again from the app in SmartRecruiters (Settings → Apps & Integrations), "
+                           "then start again.")
+    if isinstance(exc, oauth_errors.InvalidGrantError):
+        return OwnAppError("code_refused", "SmartRecruiters refused the authorization code: it was already used or "
+                           f"has expired.{said}", START_AGAIN)
+    return OwnAppError("token_refused", f"SmartRecruiters refused to issue a token ({error[:80]}).{said}", START_AGAIN)
 
 
 def _overlay_key(connection_id: int) -> str:

@@ -174,6 +174,20 @@ def test_control_modes_approve_deny_and_drop_scope(sr):
     assert sr.control("GET", "authorize").json()["authorize"] == {"mode": "page", "drop_scope": None, "role": "ADMINISTRATOR"}
 
 
+def test_a_redirect_uri_no_longer_registered_is_refused_at_the_exchange(sr):
+    app = {"company_id": sr.config.company_id, "client_id": "acme-app", "client_secret": "acme-secret"}
+    exact = "https://stagehook.example/smartrecruiters/oauth/callback"
+    sr.control("POST", "apps", {**app, "redirect_uris": [exact]})
+    sr.control("POST", "authorize", {"mode": "approve"})
+    code = back(authorize(sr, client_id="acme-app", redirect_uri=exact))["code"]
+    sr.control("POST", "apps", {**app, "redirect_uris": ["https://other.example/cb"]})  # the app's admin changed it
+    refused = sr.http.post(f"{sr.url}/identity/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": exact,
+        "client_id": "acme-app", "client_secret": "acme-secret"}, timeout=10)
+    assert refused.status_code == 400 and refused.json() == {
+        "error": "invalid_grant", "error_description": f"redirect_uri {exact!r} is not registered for this app."}
+
+
 def test_a_registered_app_has_its_exact_redirect_uris_and_company(sr):
     created = sr.control(
         "POST", "apps",
