@@ -105,13 +105,19 @@ class NoteUnchecked(AuthFailed):
 
     @classmethod
     def refused(cls, *, delivery: Delivery, assessment: Assessment, reference: str, why: str) -> "NoteUnchecked":
-        """SmartRecruiters refused the check (``why``): the fix is the role, then a re-send."""
+        """SmartRecruiters refused the check (``why``): the fix is the role, then a re-send (for an
+        own app, re-authorizing also clears the connection's flag)."""
+        if auth.is_own_app(delivery.connection):
+            first = "give the app's SmartRecruiters user the ADMINISTRATOR role and re-authorize, then re-send"
+            how = ("give the SmartRecruiters user who authorized Stagehook the ADMINISTRATOR role (or use an "
+                   "administrator) and re-authorize Stagehook (Connections → “Connect SmartRecruiters (own app)”)")
+        else:
+            first = "ask SmartRecruiters to let the integration read messages, then re-send"
+            how = "ask SmartRecruiters to let Stagehook's integration read the company's messages"
         return cls._held(
-            delivery, assessment, reference, why=why,
-            first="give the app's SmartRecruiters user the ADMINISTRATOR role, then re-send this write-back",
-            then=("If you find it there, nothing is missing. If not, give the SmartRecruiters user who authorized "
-                  "Stagehook the ADMINISTRATOR role (or re-authorize Stagehook as an administrator), then re-send this "
-                  "write-back: Stagehook looks again and posts the note only if it is not there."),
+            delivery, assessment, reference, why=why, first=first,
+            then=(f"If you find it there, nothing is missing. If not, {how}, then re-send this write-back: Stagehook "
+                  "looks again and posts the note only if it is not there."),
         )
 
     @classmethod

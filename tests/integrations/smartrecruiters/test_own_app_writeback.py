@@ -18,6 +18,7 @@ from integrations.smartrecruiters.constants import CRED_GRANT, GRANT_AUTHORIZATI
 from integrations.smartrecruiters.models import ConnectionSettings
 from tests.factories import TenantFactory
 
+from .conftest import own_app_connect
 from .stub import Answer, CandidateRecords
 
 CANDIDATE, JOB = "c-1", "j-1"
@@ -280,7 +281,7 @@ def test_a_first_note_is_posted_without_a_lookup(own_connection, records, fake_s
 
 
 def test_when_smartrecruiters_refuses_the_check_the_note_is_held_and_the_rest_goes(
-    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+    client, own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
 ):
     """A non-administrator's credential may not read messages (403): the note is not posted again
     blind (never a second note), the PDF and the score still go, and the delivery stops dead with
@@ -295,7 +296,8 @@ def test_when_smartrecruiters_refuses_the_check_the_note_is_held_and_the_rest_go
     reference = writeback.note_reference(delivery)
     assert delivery.last_error.startswith(f"Note held (Stagehook reference: {reference}): an earlier try may "
                                           "already be in SmartRecruiters, and Stagehook could not check; give the "
-                                          "app's SmartRecruiters user the ADMINISTRATOR role, then re-send")
+                                          "app's SmartRecruiters user the ADMINISTRATOR role and re-authorize, then "
+                                          "re-send")
     assert "GET /messages answered 403" in delivery.last_error and CANDIDATE in delivery.last_error
     [note] = records.notes
     assert len(fake_sr.calls("POST", NOTE)) == 1 and len(fake_sr.calls("GET", MESSAGES)) == 1
@@ -304,11 +306,13 @@ def test_when_smartrecruiters_refuses_the_check_the_note_is_held_and_the_rest_go
     assert len(records.attachments[(CANDIDATE, JOB)]) == 1 and records.values[(CANDIDATE, JOB)]
     connection = Connection.objects.get(pk=own_connection.pk)
     assert connection.status == ConnectionStatus.NEEDS_ATTENTION and reference in connection.status_reason
-    assert "ADMINISTRATOR role, then re-send" in connection.status_reason
+    assert "ADMINISTRATOR role and re-authorize, then re-send" in connection.status_reason
     assert "re-authorize with permission" not in connection.status_reason
 
-    # The user gets the ADMINISTRATOR role; the re-send finds the note and posts nothing.
+    # The user gets the ADMINISTRATOR role and re-authorizes; the re-send finds the note and posts nothing.
     records.messages_refused = False
+    assert own_app_connect(client, own_connection.tenant).status_code == 200
+    assert Connection.objects.get(pk=own_connection.pk).status == ConnectionStatus.ACTIVE
     with django_capture_on_commit_callbacks(execute=True):
         assert delivery_resend(delivery=delivery)
     delivery.refresh_from_db()
