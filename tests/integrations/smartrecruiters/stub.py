@@ -66,6 +66,10 @@ class FakeSmartRecruiters:
         self.token_scopes: dict[str, set[str]] = {}  # only authorization-code tokens are scoped
         self.token_code: dict[str, str] = {}
         self.refuse_refresh = False
+        # A slow token endpoint a test controls: each refresh grant sets ``refresh_arrived``, then
+        # waits (at most 10 s) for ``refresh_gate`` when one is set, before it is answered.
+        self.refresh_arrived = threading.Event()
+        self.refresh_gate: threading.Event | None = None
         self.authorize_mode = "approve"  # or "deny"
         self.drop_scope = ""
         self.required_scopes: list[tuple[str, str, str]] = [  # (method, path regex, scope)
@@ -161,6 +165,9 @@ class FakeSmartRecruiters:
                 return self._grant_error("invalid_grant")
             grant["used"] = True
             return self._issue(client_id=form["client_id"], scope=grant["scope"], code=form["code"])
+        self.refresh_arrived.set()
+        if self.refresh_gate is not None:
+            self.refresh_gate.wait(10)
         info = self.refresh_tokens.get(form.get("refresh_token", ""))
         if self.refuse_refresh or info is None or info["client_id"] != form["client_id"]:
             return self._grant_error("invalid_grant")

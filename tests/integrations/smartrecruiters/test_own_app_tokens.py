@@ -2,10 +2,14 @@
 stored tokens re-read under the lock), rotated refresh tokens saved; a refused refresh, three
 consecutive 401s and a 403 for a missing permission -> needs attention, the admins e-mailed once."""
 
+import os
+import sys
+import threading
 import time
 
 import pytest
 from django.core import mail
+from django.db import connection as db
 
 from integrations.errors import AuthFailed
 from integrations.models import Connection, ConnectionStatus
@@ -47,11 +51,66 @@ def test_a_valid_token_is_used_as_stored(own_connection, candidate_route):
     assert provider_get("smartrecruiters").sync_unavailable(own_connection) == ""
 
 
+def _in_lock_wait(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is waiting to take a Redis lock (redis-py's ``Lock.acquire`` polls)."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code.co_name == "acquire" and frame.f_code.co_filename.endswith(os.path.join("redis", "lock.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_needing_a_token_at_once_send_one_refresh_grant(own_connection, candidate_route):
+    """Two workers (threads, each with its own PostgreSQL connection) hold the same stale copy and
+    ask for a token at the same moment: one takes the lock and refreshes; the other waits on the
+    lock while the refresh is under way (the stub holds its answer until then), re-reads the
+    stored tokens after taking it and uses the new ones. One refresh grant reaches SmartRecruiters."""
+    stale = expire(own_connection)
+    old_refresh = stale.credentials[CRED_REFRESH_TOKEN]
+    sources = [own_app_module.AuthorizationCodeTokenSource(stale) for _ in range(2)]  # two workers, one stale copy
+    start, results = threading.Barrier(2), {}
+    candidate_route.refresh_gate = threading.Event()
+
+    def worker(n: int) -> None:
+        try:
+            start.wait(10)
+            results[n] = sources[n].token()
+        except Exception as exc:  # surfaced by the assertions below
+            results[n] = exc
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert candidate_route.refresh_arrived.wait(10), "no refresh reached SmartRecruiters"
+        # The refresh is held at SmartRecruiters; the other worker must be waiting for the lock now.
+        waiting, deadline, poll = [], time.monotonic() + 10, threading.Event()
+        while not waiting and time.monotonic() < deadline:
+            waiting = [t for t in threads if _in_lock_wait(t)]
+            poll.wait(0.01)  # the poll's interval, against the deadline above
+        assert len(waiting) == 1, "the second worker never waited for the refresher's lock"
+    finally:
+        candidate_route.refresh_gate.set()
+        for thread in threads:
+            thread.join(20)
+    assert not any(t.is_alive() for t in threads)
+    assert not [r for r in results.values() if isinstance(r, Exception)], results
+    [refresh] = refreshes(candidate_route)
+    assert refresh.form["refresh_token"] == old_refresh
+    saved = Connection.objects.get(pk=own_connection.pk).credentials
+    assert results[0] == results[1] == saved[CRED_ACCESS_TOKEN] != stale.credentials[CRED_ACCESS_TOKEN]
+    assert saved[CRED_REFRESH_TOKEN] in candidate_route.refresh_tokens and old_refresh not in candidate_route.refresh_tokens
+
+
 def test_a_token_about_to_expire_is_refreshed_once_and_the_rotated_pair_saved(own_connection, candidate_route):
     stale = expire(own_connection)
     old_refresh = stale.credentials[CRED_REFRESH_TOKEN]
     first = own_app_module.AuthorizationCodeTokenSource(stale)
-    second = own_app_module.AuthorizationCodeTokenSource(stale)  # another worker, same stale copy
+    second = own_app_module.AuthorizationCodeTokenSource(stale)  # another worker later, same stale copy
     token = first.token()
     assert second.token() == token  # re-read under the lock: no second refresh
     [refresh] = refreshes(candidate_route)
