@@ -12,9 +12,11 @@ from django.core.cache import cache
 from django.db import connection as db
 
 from integrations import ratelimit
+from assessments.models import Assessment
 from integrations.models import Connection, ConnectionEvent, ConnectionStatus, SyncRun
 from integrations.smartrecruiters import auth
 from integrations.smartrecruiters import own_app as own_app_module
+from integrations.smartrecruiters.provider import OWN_APP_NO_ORDERS
 from integrations.smartrecruiters.constants import (
     CRED_ACCESS_TOKEN,
     CRED_APP_CLIENT_ID,
@@ -224,17 +226,79 @@ def test_reauthorizing_keeps_the_connection_and_its_subscription(client, admin_u
     assert len(own_app.calls("POST", r"/webhooks-api/v201907/subscriptions")) == 1
 
 
-def test_order_endpoints_refuse_an_own_app_connection_clearly(client, own_connection):
-    minted = auth.partner_client_mint(connection=own_connection)
+def _order_calls(client, fake_sr, reference_fixtures, package, headers) -> list:
+    """Every order endpoint of the URL map, called as SmartRecruiters calls it (valid bodies)."""
+    import json
+
+    from .conftest import order_body
+
+    def post(path, inline):
+        body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr, inline=inline)
+        body["companyId"] = COMPANY_ID
+        return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+
+    return [
+        ("GET packages", client.get("/smartrecruiters/packages", HTTP_REQUESTER='{"email": "r@example.com"}', **headers)),
+        ("GET packages/<id>", client.get(f"/smartrecruiters/packages/{package.pk}", **headers)),
+        ("POST packages/orders", post("/smartrecruiters/packages/orders", inline=False)),
+        ("POST packages/inline/orders", post("/smartrecruiters/packages/inline/orders", inline=True)),
+    ]
+
+
+def test_order_endpoints_refuse_a_company_connected_through_its_own_app_clearly(
+    client, admin_user, tenant, package, own_app, reference_fixtures
+):
+    """The realistic way SmartRecruiters still calls our order endpoints for an own-app company: it
+    was installed from the marketplace first (SmartRecruiters keeps the client credentials we minted
+    then), and its admin has since connected it through the company's own app."""
+    from integrations.models import WebhookEvent
+
+    from .test_install import SETUP, consent_url
+
+    client.force_login(admin_user)
+    assert client.post(consent_url(own_app), {"tenant": tenant.pk}).status_code == 302  # the marketplace install
+    minted = own_app.calls("POST", SETUP)[0].json()  # what SmartRecruiters got from us
+    response = own_app_connect(client, tenant)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    connection = Connection.objects.get()
+    assert auth.is_own_app(connection) and connection.status == ConnectionStatus.ACTIVE
+    assert "client_id" not in connection.credentials and "client_secret" not in connection.credentials
+    client.logout()
+
     token = client.post("/smartrecruiters/oauth/token", data=(
-        f"grant_type=client_credentials&client_id={minted.client.client_id}&client_secret={minted.client_secret}"
-    ), content_type="application/x-www-form-urlencoded").json()["access_token"]
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    for response in (client.get("/smartrecruiters/packages", **headers),
-                     client.get("/smartrecruiters/packages/1", **headers),
-                     client.post("/smartrecruiters/packages/orders", data="{}", content_type="application/json", **headers)):
-        assert response.status_code == 403, response.content
-        assert "own app (trigger mode)" in response.json()["error"]
+        f"grant_type=client_credentials&client_id={minted['clientId']}&client_secret={minted['clientSecret']}"
+    ), content_type="application/x-www-form-urlencoded")
+    assert token.status_code == 200
+    calls = _order_calls(client, own_app, reference_fixtures, package,
+                         {"HTTP_AUTHORIZATION": f"Bearer {token.json()['access_token']}"})
+    assert [name for name, _ in calls] == ["GET packages", "GET packages/<id>", "POST packages/orders",
+                                           "POST packages/inline/orders"]
+    for name, answer in calls:
+        assert answer.status_code == 403, (name, answer.content)
+        assert answer.json()["error"] == OWN_APP_NO_ORDERS, name
+    assert not WebhookEvent.objects.exists() and not Assessment.objects.exists()
+
+
+def test_without_partner_credentials_an_own_app_company_gives_order_endpoints_nothing(
+    client, admin_user, tenant, package, own_app, reference_fixtures, settings
+):
+    """A vendor with no marketplace listing (no partner credentials) connects through the own app
+    alone: nothing was ever minted for SmartRecruiters, so every order endpoint answers as for an
+    unknown caller (401, no oracle), and nothing is stored."""
+    from integrations.models import WebhookEvent
+    from integrations.smartrecruiters.models import PartnerClient
+
+    settings.SMARTRECRUITERS_CLIENT_ID = settings.SMARTRECRUITERS_CLIENT_SECRET = ""
+    client.force_login(admin_user)
+    assert own_app_connect(client, tenant).status_code == 200
+    connection = Connection.objects.get()
+    assert auth.is_own_app(connection) and not PartnerClient.objects.exists()
+    assert all(s.form.get("grant_type") != "client_credentials" for s in own_app.calls("POST", TOKEN))  # no master token
+    client.logout()
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer not-a-token-of-ours"}):
+        for name, answer in _order_calls(client, own_app, reference_fixtures, package, headers):
+            assert answer.status_code == 401 and answer.json()["error"] == "Unauthorized.", (name, answer.content)
+    assert not WebhookEvent.objects.exists() and not Assessment.objects.exists()
 
 
 def test_disconnect_deletes_the_subscription_drops_the_secrets_and_keeps_history(
