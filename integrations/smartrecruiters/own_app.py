@@ -551,10 +551,6 @@ def scope_named(body: str) -> str:
     return ""
 
 
-def scope_missing(*, body: str, method: str, path: str) -> str:
-    return scope_named(body) or scope_needed(method, path)
-
-
 # Calls SmartRecruiters answers only when the user behind the credential has a system role,
 # whatever the app's permissions: their 403 (naming no permission) is that role, not a scope to
 # re-authorize with, and the connection is not flagged for it (its caller decides).

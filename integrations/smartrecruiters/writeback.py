@@ -1,7 +1,9 @@
 """Result write-backs: the ``PackageResult`` partial update (RFC 7396) for an order's results URL,
 and, in trigger mode, the note on the candidate (``POST /messages/shares``) and the score as a
 candidate property value, built from the assessment. The signed report link is added when the
-delivery is sent (it expires), as is the PDF. Plain functions of the assessment: no HTTP."""
+delivery is sent (it expires), as is the PDF; the note carries its delivery's reference, by which
+a retry finds it among the candidate's messages. Plain functions of the assessment (and the
+delivery, for the reference): no HTTP."""
 
 from __future__ import annotations
 
