@@ -2,8 +2,8 @@
 
 - ``ratelimit``: ``RateRules`` / ``RateHeaders`` / ``PathLimit`` (per-credential window,
   concurrency, per-path concurrency, the ATS's header names) and ``RateLimiter``;
-- ``faults``: ``Faults`` and ``FaultBox`` (API status/delay for a count or seconds; webhook
-  drop/duplicate/out-of-order);
+- ``faults``: ``Faults`` and ``FaultBox`` (API status/delay for a count or seconds, before the
+  request is served or after it took effect, a lost answer; webhook drop/duplicate/out-of-order);
 - ``outbox``: ``Outbox``, the signed outbound-webhook sender through those faults, with its log;
 - ``counters``: the generic ``/_sandbox/stats`` counters;
 - ``routing``: ``Routes`` (werkzeug rules dispatched to a target's methods) and the generic

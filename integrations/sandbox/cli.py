@@ -77,6 +77,9 @@ def _faults_arguments(parser) -> None:
     parser.add_argument("--path", help="...only for API paths this regular expression matches, e.g. /attachments$")
     parser.add_argument("--method", help="...only for this HTTP method, e.g. POST")
     parser.add_argument("--delay", type=float, help="sleep this long before answering API requests")
+    parser.add_argument("--lose-answer", action="store_true",
+                        help="serve the request first (its effect stays), then answer --status instead, or only after "
+                             "--delay seconds (longer than the client's timeout: a timeout after the effect)")
     parser.add_argument("--drop", type=int, help="drop the next N outgoing webhooks")
     parser.add_argument("--duplicate", type=int, help="send every outgoing webhook K times")
     parser.add_argument("--out-of-order", action="store_true", help="hold the next webhook until a later one went")
@@ -101,6 +104,8 @@ def _faults(cli: SandboxCli, options: dict[str, Any]) -> None:
             payload[key] = options[option]
     if options["out_of_order"]:
         payload["out_of_order"] = True
+    if options["lose_answer"]:
+        payload["lose_answer"] = True
     cli.show(cli.call("POST", "faults", payload) if payload else cli.call("GET", "faults"))
 
 

@@ -1,7 +1,9 @@
 """Fault injection: what a sandbox is told to do wrong. API faults (a status instead of the real
 answer, a delay; for a count of requests or a number of seconds; to every API request or only to
 those whose path matches a regular expression, optionally of one method) apply to the ATS's API
-areas; webhook faults (drop, duplicate, out of order) to what the outbox sends."""
+areas: before the request is served (nothing happens), or, with ``lose_answer``, after it took
+effect (the answer is lost: the status replaces it, or the delay holds it back past the client's
+timeout). Webhook faults (drop, duplicate, out of order) apply to what the outbox sends."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass
@@ -20,6 +22,7 @@ class Faults:
     until: float | None = None  # ...or until this time.monotonic() (None: no time limit)
     path: str | None = None  # ...only for requests whose path this regex searches (None: all)
     method: str | None = None  # ...only for this HTTP method (None: any)
+    lose_answer: bool = False  # serve the request first (its effect stays), then apply status / delay
     drop_webhooks: int = 0  # drop the next N outgoing webhooks
     duplicate_webhooks: int = 1  # send every outgoing webhook this many times
     out_of_order: bool = False  # hold the next webhook back until a later one has been sent
@@ -49,11 +52,22 @@ class Faults:
             "seconds_left": remaining,
             "path": self.path,
             "method": self.method,
+            "lose_answer": self.lose_answer,
             "active": self.api_fault_active(),
             "drop_webhooks": self.drop_webhooks,
             "duplicate_webhooks": self.duplicate_webhooks,
             "out_of_order": self.out_of_order,
         }
+
+
+class ApiFault(NamedTuple):
+    """What to do to one API request: answer ``status`` instead (None: the real answer), after
+    ``delay`` seconds; ``lose_answer``: serve the request first, so its effect stays and only its
+    answer is replaced or late."""
+
+    status: int | None = None
+    delay: float = 0.0
+    lose_answer: bool = False
 
 
 class FaultBox:
@@ -97,6 +111,8 @@ class FaultBox:
                 faults.path = path
             if "method" in options:
                 faults.method = str(options["method"]).upper() if options["method"] else None
+            if "lose_answer" in options:
+                faults.lose_answer = bool(options["lose_answer"])
             if "drop_webhooks" in options:
                 faults.drop_webhooks = int(options["drop_webhooks"] or 0)
             if "duplicate_webhooks" in options:
@@ -105,13 +121,13 @@ class FaultBox:
                 faults.out_of_order = bool(options["out_of_order"])
             return faults.describe()
 
-    def take_api_fault(self, method: str | None = None, path: str | None = None) -> tuple[int | None, float]:
-        """The (status, delay) to apply to this API request (``method``, ``path``; None: not
-        filtered on), consuming one count if limited."""
+    def take_api_fault(self, method: str | None = None, path: str | None = None) -> ApiFault:
+        """The fault to apply to this API request (``method``, ``path``; None: not filtered on),
+        consuming one count if limited."""
         with self.lock:
             faults = self.current
             if not faults.api_fault_active() or not faults.applies_to(method, path):
-                return None, 0.0
+                return ApiFault()
             if faults.count is not None:
                 faults.count -= 1
-            return faults.status, faults.delay
+            return ApiFault(faults.status, faults.delay, faults.lose_answer)

@@ -154,18 +154,25 @@ class SandboxKit:
                     detail = "Too many concurrent requests"
                 response = self._render_error(429, "Too Many Requests", detail)
             else:
-                response = self._fault(request) or handler(request)
+                response = self._served(request, handler)
             response.headers.update(admission.headers)
             return response
 
-    def _fault(self, request: Request) -> Response | None:
-        status, delay = self.faults.take_api_fault(request.method, request.path)
-        if delay:
-            time.sleep(delay)  # the fault asked for: a slow answer
-        if status is None:
-            return None
+    def _served(self, request: Request, handler: Callable[[Request], Response]) -> Response:
+        """``handler``'s answer through any injected fault: before it (a delay, a status instead:
+        nothing happens), or with ``lose_answer`` after it (the request took effect; its answer is
+        replaced by the status, or comes after the delay)."""
+        fault = self.faults.take_api_fault(request.method, request.path)
+        answer = handler(request) if fault.lose_answer else None
+        if fault.delay:
+            time.sleep(fault.delay)  # the fault asked for: a slow answer
+        if fault.status is None:
+            return answer if answer is not None else handler(request)
         self.counters.add("faults_served")
-        return self._render_error(status, HTTP_STATUS_CODES.get(status, "Error"), "Injected by the sandbox (/_sandbox/faults)")
+        detail = "Injected by the sandbox (/_sandbox/faults)"
+        if fault.lose_answer:
+            detail += f"; the request was served (its answer {answer.status_code} is lost)"
+        return self._render_error(fault.status, HTTP_STATUS_CODES.get(fault.status, "Error"), detail)
 
     # --- control -----------------------------------------------------------------------------
     def is_control(self, request: Request) -> bool:

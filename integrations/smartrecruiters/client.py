@@ -41,6 +41,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 CANDIDATES_LOCK_TIMEOUT = 60.0
 MAX_PAGES = 10_000
+MESSAGES_PAGE_LIMIT = 100
 
 
 def backoff_429(attempt: int) -> float:
@@ -171,6 +172,19 @@ class SmartRecruitersClient(AtsClient):
         if correlation_id:
             body["correlationId"] = correlation_id
         return self.json("POST", "messages/shares", json=body)
+
+    def messages(self, *, candidate_id: str, job_id: str = "", page_id: str = "",
+                 limit: int = MESSAGES_PAGE_LIMIT) -> dict[str, Any]:
+        """One page of ``GET /messages?candidateId=&jobId=&pageId=&limit=``: the candidate's
+        messages (notes), newest first, a MessagesView ``{content: [{id, content, ...}],
+        nextPageId?}``. SmartRecruiters answers it only for a user with the ADMINISTRATOR role
+        (403 otherwise)."""
+        params: dict[str, Any] = {"candidateId": candidate_id, "limit": limit}
+        if job_id:
+            params["jobId"] = job_id
+        if page_id:
+            params["pageId"] = page_id
+        return self._page("messages", params)
 
     def application_attachments(self, candidate_id: str, job_id: str) -> Any:
         """``GET /candidates/{id}/jobs/{jobId}/attachments``: ``{totalFound, content: [{id, name, ...}]}``."""

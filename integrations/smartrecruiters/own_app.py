@@ -115,18 +115,47 @@ def _state_error(code: str) -> OwnAppError:
     return OwnAppError(code, messages[code], START_AGAIN)
 
 
+# OAuth errors (RFC 6749 and what providers add) that mean the redirect URI was refused; an
+# ``invalid_grant`` or ``invalid_request`` whose description names the redirect URI means it too.
+REDIRECT_URI_ERRORS = frozenset({"redirect_uri_mismatch", "invalid_redirect_uri", "redirect_uri_invalid"})
+_NAMES_REDIRECT_URI = re.compile(r"redirect[\s_-]?ur[il]", re.IGNORECASE)
+
+
+def _said(description: str) -> str:
+    """SmartRecruiters' own ``error_description``, quoted (shortened; escaped by the page)."""
+    description = " ".join((description or "").split())[:200]
+    return f" SmartRecruiters said: “{description}”" if description else ""
+
+
+def redirect_uri_refused(error: str, description: str = "") -> bool:
+    return error in REDIRECT_URI_ERRORS or (
+        error in ("invalid_grant", "invalid_request") and bool(_NAMES_REDIRECT_URI.search(description or "")))
+
+
+def redirect_uri_error(description: str = "") -> OwnAppError:
+    """SmartRecruiters refused our ``redirect_uri`` (at the authorize page or the code exchange)."""
+    ours = redirect_uri()
+    return OwnAppError(
+        "redirect_uri_refused", f"SmartRecruiters refused Stagehook's redirect URI {ours}.{_said(description)}",
+        f"Register {ours} exactly (it is case sensitive) as the app's redirect URI in SmartRecruiters (Settings → "
+        "Apps & Integrations), then start again. If it is registered exactly so, Stagehook's address changed while "
+        "you were connecting: ask the Stagehook vendor to check SITE_URL, then start again.")
+
+
 def authorize_error(error: str, description: str = "") -> OwnAppError:
-    """The ``error`` SmartRecruiters sent back instead of a code."""
+    """The ``error`` SmartRecruiters sent back to our callback instead of a code."""
+    said = _said(description)
     if error == "access_denied":
         return OwnAppError("access_denied", "Access was denied in SmartRecruiters, so nothing was connected.",
                            "Start again and choose “Allow”. If you may not approve apps, ask a SmartRecruiters admin "
                            "to connect.")
     if error == "invalid_scope":
-        return OwnAppError("invalid_scope", "SmartRecruiters refused the permissions Stagehook asks for.",
+        return OwnAppError("invalid_scope", f"SmartRecruiters refused the permissions Stagehook asks for.{said}",
                            f"Allow these permissions for the app in SmartRecruiters (Settings → Apps & Integrations): "
                            f"{', '.join(KNOWN_SCOPES)}; then start again.")
-    detail = f" ({description[:200]})" if description else ""
-    return OwnAppError(error[:40] or "authorize_failed", f"SmartRecruiters did not authorize Stagehook: {error[:80]}{detail}.",
+    if redirect_uri_refused(error, description):
+        return redirect_uri_error(description)
+    return OwnAppError(error[:40] or "authorize_failed", f"SmartRecruiters did not authorize Stagehook ({error[:80]}).{said}",
                        START_AGAIN)
 
 
@@ -310,16 +339,8 @@ def code_exchange(*, pending: PendingAuthorization, code: str) -> Tokens:
     oauth = _TokenEndpointSession(client_id=pending.client_id, redirect_uri=redirect_uri())
     try:
         answer = oauth.fetch_token(token_url(), code=code, client_secret=pending.client_secret, include_client_id=True)
-    except oauth_errors.InvalidClientError:
-        raise OwnAppError("client_refused", "SmartRecruiters did not accept the app's client id and secret.",
-                          "Copy both again from the app in SmartRecruiters (Settings → Apps & Integrations), "
-                          "then start again.") from None
-    except oauth_errors.InvalidGrantError:
-        raise OwnAppError("code_refused", "SmartRecruiters refused the authorization code: it was already used or "
-                          "has expired.", START_AGAIN) from None
     except oauth_errors.OAuth2Error as exc:
-        raise OwnAppError("token_refused", f"SmartRecruiters refused to issue a token ({exc.error}).",
-                          START_AGAIN) from None
+        raise _exchange_error(exc) from None
     except ClientError as exc:
         raise OwnAppError("unreachable", f"SmartRecruiters could not be reached ({exc.message}).",
                           "Try again in a few minutes.") from None
@@ -329,6 +350,24 @@ def code_exchange(*, pending: PendingAuthorization, code: str) -> Tokens:
         return _tokens(dict(answer), asked=OWN_APP_SCOPES)
     except BadRequest as exc:
         raise OwnAppError("token_refused", exc.message, START_AGAIN) from None
+
+
+def _exchange_error(exc: oauth_errors.OAuth2Error) -> OwnAppError:
+    """The token endpoint's OAuth error (RFC 6749 §5.2) in recruiter words, with its fix and
+    SmartRecruiters' ``error_description``: a refused redirect URI is told apart from a code that
+    was used or expired (both may come as ``invalid_grant``)."""
+    error, description = str(exc.error or ""), str(getattr(exc, "description", "") or "")
+    said = _said(description)
+    if redirect_uri_refused(error, description):
+        return redirect_uri_error(description)
+    if isinstance(exc, oauth_errors.InvalidClientError):
+        return OwnAppError("client_refused", f"SmartRecruiters did not accept the app's client id and secret.{said}",
+                           "Copy both again from the app in SmartRecruiters (Settings → Apps & Integrations), "
+                           "then start again.")
+    if isinstance(exc, oauth_errors.InvalidGrantError):
+        return OwnAppError("code_refused", "SmartRecruiters refused the authorization code: it was already used or "
+                           f"has expired.{said}", START_AGAIN)
+    return OwnAppError("token_refused", f"SmartRecruiters refused to issue a token ({error[:80]}).{said}", START_AGAIN)
 
 
 def _overlay_key(connection_id: int) -> str:
@@ -479,10 +518,15 @@ UNAUTHORIZED_REASON = (f"SmartRecruiters refused Stagehook's token on {UNAUTHORI
 
 
 def scope_reason(scope: str) -> str:
-    # The fix first: sync failures and the outbox quote this message truncated.
+    """Why a 403 came, in the fix's words: the app's permission ``scope``, and the system role of
+    the SmartRecruiters user who authorizes the app (it runs with that user's access, and a
+    missing permission and a role without it answer alike; SMARTRECRUITERS.md "Without the
+    marketplace"). The fix first, within the connection reason's 300 characters: sync failures
+    and the outbox quote it truncated."""
     words = SCOPE_WORDS.get(scope, "")
-    return (f"re-authorize with permission {scope}: SmartRecruiters refused a call that needs it"
-            f"{f' ({words})' if words else ''}; allow it for the app in SmartRecruiters first if it is not listed there.")
+    return (f"re-authorize with permission {scope}{f' ({words})' if words else ''}, and check that the SmartRecruiters "
+            "user who authorizes the app has a system role that allows this: SmartRecruiters refused a call that needs "
+            "both")
 
 
 # Which scope a call needs (OWNAPP.md), when SmartRecruiters' 403 does not name it.
@@ -499,16 +543,36 @@ def scope_needed(method: str, path: str) -> str:
     return SCOPE_CANDIDATES_READ
 
 
-def scope_missing(*, body: str, method: str, path: str) -> str:
+def scope_named(body: str) -> str:
+    """The permission a 403's body names ("" when it names none)."""
     for scope in KNOWN_SCOPES:
         if re.search(rf"\b{scope}\b", body or ""):
             return scope
-    return scope_needed(method, path)
+    return ""
+
+
+# Calls SmartRecruiters answers only when the user behind the credential has a system role,
+# whatever the app's permissions: their 403 (naming no permission) is that role, not a scope to
+# re-authorize with, and the connection is not flagged for it (its caller decides).
+ROLE_NEEDED: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/messages"): ("ADMINISTRATOR", "reading a candidate's messages (GET /messages)"),
+}
+
+
+def role_needed(method: str, path: str) -> tuple[str, str] | None:
+    """(role, what it allows) when the call is one of ``ROLE_NEEDED``."""
+    return ROLE_NEEDED.get((method.upper(), "/" + path.lstrip("/")))
+
+
+def role_reason(role: str, what: str) -> str:
+    return (f"SmartRecruiters allows {what} to users with the {role} role only, and the SmartRecruiters user who "
+            f"authorized the app does not have it")
 
 
 class OwnAppClient(SmartRecruitersClient):
     """``SmartRecruitersClient`` on an own-app token: its own rate key (per connection), every
-    call's outcome reported to the token source, a 403 explained by the permission it lacks."""
+    call's outcome reported to the token source, a 403 explained by the permission it lacks (the
+    connection flagged), or, on a call only some system roles may make, by that role."""
 
     def __init__(self, *, base_url: str, tokens: AuthorizationCodeTokenSource, **kwargs: Any):
         super().__init__(base_url=base_url, tokens=tokens, **kwargs)
@@ -527,10 +591,13 @@ class OwnAppClient(SmartRecruitersClient):
 
     def _raise_for_status(self, response) -> None:
         if response.status_code == 403:
-            path = urlsplit(response.url).path
-            scope = scope_missing(body=response.text[:2000], method=response.request.method, path=path)
+            path, method, body = urlsplit(response.url).path, response.request.method, response.text[:2000]
+            named, role = scope_named(body), role_needed(method, path)
+            if role and not named:
+                raise AuthFailed(f"{method} {path} answered 403: {role_reason(*role)}", status_code=403)
+            scope = named or scope_needed(method, path)
             self.tokens.call_forbidden(scope=scope)
-            raise AuthFailed(f"{response.request.method} {path} answered 403: {scope_reason(scope)}", status_code=403)
+            raise AuthFailed(f"{method} {path} answered 403: {scope_reason(scope)}", status_code=403)
         super()._raise_for_status(response)
 
 

@@ -10,14 +10,16 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from assessments.models import Assessment, Mode, Status
 from assessments.report_pdf import assessment_report_pdf
 from assessments.selectors import assessment_report_url
 from integrations import inbound_cache
-from integrations.errors import BadRequest, PayloadError
+from integrations.errors import AuthFailed, BadRequest, ClientError, HostNotAllowed, PayloadError, RateLimited
 from integrations.models import Connection, Delivery, DeliveryChannel, WebhookEvent
 from integrations.ratelimit import Rate
 from integrations.providers import (
@@ -40,6 +42,7 @@ from integrations.providers import (
 )
 
 from . import auth, parsing, selectors, writeback
+from .client import MESSAGES_PAGE_LIMIT
 from .constants import (
     APPLICATION_STATUSES,
     CRED_CLIENT_ID,
@@ -66,6 +69,82 @@ OWN_APP_NO_ORDERS = ("This SmartRecruiters company is connected to Stagehook thr
 ATTACHMENT_REF = "attachment_url"
 # Deliveries that name no company are matched by signature against at most this many connections.
 MAX_SIGNATURE_CANDIDATES = 1000
+
+
+# A note whose first try may have reached SmartRecruiters unanswered is looked for in at most
+# this many pages of the candidate's messages (newest first), down to messages older than its
+# delivery by this much (the two clocks may differ).
+NOTE_LOOKUP_PAGES = 5
+NOTE_CLOCK_SLACK = dt.timedelta(days=1)
+# The shared cache's mark of a note POST under way: a worker killed during it leaves the mark.
+NOTE_MARK_TIMEOUT = 30 * 24 * 3600
+
+
+def note_posting_key(delivery_id: int) -> str:
+    return f"smartrecruiters:note-posting:{delivery_id}"
+
+
+def _maybe_stored(exc: Exception) -> bool:
+    """Whether a failed POST may still have been stored by SmartRecruiters: not when nothing was
+    sent (the allow-list, our limiter) or SmartRecruiters refused it (a 4xx other than 408)."""
+    if isinstance(exc, (HostNotAllowed, RateLimited)):
+        return False
+    if isinstance(exc, ClientError) and exc.status_code is not None:
+        return not (400 <= exc.status_code < 500 and exc.status_code != 408)
+    return True
+
+
+class NoteUnchecked(AuthFailed):
+    """A trigger-mode note is held, not posted again: an earlier try may have reached
+    SmartRecruiters (its answer was lost) and Stagehook cannot check, because SmartRecruiters
+    refuses ``GET /messages`` to a credential whose user is not an ADMINISTRATOR (``refused``), or
+    the messages it reads back do not reach the delivery's time (``not_reached``). Posting blind
+    could put two notes on the candidate, so the delivery stops dead (an ``AuthFailed``: not
+    retried, the connection flagged) with what to look for and what to do; the PDF and the score
+    property still go. A re-send checks again and posts the note only if it is missing."""
+
+    @classmethod
+    def refused(cls, *, delivery: Delivery, assessment: Assessment, reference: str, why: str) -> "NoteUnchecked":
+        """SmartRecruiters refused the check (``why``): the fix is the role, then a re-send (for an
+        own app, re-authorizing also clears the connection's flag)."""
+        if auth.is_own_app(delivery.connection):
+            first = "give the app's SmartRecruiters user the ADMINISTRATOR role and re-authorize, then re-send"
+            how = ("give the SmartRecruiters user who authorized Stagehook the ADMINISTRATOR role (or use an "
+                   "administrator) and re-authorize Stagehook (Connections → “Connect SmartRecruiters (own app)”)")
+        else:
+            first = "ask SmartRecruiters to let the integration read messages, then re-send"
+            how = "ask SmartRecruiters to let Stagehook's integration read the company's messages"
+        return cls._held(
+            delivery, assessment, reference, why=why, first=first,
+            then=(f"If you find it there, nothing is missing. If not, {how}, then re-send this write-back: Stagehook "
+                  "looks again and posts the note only if it is not there."),
+        )
+
+    @classmethod
+    def not_reached(cls, *, delivery: Delivery, assessment: Assessment, reference: str) -> "NoteUnchecked":
+        """The messages Stagehook reads back did not reach the delivery's time: a person looks."""
+        return cls._held(
+            delivery, assessment, reference,
+            why=f"it is not among the candidate's {NOTE_LOOKUP_PAGES * MESSAGES_PAGE_LIMIT} newest messages, and "
+                "Stagehook reads no further",
+            first="look for it on the candidate in SmartRecruiters",
+            then=("If you find it there, nothing is missing. If not, copy the result from the assessment's page in "
+                  "Stagehook into a note."),
+        )
+
+    @classmethod
+    def _held(cls, delivery: Delivery, assessment: Assessment, reference: str, *, why: str, first: str,
+              then: str) -> "NoteUnchecked":
+        # The fix first: the connection's reason (300 characters) and the write-back list quote this truncated.
+        rest = " The PDF report and the score went on." if auth.is_own_app(delivery.connection) else ""
+        return cls(
+            f"Note held ({writeback.NOTE_REFERENCE_LABEL} {reference}): an earlier try may already be in "
+            f"SmartRecruiters, and Stagehook could not check; {first}. Why: the earlier try's answer was lost, and "
+            f"{why}; Stagehook does not post the note blind, so that the candidate does not get it twice.{rest} Look "
+            f"for the note with “{writeback.NOTE_REFERENCE_LABEL} {reference}” on candidate "
+            f"{assessment.remote_candidate_id}. {then}",
+            status_code=403,
+        )
 
 
 def _customer_client(connection: Connection):
@@ -119,7 +198,9 @@ class SmartRecruitersProvider(Provider):
     def attention_fix(self, connection: Connection) -> str:
         if auth.is_own_app(connection):
             return ("Re-authorize Stagehook: \"Connect SmartRecruiters (own app)\" with the same app, granting the "
-                    "permission the reason above names; then run a sync.")
+                    "permission the reason above names (allow it for the app in SmartRecruiters, Settings → Apps & "
+                    "Integrations, first if it is not listed there), as a SmartRecruiters user whose system role "
+                    "allows what the reason names; then run a sync.")
         return ("Check Stagehook's installation in SmartRecruiters' marketplace (re-approve it if SmartRecruiters asks), "
                 "then run a sync.")
 
@@ -314,17 +395,19 @@ class SmartRecruitersProvider(Provider):
         hiring team; for an own-app connection also the PDF report on the application and, when
         one is chosen, the score in a candidate property. Each step done is kept in the delivery's
         ``remote_refs`` (also when a later step fails: the refs ride on the exception), so a retry
-        repeats only what is missing and never posts the note twice."""
+        repeats only what is missing and never posts the note twice: a note whose POST may have
+        been stored unanswered is looked for first (``_note_step``); when SmartRecruiters refuses
+        that check, the note is held and the other steps still go (``NoteUnchecked``)."""
         done = dict(delivery.remote_refs or {})
         refs: dict[str, str] = {}
+        held: NoteUnchecked | None = None
         candidate_id, job_id = assessment.remote_candidate_id, assessment.remote_job_id
         try:
             if writeback.REF_NOTE not in done:
-                body = writeback.note_body(assessment, report_url=assessment_report_url(assessment=assessment),
-                                           correlation_id=writeback.note_correlation_id(delivery.pk))
-                answer = client.message_share(content=body["content"], job_id=job_id,
-                                              correlation_id=body["correlationId"])
-                refs[writeback.REF_NOTE] = str((answer or {}).get("id") or "") if isinstance(answer, dict) else ""
+                try:
+                    self._note_step(client, delivery, assessment, done=done, refs=refs)
+                except NoteUnchecked as exc:
+                    held = exc
             if auth.is_own_app(delivery.connection):
                 if writeback.REF_ATTACHMENT not in done:
                     refs[writeback.REF_ATTACHMENT] = self._report_attach(client, delivery, assessment)
@@ -338,7 +421,66 @@ class SmartRecruitersProvider(Provider):
         except Exception as exc:
             exc.remote_refs = refs  # the steps that went through (integrations.deliveries stores them)
             raise
+        if held is not None:
+            held.remote_refs = refs
+            raise held
         return WriteBackResult(status_code=201, remote_refs=refs)
+
+    def _note_step(self, client, delivery: Delivery, assessment: Assessment, *, done: dict, refs: dict) -> None:
+        """The note, once: found among the candidate's messages by its reference when an earlier
+        try may have been stored unanswered (``REF_NOTE_UNCONFIRMED``, or the mark a worker killed
+        during the POST left in the shared cache), else posted. A POST that fails after it may
+        have been stored leaves ``REF_NOTE_UNCONFIRMED`` for the retry."""
+        reference = writeback.note_reference(delivery)
+        mark = note_posting_key(delivery.pk)
+        if writeback.REF_NOTE_UNCONFIRMED in done or cache.get(mark):
+            if writeback.REF_NOTE_UNCONFIRMED not in done:  # a killed worker's mark: kept where no cache flush reaches
+                refs[writeback.REF_NOTE_UNCONFIRMED] = writeback.iso(timezone.now())
+            found = self._note_find(client, delivery, assessment, reference)
+            if found:
+                refs[writeback.REF_NOTE] = found
+                cache.delete(mark)
+                return
+        body = writeback.note_body(assessment, report_url=assessment_report_url(assessment=assessment),
+                                   reference=reference)
+        cache.set(mark, "1", timeout=NOTE_MARK_TIMEOUT)  # outlives a worker killed during the call
+        try:
+            answer = client.message_share(content=body["content"], job_id=assessment.remote_job_id,
+                                          correlation_id=body["correlationId"])
+        except Exception as exc:
+            if _maybe_stored(exc):
+                refs[writeback.REF_NOTE_UNCONFIRMED] = writeback.iso(timezone.now())
+            else:
+                cache.delete(mark)
+            raise
+        cache.delete(mark)
+        refs[writeback.REF_NOTE] = str((answer or {}).get("id") or "") if isinstance(answer, dict) else ""
+
+    @staticmethod
+    def _note_find(client, delivery: Delivery, assessment: Assessment, reference: str) -> str:
+        """The id of this delivery's note among the candidate's messages for the job ("" when it
+        is not there): ``GET /messages`` newest first, up to ``NOTE_LOOKUP_PAGES`` pages, stopping
+        at messages older than the delivery (minus a day of clock difference). Raises
+        ``NoteUnchecked`` when SmartRecruiters refuses the check (403: the credential's user is no
+        ADMINISTRATOR) or the pages end before they reach back that far."""
+        candidate_id, job_id = assessment.remote_candidate_id, assessment.remote_job_id
+        oldest_possible = delivery.created_at - NOTE_CLOCK_SLACK
+        page_id = ""
+        for _ in range(NOTE_LOOKUP_PAGES):
+            try:
+                page = client.messages(candidate_id=candidate_id, job_id=job_id, page_id=page_id)
+            except AuthFailed as exc:
+                if exc.status_code != 403:
+                    raise
+                raise NoteUnchecked.refused(delivery=delivery, assessment=assessment, reference=reference,
+                                            why=exc.message) from None
+            found = writeback.note_id_with_reference(page, reference)
+            if found:
+                return found
+            page_id = str(page.get("nextPageId") or "")
+            if not page_id or not page.get("content") or writeback.messages_reach_back_to(page, oldest_possible):
+                return ""
+        raise NoteUnchecked.not_reached(delivery=delivery, assessment=assessment, reference=reference)
 
     @staticmethod
     def _report_attach(client, delivery: Delivery, assessment: Assessment) -> str:

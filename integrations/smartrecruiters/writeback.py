@@ -1,17 +1,22 @@
 """Result write-backs: the ``PackageResult`` partial update (RFC 7396) for an order's results URL,
 and, in trigger mode, the note on the candidate (``POST /messages/shares``) and the score as a
 candidate property value, built from the assessment. The signed report link is added when the
-delivery is sent (it expires), as is the PDF. Plain functions of the assessment: no HTTP."""
+delivery is sent (it expires), as is the PDF; the note carries its delivery's reference, by which
+a retry finds it among the candidate's messages. Plain functions of the assessment (and the
+delivery, for the reference): no HTTP."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from assessments.models import Assessment, Status
 
 from .constants import OPTION_INLINE, RESULT_STATUS
+from .parsing import parse_time
 
 SUMMARIES = {
     Status.FAILED: "The Stagehook interview failed",
@@ -30,6 +35,9 @@ NOTE_SUMMARY_MAX = 2000
 # The steps of a trigger-mode write-back, as keys of ``Delivery.remote_refs``: a step whose key is
 # there is done and is not repeated by a retry.
 REF_NOTE = "note_id"
+# The note's POST failed in a way that may have come after SmartRecruiters stored it (a timeout, a
+# 5xx, an answer that could not be read): the retry looks for the note before posting it again.
+REF_NOTE_UNCONFIRMED = "note_unconfirmed"
 REF_ATTACHMENT = "attachment_id"
 REF_SCORE_PROPERTY = "score_property"  # "<propertyId>=<value>" as written
 ATTACHMENT_TYPE = "GENERIC_FILE"
@@ -140,15 +148,21 @@ def stage_move_target(payload: dict[str, Any]) -> tuple[str, str] | None:
 
 
 # --- trigger mode: the note, the report file, the score property -----------------------------------
-def note_correlation_id(delivery_id: int) -> str:
-    """The note's ``correlationId``: one per delivery, the same on every retry of it."""
-    return f"stagehook-delivery-{delivery_id}"
+def note_reference(delivery) -> str:
+    """The reference of one delivery's note: in its text (``note_content``), by which a retry finds
+    a note SmartRecruiters stored without our hearing the answer, and as its ``correlationId``.
+    Stable (the same on every retry and re-send: from the delivery's id and creation time),
+    unique (the hash tells apart two Stagehook databases whose ids meet on one SmartRecruiters
+    company, e.g. a staging copy), and nothing secret."""
+    created = delivery.created_at.astimezone(dt.timezone.utc).isoformat()
+    digest = hashlib.sha256(f"{delivery.pk}:{delivery.assessment_id}:{created}".encode()).hexdigest()[:8]
+    return f"stagehook-delivery-{delivery.pk}-{digest}"
 
 
-def note_content(assessment: Assessment, *, report_url: str) -> str:
+def note_content(assessment: Assessment, *, report_url: str, reference: str = "") -> str:
     """The note's text: the candidate tag first (SmartRecruiters links the note to the candidate),
-    then status, score, summary and the signed report link. Marketplace trigger mode and own-app
-    connections write the same note."""
+    then status, score, summary, the signed report link and the delivery's reference. Marketplace
+    trigger mode and own-app connections write the same note."""
     value = score(assessment)
     status = NOTE_STATUS.get(assessment.status, str(assessment.status).replace("_", " ").capitalize())
     verb = "completed" if assessment.status == Status.COMPLETED else "has a result for"
@@ -163,16 +177,47 @@ def note_content(assessment: Assessment, *, report_url: str) -> str:
             summary = summary[: NOTE_SUMMARY_MAX - 1].rstrip() + "\u2026"
         lines.append(f"Summary: {summary}")
     lines.append(f"Report: {report_url}")
+    if reference:
+        lines.append(f"{NOTE_REFERENCE_LABEL} {reference}")
     return "\n".join(lines)
 
 
-def note_body(assessment: Assessment, *, report_url: str, correlation_id: str) -> dict[str, Any]:
-    """``POST /messages/shares``: shared with the hiring team of the application's job."""
+NOTE_REFERENCE_LABEL = "Stagehook reference:"
+
+
+def note_body(assessment: Assessment, *, report_url: str, reference: str) -> dict[str, Any]:
+    """``POST /messages/shares``: shared with the hiring team of the application's job; the
+    reference in the text and as ``correlationId``."""
     return {
-        "content": note_content(assessment, report_url=report_url),
-        "correlationId": correlation_id,
+        "content": note_content(assessment, report_url=report_url, reference=reference),
+        "correlationId": reference,
         "shareWith": {"hiringTeamOf": [assessment.remote_job_id]},
     }
+
+
+def note_id_with_reference(page: Any, reference: str) -> str:
+    """The id of the message of a ``GET /messages`` page (a MessagesView) that carries
+    ``reference`` (as a whole word in its text, or as its ``correlationId``), or ""."""
+    pattern = re.compile(rf"(?<![\w-]){re.escape(reference)}(?![\w-])")
+    content = page.get("content") if isinstance(page, dict) else None
+    for item in content or []:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        text = item.get("content")
+        if item.get("correlationId") == reference or (isinstance(text, str) and pattern.search(text)):
+            return str(item["id"])
+    return ""
+
+
+def messages_reach_back_to(page: Any, moment: dt.datetime) -> bool:
+    """Whether a ``GET /messages`` page (newest first) reaches a message created before
+    ``moment``: the pages after it are older still."""
+    content = page.get("content") if isinstance(page, dict) else None
+    for item in content or []:
+        created = parse_time(item.get("createdOn")) if isinstance(item, dict) else None
+        if created is not None and created < moment:
+            return True
+    return False
 
 
 def property_value(assessment: Assessment, property_type: str) -> Any:

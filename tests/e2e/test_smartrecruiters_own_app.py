@@ -19,6 +19,7 @@ import pytest
 
 from assessments.models import Assessment
 from integrations.models import Connection, ConnectionStatus, Delivery, StageMapping, SyncRun
+from integrations.smartrecruiters import writeback
 from integrations.smartrecruiters.auth import is_own_app
 from integrations.smartrecruiters.constants import PROVIDER_NAME
 from integrations.smartrecruiters.sandbox.state import BACKEND_JOB_ID
@@ -299,7 +300,8 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
     assert note["content"].startswith(f"#[CANDIDATE:{GRACE_ID}]"), note
     assert f"Score: {score}/100" in note["content"] and f"{base}/r/" in note["content"]
     assert note["shareWith"] == {"hiringTeamOf": [BACKEND_JOB_ID]}
-    assert note["correlationId"] == f"stagehook-delivery-{delivery.pk}"
+    reference = writeback.note_reference(delivery)
+    assert note["correlationId"] == reference and note["content"].endswith(f"\nStagehook reference: {reference}")
     [pdf] = _sandbox_list(sandbox, "application-attachments", GRACE_ID)
     assert (pdf["type"], pdf["is_pdf"], pdf["job_id"]) == ("GENERIC_FILE", True, BACKEND_JOB_ID), pdf
     assert pdf["size"] > 1000
@@ -311,3 +313,5 @@ def test_status_move_invite_complete_note_pdf_and_score_property_once_each(sandb
         rule = re.compile(f"^{method} .*" + path.replace("[^/]+", "<[^>]+>"))
         calls = sum(n for route, n in routes.items() if rule.search(route))
         assert calls == 2, (step, routes)
+    # The note's 503 might have come after storing: its retry looked among Grace's messages first.
+    assert routes["GET /messages"] == 1, routes

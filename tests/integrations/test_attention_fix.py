@@ -24,6 +24,13 @@ def test_needs_attention_fix_names_the_ats_way(provider, credentials, expected):
     assert expected in connection_health(connection=connection).fix
 
 
+def test_an_own_app_fix_names_the_permission_and_the_users_role():
+    connection = ConnectionFactory(provider="smartrecruiters", status=ConnectionStatus.NEEDS_ATTENTION,
+                                   credentials={CRED_GRANT: GRANT_AUTHORIZATION_CODE})
+    fix = connection_health(connection=connection).fix
+    assert "allow it for the app in SmartRecruiters" in fix and "whose system role allows" in fix
+
+
 def test_other_states_keep_the_generic_fix():
     connection = ConnectionFactory(provider="smartrecruiters", status=ConnectionStatus.PENDING,
                                    credentials={CRED_GRANT: GRANT_AUTHORIZATION_CODE})

@@ -2,14 +2,15 @@
 Partner API (partner configuration, setUpIntegration, results, attachments, assessment orders),
 the Webhooks API (subscriptions, activation handshake, signing keys) and the Customer API subset
 Stagehook uses (with a customer's own app: the company, files on applications, candidate
-properties, notes). The ``/_sandbox/`` control endpoints and everything the sandbox sends live in
-control.py; the authorization page and the authorization-code and refresh-token grants of a
-customer's own app in authorization.py.
+properties, notes posted and listed). The ``/_sandbox/`` control endpoints and everything the
+sandbox sends live in control.py; the authorization page and the authorization-code and
+refresh-token grants of a customer's own app in authorization.py.
 
 Tokens are of three kinds: ``master`` (the partner's), ``customer`` (the marketplace
 integration's client credentials) and ``app`` (a customer's own app, authorization code): an app
 token reaches the Customer API and the Webhooks API only, and each endpoint needs the scope
-``_APP_NEEDS`` names (403 "Missing scope ..." otherwise).
+``_APP_NEEDS`` names (403 "Missing scope ..." otherwise) and, for ``_APP_ROLE_NEEDS``, the system
+role of the user who authorized the app (403 naming the role: only ADMINISTRATOR reads messages).
 
 Order of checks on an API request: rate window per credential (``X-RateLimit-*`` on every answer,
 429 when spent), injected faults, the token (401 missing/unknown/expired), its kind and scope (403),
@@ -37,7 +38,7 @@ from .authorization import ALLOW_PATH, AuthorizationEndpoints
 from .config import SANDBOX_DEFAULTS, SandboxConfig
 from .control import CONTROL_RULES, ControlEndpoints
 from .schemas import SCHEMAS, problems
-from .state import APP_ATTACHMENT_TYPES, SandboxState, isoformat, merge_patch, parse_time
+from .state import APP_ATTACHMENT_TYPES, MESSAGES_ROLE, SandboxState, isoformat, merge_patch, parse_time
 
 PARTNER = "/assessment-api/v202010"
 ORDERS_V2 = "/assessment-api/v202107"
@@ -80,8 +81,12 @@ _RULES = [
     Rule("/configuration/candidate-properties", endpoint="candidate_properties_list", methods=["GET"]),
     Rule("/configuration/candidate-properties/<property_id>", endpoint="candidate_property_show", methods=["GET"]),
     Rule("/messages/shares", endpoint="share_create", methods=["POST"]),
+    Rule("/messages", endpoint="messages_list", methods=["GET"]),
     *CONTROL_RULES,
 ]
+
+# Endpoints an app's token reaches only when the user behind the app has this system role.
+_APP_ROLE_NEEDS: dict[str, str] = {"messages_list": MESSAGES_ROLE}
 
 # What each API endpoint needs of the token: its kind and one scope.
 _NEEDS: dict[str, tuple[str, str]] = {
@@ -109,6 +114,7 @@ _NEEDS: dict[str, tuple[str, str]] = {
     "hiring_processes_list": ("customer", "configuration_read"),
     "hiring_process_show": ("customer", "configuration_read"),
     "share_create": ("customer", "messages_write"),
+    "messages_list": ("customer", "messages_read"),
     "application_attachments_list": ("customer", "candidates_read"),
     "application_attachment_create": ("customer", "candidates_manage"),
     "application_attachment_download": ("customer", "candidates_read"),
@@ -124,7 +130,7 @@ _NEEDS: dict[str, tuple[str, str]] = {
 _APP_NEEDS: dict[str, str] = {
     **{e: "candidates_read" for e in (
         "candidates_list", "candidate_show", "application_show", "application_attachments_list",
-        "application_attachment_download", "property_values_list",
+        "application_attachment_download", "property_values_list", "messages_list",
     )},
     **{e: "candidates_manage" for e in (
         "application_status_put", "application_attachment_create", "property_value_put", "share_create",
@@ -377,6 +383,9 @@ class Sandbox(ControlEndpoints, AuthorizationEndpoints):
                 raise ApiError(403, "FORBIDDEN", "this API is not available to an app's token (authorization code)")
             if scope not in record["scopes"]:
                 raise ApiError(403, "FORBIDDEN", f"Missing scope {scope}")
+            role = _APP_ROLE_NEEDS.get(endpoint)
+            if role and self.state.app_user_role != role:
+                raise ApiError(403, "FORBIDDEN", f"Access denied: the user's system role does not allow this (only {role} users)")
             return record
         if record["kind"] != kind:
             raise ApiError(403, "FORBIDDEN", f"this API needs a {kind}-level token, not a {record['kind']}-level one")
@@ -889,6 +898,42 @@ class Sandbox(ControlEndpoints, AuthorizationEndpoints):
             if share["correlationId"] is not None:
                 answer["correlationId"] = share["correlationId"]
             return json_response(answer, 201)
+
+    def messages_list(self, request: Request) -> Response:
+        """``GET /messages?candidateId=&jobId=&pageId=&limit=``: the candidate's messages (the
+        notes tagging it; with ``jobId``, those shared with that job's hiring team), newest first,
+        as a MessagesView ``{content: [{id, content, createdOn}], nextPageId?}``. ``candidateId`` is
+        required; ``limit`` 1..page_size_max (default page_size_default)."""
+        candidate_id, job_id = request.args.get("candidateId", ""), request.args.get("jobId", "")
+        if not candidate_id:
+            raise ApiError(400, "INVALID_REQUEST", "candidateId is required")
+        raw_limit = request.args.get("limit", str(self._config.page_size_default))
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            raise ApiError(400, "INVALID_LIMIT", f"limit must be an integer, got {raw_limit!r}") from None
+        if not 1 <= limit <= self._config.page_size_max:
+            raise ApiError(400, "INVALID_LIMIT", f"limit must be between 1 and {self._config.page_size_max}")
+        offset = _offset(request.args.get("pageId"))
+        company_id = self._token(request)["company_id"]
+        with self.state.lock:
+            candidate = self.state.candidates.get(candidate_id)
+            if candidate is None or candidate["company_id"] != company_id:
+                raise ApiError(404, "CANDIDATE_NOT_FOUND", f"candidate {candidate_id} not found")
+            if job_id and (job_id not in self.state.jobs or self.state.jobs[job_id]["company_id"] != company_id):
+                raise ApiError(404, "JOB_NOT_FOUND", f"job {job_id} not found")
+            found = [
+                s for s in reversed(self.state.shares)
+                if s["company_id"] == company_id and candidate_id in s["candidates"]
+                and (not job_id or job_id in s["shareWith"].get("hiringTeamOf", []))
+            ]
+            body: dict[str, Any] = {
+                "content": [{"id": s["id"], "content": s["content"], "createdOn": s["createdOn"]}
+                            for s in found[offset: offset + limit]],
+            }
+        if offset + limit < len(found):
+            body["nextPageId"] = _page_id(offset + limit)
+        return json_response(body)
 
     # --- a customer's own app: the company, files on applications, candidate properties ------
     def company_show(self, request: Request) -> Response:

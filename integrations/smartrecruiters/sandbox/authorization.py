@@ -11,7 +11,8 @@ authorization-code and refresh-token grants.
 - ``POST /identity/oauth/allow`` (the page's form): Allow -> ``redirect_uri?code=&state=`` (a code
   valid once, ``code_ttl`` seconds); Deny -> ``redirect_uri?error=access_denied&...&state=``.
 - ``POST /identity/oauth/token`` with ``grant_type=authorization_code`` (code, client_id,
-  client_secret, redirect_uri equal to the authorization request's) or ``refresh_token``
+  client_secret, redirect_uri registered for the app, now, and equal to the authorization
+  request's: else ``invalid_grant`` whose description names redirect_uri) or ``refresh_token``
   (refresh_token, client_id, client_secret): ``{access_token, refresh_token, token_type,
   expires_in, scope}``. Refresh tokens rotate; a replayed code is refused and revokes the tokens
   issued for it (RFC 6749 §4.1.2); errors per §5.2.
@@ -236,6 +237,8 @@ class AuthorizationEndpoints:
             )
         if self.state.clock() >= grant["expires_at"]:
             return _oauth_error("invalid_grant", "The authorization code expired.")
+        if not self.redirect_uri_allowed(app, given["redirect_uri"]):  # e.g. removed from the app meanwhile
+            return _oauth_error("invalid_grant", f"redirect_uri {given['redirect_uri']!r} is not registered for this app.")
         if given["redirect_uri"] != grant["redirect_uri"]:
             return _oauth_error("invalid_grant", "redirect_uri does not match the one of the authorization request.")
         grant["used"] = True

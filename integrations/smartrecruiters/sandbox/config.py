@@ -25,6 +25,7 @@ class SandboxConfig:
         "candidates_manage",
         "jobs_read",
         "configuration_read",
+        "messages_read",
         "messages_write",
         "webhooks_manage",
     )

@@ -35,7 +35,7 @@ from integrations.sandbox import ControlError, Outbox, Routes, SandboxKit, contr
 from .config import SandboxConfig
 from .schemas import problems
 from .signing import signature_header
-from .state import SandboxState, isoformat
+from .state import SYSTEM_ROLES, SandboxState, isoformat
 
 C = "/_sandbox/"
 CONTROL_RULES = [
@@ -833,7 +833,9 @@ class ControlEndpoints:
             return control_json({"app": self._app_view(app, secret=True)}, 201)
 
     def control_authorize(self, request: Request) -> Response:
-        """``{mode: page|approve|deny, drop_scope?}``: how the authorization page answers."""
+        """``{mode: page|approve|deny, drop_scope?, role?}``: how the authorization page answers;
+        ``role`` (kept when not given): the system role of the user who authorizes, which also
+        applies at once to the app tokens already issued (only ADMINISTRATOR reads messages)."""
         if request.method == "POST":
             body = control_body(request)
             mode = body.get("mode", "page")
@@ -842,10 +844,16 @@ class ControlEndpoints:
             dropped = body.get("drop_scope") or None
             if dropped is not None and dropped not in self._config.app_scopes:
                 raise ControlError(400, f"drop_scope {dropped!r} is not a scope: {', '.join(self._config.app_scopes)}")
+            role = body.get("role") or None
+            if role is not None and role not in SYSTEM_ROLES:
+                raise ControlError(400, f"role is one of {', '.join(SYSTEM_ROLES)}")
             with self.state.lock:
                 self.state.authorize_mode = {"mode": mode, "drop_scope": dropped}
+                if role is not None:
+                    self.state.app_user_role = role
         with self.state.lock:
-            return control_json({"authorize": dict(self.state.authorize_mode), "scopes": list(self._config.app_scopes)})
+            return control_json({"authorize": {**self.state.authorize_mode, "role": self.state.app_user_role},
+                                 "scopes": list(self._config.app_scopes), "roles": list(SYSTEM_ROLES)})
 
     def control_tokens(self, request: Request) -> Response:
         """``{expire_all?, revoke_refresh?, lifetime?}``: expire every access token now, refuse

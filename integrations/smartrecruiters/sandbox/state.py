@@ -2,7 +2,8 @@
 companies (consent, integration), jobs, hiring processes, candidates and their applications,
 assessment orders with their results and attachments, webhook subscriptions and their signing
 keys, and the notes (message shares) Stagehook wrote; for a customer's own app (authorization
-code): the registered apps, the authorization mode, pending authorization requests, one-time codes,
+code): the registered apps, the authorization mode and the role of the user who authorizes,
+pending authorization requests, one-time codes,
 refresh tokens, the files Stagehook attached to applications and the candidate properties (the
 configured ones and the values Stagehook set).
 
@@ -37,6 +38,10 @@ SEED_PROPERTIES = [
     {"id": "interview-notes", "label": "Interview notes", "type": "TEXT"},
 ]
 PROPERTY_TYPES = ("TEXT", "NUMBER")
+# The system roles of SmartRecruiters users. A customer's own app runs with the access of the user
+# who authorized it: reading messages (GET /messages) is for ADMINISTRATOR users only.
+SYSTEM_ROLES = ("ADMINISTRATOR", "EXTENDED", "STANDARD", "RESTRICTED", "EMPLOYEE")
+MESSAGES_ROLE = "ADMINISTRATOR"
 APP_ATTACHMENT_TYPES = ("GENERIC_FILE", "RESUME", "COVER_LETTER")
 
 SEED_CANDIDATES = [
@@ -107,6 +112,9 @@ class SandboxState:
             # A customer's own app (authorization code).
             self.apps: dict[str, dict[str, Any]] = {}  # client_id -> app
             self.authorize_mode = {"mode": "page", "drop_scope": None}  # page | approve | deny
+            # The system role of the user who authorizes the app (one user in the sandbox); as in
+            # SmartRecruiters, a change applies at once to the tokens already issued.
+            self.app_user_role = MESSAGES_ROLE
             self.authorize_requests: dict[str, dict[str, Any]] = {}  # consent page id -> the GET's params
             self.codes: dict[str, dict[str, Any]] = {}  # one-time authorization codes
             self.refresh_tokens: dict[str, dict[str, Any]] = {}

@@ -15,7 +15,7 @@ webhooks, stats, reset, faults, config — come from the sandbox kit)::
 A customer's own app (authorization code)::
 
     manage.py sandbox smartrecruiters app --company SmartCompany123 --redirect-uri URI [--client-id X --client-secret Y]
-    manage.py sandbox smartrecruiters authorize --mode page|approve|deny [--drop-scope SCOPE]
+    manage.py sandbox smartrecruiters authorize --mode page|approve|deny [--drop-scope SCOPE] [--role STANDARD]
     manage.py sandbox smartrecruiters tokens [--expire-all] [--revoke-refresh] [--lifetime SECONDS]
     manage.py sandbox smartrecruiters notes|attachments|properties [--candidate ID]
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 from integrations.sandbox import SandboxCli, Verb, VerbError
 
-from .state import ADA_ID, SUPPORT_JOB_ID
+from .state import ADA_ID, SUPPORT_JOB_ID, SYSTEM_ROLES
 
 
 def _calls(cli: SandboxCli, order: dict) -> None:
@@ -265,13 +265,17 @@ def _authorize_arguments(parser) -> None:
         help="page: the consent page a person clicks; approve/deny: answer at once (tests without a browser)",
     )
     parser.add_argument("--drop-scope", metavar="SCOPE", help="grant every scope asked but this one")
+    parser.add_argument("--role", choices=SYSTEM_ROLES,
+                        help="the system role of the user who authorizes (kept when not given; only ADMINISTRATOR "
+                             "reads messages, GET /messages)")
 
 
 def _authorize(cli: SandboxCli, options: dict[str, Any]) -> None:
-    body = cli.call("POST", "authorize", {"mode": options["mode"], "drop_scope": options["drop_scope"]})
+    body = cli.call("POST", "authorize", {"mode": options["mode"], "drop_scope": options["drop_scope"],
+                                          "role": options["role"]})
     mode = body["authorize"]
     dropped = f", dropping {mode['drop_scope']}" if mode["drop_scope"] else ""
-    cli.write(f"the authorization page now answers: {mode['mode']}{dropped}")
+    cli.write(f"the authorization page now answers: {mode['mode']}{dropped}; the user who authorizes is {mode['role']}")
 
 
 def _tokens_arguments(parser) -> None:

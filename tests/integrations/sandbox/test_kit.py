@@ -233,6 +233,30 @@ def test_injected_faults_answer_in_the_ats_shape_for_a_count():
     assert client.delete("/_sandbox/faults").json["faults"]["active"] is False
 
 
+def test_a_lost_answer_fault_serves_the_request_then_answers_the_fault():
+    app = ToyAts(SMARTRECRUITERS_LIKE)
+    client = _client(app)
+    client.post("/_sandbox/faults", json={"status": 503, "count": 1, "path": "^/jobs$"})
+    assert client.get("/jobs").status_code == 503 and app.records == []  # before: nothing happened
+    described = client.post("/_sandbox/faults", json={"status": 503, "count": 1, "lose_answer": True}).json["faults"]
+    assert described["lose_answer"] is True and described["active"] is True
+    lost = client.get("/jobs")
+    assert lost.status_code == 503 and app.records == ["jobs"]  # served: only its answer is lost
+    assert "its answer 200 is lost" in lost.json["toy_error"]["detail"]
+    assert client.get("/jobs").status_code == 200 and app.records == ["jobs", "jobs"]
+
+
+def test_a_lost_answer_with_a_delay_is_late_after_the_effect():
+    app = ToyAts(SMARTRECRUITERS_LIKE)
+    client = _client(app)
+    app.kit.faults.update({"delay": 0.3, "count": 1, "lose_answer": True})
+    served_at: list[float] = []
+    app.jobs = lambda request: served_at.append(time.monotonic()) or Response("[]", content_type="application/json")
+    started = time.monotonic()
+    answer = client.get("/jobs")
+    assert answer.status_code == 200 and served_at[0] - started < 0.3 <= time.monotonic() - started
+
+
 def test_generic_control_endpoints_config_reset_and_the_ats_own():
     app = ToyAts(SMARTRECRUITERS_LIKE)
     client = _client(app)

@@ -66,6 +66,10 @@ class FakeSmartRecruiters:
         self.token_scopes: dict[str, set[str]] = {}  # only authorization-code tokens are scoped
         self.token_code: dict[str, str] = {}
         self.refuse_refresh = False
+        # A slow token endpoint a test controls: each refresh grant sets ``refresh_arrived``, then
+        # waits (at most 10 s) for ``refresh_gate`` when one is set, before it is answered.
+        self.refresh_arrived = threading.Event()
+        self.refresh_gate: threading.Event | None = None
         self.authorize_mode = "approve"  # or "deny"
         self.drop_scope = ""
         self.required_scopes: list[tuple[str, str, str]] = [  # (method, path regex, scope)
@@ -161,6 +165,9 @@ class FakeSmartRecruiters:
                 return self._grant_error("invalid_grant")
             grant["used"] = True
             return self._issue(client_id=form["client_id"], scope=grant["scope"], code=form["code"])
+        self.refresh_arrived.set()
+        if self.refresh_gate is not None:
+            self.refresh_gate.wait(10)
         info = self.refresh_tokens.get(form.get("refresh_token", ""))
         if self.refuse_refresh or info is None or info["client_id"] != form["client_id"]:
             return self._grant_error("invalid_grant")
@@ -241,12 +248,15 @@ class FakeSmartRecruiters:
         self._server.server_close()
 class CandidateRecords:
     """What the trigger-mode write-back leaves in SmartRecruiters, on a ``FakeSmartRecruiters``:
-    notes (``POST /messages/shares``), application attachments (multipart ``file`` +
-    ``attachmentType``, listed by ``GET``), candidate properties (``GET
-    /configuration/candidate-properties``) and their values per application (``PUT``), each
-    validated as SmartRecruiters does. Scripted failures: ``fake.queue(...)`` answers first."""
+    notes (``POST /messages/shares``, listed per candidate by ``GET /messages``, newest first,
+    paged; refused with 403 when ``messages_refused``: the user behind the credential is not an
+    ADMINISTRATOR), application attachments (multipart ``file`` + ``attachmentType``, listed by
+    ``GET``), candidate properties (``GET /configuration/candidate-properties``) and their values
+    per application (``PUT``), each validated as SmartRecruiters does. Scripted failures:
+    ``fake.queue(...)`` answers first; ``lose_answers[pattern]``: stored, then answered 503."""
 
     NOTE = r"/messages/shares"
+    MESSAGES = r"/messages"
     ATTACHMENTS = r"/candidates/[^/]+/jobs/[^/]+/attachments"
     PROPERTIES = r"/configuration/candidate-properties"
     PROPERTY_VALUE = r"/candidates/[^/]+/jobs/[^/]+/properties/[^/]+"
@@ -265,7 +275,9 @@ class CandidateRecords:
         self.attachments: dict[tuple[str, str], list[dict]] = defaultdict(list)
         self.values: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
         self.lose_answers: dict[str, int] = defaultdict(int)  # pattern -> stored, but answered 503, this many times
+        self.messages_refused = False
         fake.route("POST", self.NOTE, self._note)
+        fake.route("GET", self.MESSAGES, self._messages)
         fake.route("POST", self.ATTACHMENTS, self._attach)
         fake.route("GET", self.ATTACHMENTS, self._attachments)
         fake.route("GET", self.PROPERTIES, lambda seen: Answer(200, {"totalFound": len(self.properties),
@@ -296,10 +308,32 @@ class CandidateRecords:
             return self._error(400, f"unexpected fields {sorted(unknown)}")
         if not any(job for _, job in self.applications if job in share.get("hiringTeamOf", [])):
             return self._error(400, "unknown job in shareWith.hiringTeamOf")
-        note = {"id": uuid.uuid4().hex[:12], **body,
+        note = {"id": uuid.uuid4().hex[:12], **body, "createdOn": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "candidates": re.findall(r"#\[CANDIDATE:([^\]]+)\]", content)}
         self.notes.append(note)
-        return self._stored_then(self.NOTE, Answer(201, {"id": note["id"], "createdOn": "2026-01-01T00:00:00Z"}))
+        return self._stored_then(self.NOTE, Answer(201, {"id": note["id"], "createdOn": note["createdOn"]}))
+
+    def _messages(self, seen: Seen) -> Answer:
+        """``GET /messages?candidateId=&jobId=&pageId=&limit=``: a MessagesView, newest first."""
+        if self.messages_refused:
+            return Answer(403, {"id": uuid.uuid4().hex[:16], "code": "FORBIDDEN",
+                                "message": "Access denied: only users with the ADMINISTRATOR role", "errors": []})
+        candidate, job = seen.query.get("candidateId", ""), seen.query.get("jobId", "")
+        if not candidate:
+            return self._error(400, "candidateId is required")
+        try:
+            limit, offset = int(seen.query.get("limit", "10")), int(seen.query.get("pageId") or "0")
+        except ValueError:
+            return self._error(400, "limit and pageId are numbers here")
+        if not 1 <= limit <= 100 or offset < 0:
+            return self._error(400, "limit must be between 1 and 100")
+        found = [n for n in reversed(self.notes)
+                 if candidate in n["candidates"] and (not job or job in n["shareWith"].get("hiringTeamOf", []))]
+        body: dict[str, Any] = {"content": [{"id": n["id"], "content": n["content"], "createdOn": n["createdOn"]}
+                                            for n in found[offset: offset + limit]]}
+        if offset + limit < len(found):
+            body["nextPageId"] = str(offset + limit)
+        return Answer(200, body)
 
     def _application(self, seen: Seen) -> tuple[str, str] | None:
         parts = seen.path.split("/")

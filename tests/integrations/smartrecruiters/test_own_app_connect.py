@@ -3,14 +3,20 @@ the state (signed, expiring, one-time, bound to the session and tenant), the cod
 stored tokens, the subscription, the first sync; errors in recruiter words; trigger mode only."""
 
 import html
-from urllib.parse import parse_qs, urlsplit
+import re
+from urllib.parse import parse_qs, quote, urlsplit
 
+import pytest
 from django.core import signing
+from django.core.cache import cache
 from django.db import connection as db
 
+from integrations import ratelimit
+from assessments.models import Assessment
 from integrations.models import Connection, ConnectionEvent, ConnectionStatus, SyncRun
 from integrations.smartrecruiters import auth
 from integrations.smartrecruiters import own_app as own_app_module
+from integrations.smartrecruiters.provider import OWN_APP_NO_ORDERS
 from integrations.smartrecruiters.constants import (
     CRED_ACCESS_TOKEN,
     CRED_APP_CLIENT_ID,
@@ -220,17 +226,79 @@ def test_reauthorizing_keeps_the_connection_and_its_subscription(client, admin_u
     assert len(own_app.calls("POST", r"/webhooks-api/v201907/subscriptions")) == 1
 
 
-def test_order_endpoints_refuse_an_own_app_connection_clearly(client, own_connection):
-    minted = auth.partner_client_mint(connection=own_connection)
+def _order_calls(client, fake_sr, reference_fixtures, package, headers) -> list:
+    """Every order endpoint of the URL map, called as SmartRecruiters calls it (valid bodies)."""
+    import json
+
+    from .conftest import order_body
+
+    def post(path, inline):
+        body = order_body(reference_fixtures, package_id=package.pk, fake_sr=fake_sr, inline=inline)
+        body["companyId"] = COMPANY_ID
+        return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+
+    return [
+        ("GET packages", client.get("/smartrecruiters/packages", HTTP_REQUESTER='{"email": "r@example.com"}', **headers)),
+        ("GET packages/<id>", client.get(f"/smartrecruiters/packages/{package.pk}", **headers)),
+        ("POST packages/orders", post("/smartrecruiters/packages/orders", inline=False)),
+        ("POST packages/inline/orders", post("/smartrecruiters/packages/inline/orders", inline=True)),
+    ]
+
+
+def test_order_endpoints_refuse_a_company_connected_through_its_own_app_clearly(
+    client, admin_user, tenant, package, own_app, reference_fixtures
+):
+    """The realistic way SmartRecruiters still calls our order endpoints for an own-app company: it
+    was installed from the marketplace first (SmartRecruiters keeps the client credentials we minted
+    then), and its admin has since connected it through the company's own app."""
+    from integrations.models import WebhookEvent
+
+    from .test_install import SETUP, consent_url
+
+    client.force_login(admin_user)
+    assert client.post(consent_url(own_app), {"tenant": tenant.pk}).status_code == 302  # the marketplace install
+    minted = own_app.calls("POST", SETUP)[0].json()  # what SmartRecruiters got from us
+    response = own_app_connect(client, tenant)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    connection = Connection.objects.get()
+    assert auth.is_own_app(connection) and connection.status == ConnectionStatus.ACTIVE
+    assert "client_id" not in connection.credentials and "client_secret" not in connection.credentials
+    client.logout()
+
     token = client.post("/smartrecruiters/oauth/token", data=(
-        f"grant_type=client_credentials&client_id={minted.client.client_id}&client_secret={minted.client_secret}"
-    ), content_type="application/x-www-form-urlencoded").json()["access_token"]
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    for response in (client.get("/smartrecruiters/packages", **headers),
-                     client.get("/smartrecruiters/packages/1", **headers),
-                     client.post("/smartrecruiters/packages/orders", data="{}", content_type="application/json", **headers)):
-        assert response.status_code == 403, response.content
-        assert "own app (trigger mode)" in response.json()["error"]
+        f"grant_type=client_credentials&client_id={minted['clientId']}&client_secret={minted['clientSecret']}"
+    ), content_type="application/x-www-form-urlencoded")
+    assert token.status_code == 200
+    calls = _order_calls(client, own_app, reference_fixtures, package,
+                         {"HTTP_AUTHORIZATION": f"Bearer {token.json()['access_token']}"})
+    assert [name for name, _ in calls] == ["GET packages", "GET packages/<id>", "POST packages/orders",
+                                           "POST packages/inline/orders"]
+    for name, answer in calls:
+        assert answer.status_code == 403, (name, answer.content)
+        assert answer.json()["error"] == OWN_APP_NO_ORDERS, name
+    assert not WebhookEvent.objects.exists() and not Assessment.objects.exists()
+
+
+def test_without_partner_credentials_an_own_app_company_gives_order_endpoints_nothing(
+    client, admin_user, tenant, package, own_app, reference_fixtures, settings
+):
+    """A vendor with no marketplace listing (no partner credentials) connects through the own app
+    alone: nothing was ever minted for SmartRecruiters, so every order endpoint answers as for an
+    unknown caller (401, no oracle), and nothing is stored."""
+    from integrations.models import WebhookEvent
+    from integrations.smartrecruiters.models import PartnerClient
+
+    settings.SMARTRECRUITERS_CLIENT_ID = settings.SMARTRECRUITERS_CLIENT_SECRET = ""
+    client.force_login(admin_user)
+    assert own_app_connect(client, tenant).status_code == 200
+    connection = Connection.objects.get()
+    assert auth.is_own_app(connection) and not PartnerClient.objects.exists()
+    assert all(s.form.get("grant_type") != "client_credentials" for s in own_app.calls("POST", TOKEN))  # no master token
+    client.logout()
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer not-a-token-of-ours"}):
+        for name, answer in _order_calls(client, own_app, reference_fixtures, package, headers):
+            assert answer.status_code == 401 and answer.json()["error"] == "Unauthorized.", (name, answer.content)
+    assert not WebhookEvent.objects.exists() and not Assessment.objects.exists()
 
 
 def test_disconnect_deletes_the_subscription_drops_the_secrets_and_keeps_history(
@@ -282,3 +350,123 @@ def test_webhooks_of_an_own_app_connection_are_verified_and_read_with_its_token(
     assert RemoteApplication.objects.get(remote_id="c-1:j-1").remote_stage_id == "INTERVIEW"
     [read] = own_app.calls("GET", r"/candidates/c-1/jobs/j-1")
     assert read.headers["Authorization"] == f"Bearer {own_connection.credentials[CRED_ACCESS_TOKEN]}"
+
+
+# --- a redirect URI SmartRecruiters refuses (the sandbox, which refuses it as SmartRecruiters does) -----
+CALLBACK = "http://testserver/smartrecruiters/oauth/callback"  # our redirect URI in these tests
+
+
+@pytest.fixture
+def sr_app(sandbox_server, settings):
+    """The SmartRecruiters sandbox as the authorization and API host, with a company's app that
+    lists our test callback as its one redirect URI; the authorization page approves at once.
+    (Connecting cannot complete here: the webhook handshake needs a live Stagehook, as in
+    test_own_app_sandbox.py; these tests are about what comes before it.)"""
+    sr = sandbox_server("smartrecruiters", rate_limit=10_000)
+    settings.ATS_EXTRA_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.SMARTRECRUITERS_API_BASE = settings.SMARTRECRUITERS_AUTHORIZE_BASE = sr.url
+    settings.SITE_URL = "http://testserver"
+    cache.clear()
+    ratelimit.limiter_get().reset()
+    sr.control("POST", "authorize", {"mode": "approve"})
+    register(sr, [CALLBACK])
+    yield sr
+    cache.clear()
+
+
+def register(sr, redirect_uris: list[str]) -> None:
+    """The app's redirect URIs in SmartRecruiters (registering again replaces them)."""
+    response = sr.control("POST", "apps", {"client_id": "acme-own-app", "client_secret": "acme-own-app-secret-0123456789",
+                                           "company_id": sr.config.company_id, "redirect_uris": redirect_uris})
+    assert response.status_code == 201, response.text
+
+
+def sandbox_start(client, tenant) -> str:
+    return own_app_start(client, tenant, client_id="acme-own-app", client_secret="acme-own-app-secret-0123456789")
+
+
+def sandbox_back(sr, location: str) -> str:
+    answer = sr.http.get(location, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text
+    parts = urlsplit(answer.headers["Location"])
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == CALLBACK
+    return f"{parts.path}?{parts.query}"
+
+
+def error_of(response) -> tuple[str, str]:
+    page = html.unescape(response.content.decode())
+    code = re.search(r'id="own-app-error" data-code="([^"]+)"', page).group(1)
+    return code, " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_an_app_that_does_not_list_our_redirect_uri_never_comes_back_and_the_form_names_it(
+    client, admin_user, tenant, sr_app
+):
+    register(sr_app, ["https://stagehook.example/smartrecruiters/oauth/callback"])
+    client.force_login(admin_user)
+    location = sandbox_start(client, tenant)
+    refused = sr_app.http.get(location, allow_redirects=False, timeout=10)
+    assert refused.status_code == 400 and "Location" not in refused.headers and "redirect_uri mismatch" in refused.text
+    form = html.unescape(client.get("/smartrecruiters/own-app/connect").content.decode())
+    assert f'id="own-app-redirect-uri">{CALLBACK}<' in form and "redirect_uri mismatch" in form
+    assert not Connection.objects.exists()
+
+
+def test_a_redirect_uri_refused_at_the_code_exchange_says_so_with_the_uri_to_register(
+    client, admin_user, tenant, sr_app
+):
+    client.force_login(admin_user)
+    callback = sandbox_back(sr_app, sandbox_start(client, tenant))
+    register(sr_app, ["https://stagehook.example/smartrecruiters/oauth/callback"])  # the app's admin changed it meanwhile
+    response = client.get(callback)
+    assert response.status_code == 400
+    code, text = error_of(response)
+    assert code == "redirect_uri_refused"
+    assert f"SmartRecruiters refused Stagehook's redirect URI {CALLBACK}" in text
+    assert f"redirect_uri {CALLBACK!r} is not registered for this app" in text  # SmartRecruiters' own words
+    assert f"What to do: Register {CALLBACK} exactly" in text and "as the app's redirect URI in SmartRecruiters" in text
+    assert "already used or has expired" not in text
+    assert not Connection.objects.exists()
+
+
+def test_our_redirect_uri_changed_between_authorize_and_exchange_is_a_redirect_uri_refusal(
+    client, admin_user, tenant, sr_app, settings
+):
+    client.force_login(admin_user)
+    callback = sandbox_back(sr_app, sandbox_start(client, tenant))
+    register(sr_app, [CALLBACK, "http://testserver:8000/smartrecruiters/oauth/callback"])
+    settings.SITE_URL = "http://testserver:8000"  # another web node with another SITE_URL took the callback
+    response = client.get(callback)
+    code, text = error_of(response)
+    assert response.status_code == 400 and code == "redirect_uri_refused"
+    assert "does not match the one of the authorization request" in text
+    assert "Register http://testserver:8000/smartrecruiters/oauth/callback exactly" in text and "SITE_URL" in text
+
+
+def test_a_refused_code_shows_smartrecruiters_words(client, admin_user, tenant, sr_app):
+    client.force_login(admin_user)
+    callback = sandbox_back(sr_app, sandbox_start(client, tenant))
+    client.get(callback)  # the code is exchanged (the webhook handshake cannot reach this test's Stagehook)
+    assert [s for s in sr_app.state.refresh_tokens.values() if s["state"] == "active"]
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    replay = client.get(_callback_with(sandbox_back(sr_app, sandbox_start(client, tenant)), code=code))
+    error, text = error_of(replay)
+    assert replay.status_code == 400 and error == "code_refused"
+    assert "refused the authorization code: it was already used or has expired" in text
+    assert "SmartRecruiters said: “The authorization code was already used" in text
+
+
+@pytest.mark.parametrize("error,description", [
+    ("redirect_uri_mismatch", "The redirect_uri is not registered"),
+    ("invalid_request", "Invalid redirect_uri"),
+])
+def test_a_redirect_uri_error_sent_to_our_callback_says_so(client, admin_user, tenant, own_app, error, description):
+    client.force_login(admin_user)
+    path = own_app_authorize(own_app_start(client, tenant))
+    parts = urlsplit(path)
+    state = parse_qs(parts.query)["state"][0]
+    response = client.get(f"{parts.path}?error={error}&error_description={quote(description)}&state={quote(state)}")
+    code, text = error_of(response)
+    assert response.status_code == 400 and code == "redirect_uri_refused"
+    assert f"SmartRecruiters said: “{description}”" in text and f"Register {CALLBACK} exactly" in text
+    assert not own_app.calls("POST", TOKEN)

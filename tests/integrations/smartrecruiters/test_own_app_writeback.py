@@ -12,12 +12,13 @@ import pytest
 from assessments.models import Mode, Status
 from assessments.services import CandidateSnapshot, assessment_order, assessment_start, assessment_submit_answers
 from integrations.deliveries import MAX_ATTEMPTS, delivery_resend, delivery_send_by_id
-from integrations.models import Connection, Delivery, DeliveryChannel, DeliveryStatus
+from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, DeliveryStatus
 from integrations.smartrecruiters import auth, writeback
 from integrations.smartrecruiters.constants import CRED_GRANT, GRANT_AUTHORIZATION_CODE, PROVIDER_NAME
 from integrations.smartrecruiters.models import ConnectionSettings
 from tests.factories import TenantFactory
 
+from .conftest import own_app_connect
 from .stub import Answer, CandidateRecords
 
 CANDIDATE, JOB = "c-1", "j-1"
@@ -53,6 +54,26 @@ def complete(connection, package, capture):
     return assessment
 
 
+def complete_without_sending(connection, package, capture):
+    """``complete``, but the completion's write-back is left queued, not sent (its on-commit send
+    never runs in the test's transaction)."""
+    with capture(execute=True):
+        assessment, _ = assessment_order(
+            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
+            remote_application_id=f"{CANDIDATE}:{JOB}", remote_candidate_id=CANDIDATE, remote_job_id=JOB,
+            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
+        )
+    with capture(execute=True):
+        assessment_start(assessment=assessment)
+    assessment_submit_answers(
+        assessment=assessment,
+        answers={q.pk: "I listen, apologise and solve it. Context and outcome." for q in package.questions.all()},
+    )
+    assessment.refresh_from_db()
+    assert assessment.status == Status.COMPLETED
+    return assessment
+
+
 def note_delivery(assessment) -> Delivery:
     return Delivery.objects.get(assessment=assessment, channel=DeliveryChannel.NOTE)
 
@@ -80,14 +101,15 @@ def test_a_completed_interview_leaves_a_note_the_pdf_and_the_score_property(
 
     [note] = records.notes
     assert note["shareWith"] == {"hiringTeamOf": [JOB]} and note["candidates"] == [CANDIDATE]
-    assert note["correlationId"] == writeback.note_correlation_id(delivery.pk)
+    assert note["correlationId"] == writeback.note_reference(delivery)
     lines = note["content"].split("\n")
     assert lines[0] == f"#[CANDIDATE:{CANDIDATE}] completed the Stagehook interview {package.name}."
     assert "Status: Completed" in lines
     raw = writeback.score(assessment)["raw"]
     assert any(line.startswith(f"Score: {raw}/100") for line in lines)
     assert f"Summary: {' '.join(assessment.summary.split())}" in lines
-    assert lines[-1].startswith("Report: ") and "/r/" in lines[-1]
+    assert lines[-2].startswith("Report: ") and "/r/" in lines[-2]
+    assert lines[-1] == f"Stagehook reference: {writeback.note_reference(delivery)}"
 
     [upload] = fake_sr.calls("POST", ATTACHMENTS)
     assert upload.path == f"/candidates/{CANDIDATE}/jobs/{JOB}/attachments"
@@ -135,7 +157,8 @@ def test_every_step_goes_once_although_smartrecruiters_fails_the_first_tries(
     fake_sr.queue("PUT", PROPERTY_VALUE, Answer(503, {"message": "down"}))
     assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
     delivery = note_delivery(assessment)
-    assert delivery.status == DeliveryStatus.FAILED and delivery.last_status_code == 503 and not delivery.remote_refs
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_status_code == 503
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE_UNCONFIRMED}  # a 503 may come after storing
 
     delivery = retry_until_settled(delivery, django_capture_on_commit_callbacks)
     assert delivery.status == DeliveryStatus.SENT, delivery.last_error
@@ -143,12 +166,14 @@ def test_every_step_goes_once_although_smartrecruiters_fails_the_first_tries(
     assert delivery.attempts == 5
     assert [a.status_code for a in delivery.attempt_rows.all()] == [503, 503, 503, 503, 201]
     assert len(fake_sr.calls("POST", NOTE)) == 2 and len(records.notes) == 1
+    assert len(fake_sr.calls("GET", CandidateRecords.MESSAGES)) == 1  # after the 503: was it stored? (no)
     assert len(fake_sr.calls("POST", ATTACHMENTS)) == 3 and len(records.attachments[(CANDIDATE, JOB)]) == 1
     assert len(fake_sr.calls("PUT", PROPERTY_VALUE)) == 2 and records.values[(CANDIDATE, JOB)]
-    assert set(delivery.remote_refs) == {writeback.REF_NOTE, writeback.REF_ATTACHMENT, writeback.REF_SCORE_PROPERTY}
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE_UNCONFIRMED, writeback.REF_NOTE, writeback.REF_ATTACHMENT,
+                                         writeback.REF_SCORE_PROPERTY}
     # One correlationId on every try of the note.
     ids = {s.json()["correlationId"] for s in fake_sr.calls("POST", NOTE)}
-    assert ids == {writeback.note_correlation_id(delivery.pk)}
+    assert ids == {writeback.note_reference(delivery)}
 
 
 def test_a_failed_attempt_keeps_the_steps_it_did(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks):
@@ -159,6 +184,7 @@ def test_a_failed_attempt_keeps_the_steps_it_did(own_connection, records, fake_s
     assert delivery.remote_refs == {writeback.REF_NOTE: records.notes[0]["id"]}
     retry_until_settled(delivery, django_capture_on_commit_callbacks)
     assert len(fake_sr.calls("POST", NOTE)) == 1
+    assert not fake_sr.calls("GET", CandidateRecords.MESSAGES)  # the note's id is known: nothing to look for
 
 
 def test_a_file_stored_whose_answer_was_lost_is_not_uploaded_again(
@@ -171,6 +197,155 @@ def test_a_file_stored_whose_answer_was_lost_is_not_uploaded_again(
     [attachment] = records.attachments[(CANDIDATE, JOB)]
     assert len(fake_sr.calls("POST", ATTACHMENTS)) == 1 and len(fake_sr.calls("GET", ATTACHMENTS)) == 1
     assert delivery.remote_refs[writeback.REF_ATTACHMENT] == attachment["id"]
+
+
+# --- a note stored by SmartRecruiters whose answer was lost ------------------------------------------
+MESSAGES = CandidateRecords.MESSAGES
+
+
+def test_a_note_stored_whose_answer_was_lost_is_not_posted_again(
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    records.lose_answers[NOTE] = 1  # stored, answered 503 (a timeout in between)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
+    first = note_delivery(assessment)
+    assert first.status == DeliveryStatus.FAILED and first.last_status_code == 503
+    delivery = retry_until_settled(first, django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    [note] = records.notes
+    assert len(fake_sr.calls("POST", NOTE)) == 1
+    [lookup] = fake_sr.calls("GET", MESSAGES)
+    assert lookup.query["candidateId"] == CANDIDATE and lookup.query["jobId"] == JOB
+    assert delivery.remote_refs[writeback.REF_NOTE] == note["id"]
+    # The note carries its delivery's reference, by which the retry found it.
+    reference = writeback.note_reference(delivery)
+    assert note["content"].split("\n")[-1] == f"Stagehook reference: {reference}" and note["correlationId"] == reference
+    assert len(records.attachments[(CANDIDATE, JOB)]) == 1
+
+
+def test_a_lost_note_found_on_a_later_page_of_newer_messages(
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    records.lose_answers[NOTE] = 1
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
+    for n in range(120):  # the hiring team wrote on since: our note is on the second page (newest first)
+        records.notes.append({"id": f"later-{n}", "content": f"#[CANDIDATE:{CANDIDATE}] comment {n}",
+                              "shareWith": {"hiringTeamOf": [JOB]}, "createdOn": "2099-01-01T00:00:00Z",
+                              "candidates": [CANDIDATE]})
+    delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    assert len(fake_sr.calls("POST", NOTE)) == 1 and len(fake_sr.calls("GET", MESSAGES)) == 2
+    assert delivery.remote_refs[writeback.REF_NOTE] == records.notes[0]["id"]
+
+
+def test_a_note_that_did_not_arrive_is_posted_on_the_retry(
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    fake_sr.queue("POST", NOTE, Answer(503, {"message": "down"}))  # refused before storing: nothing to find
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
+    delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT
+    assert len(fake_sr.calls("GET", MESSAGES)) == 1 and len(fake_sr.calls("POST", NOTE)) == 2
+    [note] = records.notes
+    assert delivery.remote_refs[writeback.REF_NOTE] == note["id"]
+
+
+def test_a_worker_killed_during_the_note_leaves_a_mark_the_rerun_checks(
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    """A worker killed while its POST was out records no attempt (its transaction is gone) but the
+    mark it left in the shared cache before the call: the task's re-run looks for the note."""
+    from django.core.cache import cache
+
+    from integrations.smartrecruiters.provider import note_posting_key
+
+    assessment = complete_without_sending(own_connection, package, django_capture_on_commit_callbacks)
+    delivery = note_delivery(assessment)
+    assert delivery.attempts == 0 and not delivery.attempt_rows.exists()
+    # What the killed worker left: its note stored by SmartRecruiters, its mark in the cache.
+    reference = writeback.note_reference(delivery)
+    records.notes.append({"id": "stored-by-the-dead-worker", "content": f"#[CANDIDATE:{CANDIDATE}] x\nStagehook "
+                          f"reference: {reference}", "shareWith": {"hiringTeamOf": [JOB]},
+                          "createdOn": "2099-01-01T00:00:00Z", "candidates": [CANDIDATE]})
+    cache.set(note_posting_key(delivery.pk), "1", timeout=600)
+    delivery = retry_until_settled(delivery, django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    assert not fake_sr.calls("POST", NOTE) and delivery.remote_refs[writeback.REF_NOTE] == "stored-by-the-dead-worker"
+
+
+def test_a_first_note_is_posted_without_a_lookup(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks):
+    records.messages_refused = True  # a non-administrator's app: the first try never needs the check
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
+    assert note_delivery(assessment).status == DeliveryStatus.SENT
+    assert not fake_sr.calls("GET", MESSAGES) and len(records.notes) == 1
+
+
+def test_when_smartrecruiters_refuses_the_check_the_note_is_held_and_the_rest_goes(
+    client, own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    """A non-administrator's credential may not read messages (403): the note is not posted again
+    blind (never a second note), the PDF and the score still go, and the delivery stops dead with
+    what to look for and what to do; the connection is flagged, not as a missing permission."""
+    choose(own_connection)
+    records.lose_answers[NOTE] = 1
+    records.messages_refused = True
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
+    delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.DEAD and delivery.last_status_code == 403
+    assert delivery.error_code == "AUTH_FAILED" and delivery.attempts == 2
+    reference = writeback.note_reference(delivery)
+    assert delivery.last_error.startswith(f"Note held (Stagehook reference: {reference}): an earlier try may "
+                                          "already be in SmartRecruiters, and Stagehook could not check; give the "
+                                          "app's SmartRecruiters user the ADMINISTRATOR role and re-authorize, then "
+                                          "re-send")
+    assert "GET /messages answered 403" in delivery.last_error and CANDIDATE in delivery.last_error
+    [note] = records.notes
+    assert len(fake_sr.calls("POST", NOTE)) == 1 and len(fake_sr.calls("GET", MESSAGES)) == 1
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE_UNCONFIRMED, writeback.REF_ATTACHMENT,
+                                         writeback.REF_SCORE_PROPERTY}
+    assert len(records.attachments[(CANDIDATE, JOB)]) == 1 and records.values[(CANDIDATE, JOB)]
+    connection = Connection.objects.get(pk=own_connection.pk)
+    assert connection.status == ConnectionStatus.NEEDS_ATTENTION and reference in connection.status_reason
+    assert "ADMINISTRATOR role and re-authorize, then re-send" in connection.status_reason
+    assert "re-authorize with permission" not in connection.status_reason
+
+    # The user gets the ADMINISTRATOR role and re-authorizes; the re-send finds the note and posts nothing.
+    records.messages_refused = False
+    assert own_app_connect(client, own_connection.tenant).status_code == 200
+    assert Connection.objects.get(pk=own_connection.pk).status == ConnectionStatus.ACTIVE
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery_resend(delivery=delivery)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    assert delivery.remote_refs[writeback.REF_NOTE] == note["id"] and len(records.notes) == 1
+    assert len(fake_sr.calls("POST", NOTE)) == 1 and len(fake_sr.calls("POST", ATTACHMENTS)) == 1
+
+
+def test_a_lookup_reads_a_bounded_number_of_pages(own_connection, records, fake_sr, package,
+                                                 django_capture_on_commit_callbacks):
+    from integrations.smartrecruiters.provider import NOTE_LOOKUP_PAGES
+
+    records.lose_answers[NOTE] = 1
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks)
+    for n in range(NOTE_LOOKUP_PAGES * 100):  # as many newer messages as the lookup reads: ours is beyond them
+        records.notes.append({"id": f"later-{n}", "content": f"#[CANDIDATE:{CANDIDATE}] comment {n}",
+                              "shareWith": {"hiringTeamOf": [JOB]}, "createdOn": "2099-01-01T00:00:00Z",
+                              "candidates": [CANDIDATE]})
+    delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.DEAD and len(fake_sr.calls("GET", MESSAGES)) == NOTE_LOOKUP_PAGES
+    assert delivery.last_error.startswith("Note held") and "look for it on the candidate" in delivery.last_error
+    assert len(fake_sr.calls("POST", NOTE)) == 1
+
+
+def test_a_marketplace_trigger_note_is_held_alike_when_the_check_is_refused(
+    connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    records.lose_answers[NOTE] = 1
+    records.messages_refused = True
+    assessment = complete(connection, package, django_capture_on_commit_callbacks)
+    delivery = retry_until_settled(note_delivery(assessment), django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.DEAD and delivery.last_error.startswith("Note held")
+    assert "PDF" not in delivery.last_error and len(records.notes) == 1 and len(fake_sr.calls("POST", NOTE)) == 1
 
 
 def test_a_removed_property_is_dead_with_its_fix_and_the_resend_repeats_only_it(
@@ -209,9 +384,10 @@ def test_a_marketplace_trigger_note_is_the_same_note_and_nothing_else(
     delivery = note_delivery(assessment)
     assert delivery.status == DeliveryStatus.SENT
     [note] = records.notes
-    report_line = note["content"].rsplit("\n", 1)[1]
-    assert note["content"] == writeback.note_content(assessment, report_url=report_line.removeprefix("Report: "))
-    assert note["correlationId"] == writeback.note_correlation_id(delivery.pk)
+    report_line = note["content"].split("\n")[-2]
+    assert note["content"] == writeback.note_content(assessment, report_url=report_line.removeprefix("Report: "),
+                                                     reference=writeback.note_reference(delivery))
+    assert note["correlationId"] == writeback.note_reference(delivery)
     assert not fake_sr.calls("POST", ATTACHMENTS) and not fake_sr.calls("PUT", PROPERTY_VALUE)
 
 
@@ -253,3 +429,41 @@ def test_only_properties_that_can_hold_a_score_are_offered():
         {"id": "a", "label": "Alpha", "type": "number"}, {"label": "no id", "type": "NUMBER"}]}
     assert writeback.candidate_properties_for_score(listing) == [
         {"id": "a", "label": "Alpha", "type": "NUMBER"}, {"id": "b", "label": "beta", "type": "TEXT"}]
+
+
+def test_a_note_is_found_by_its_own_reference_only():
+    page = {"content": [
+        {"id": "m1", "content": "Stagehook reference: stagehook-delivery-12-aaaa0000"},
+        {"id": "m2", "content": "see stagehook-delivery-1-abcd12345 (a longer one)"},
+        {"id": "m3", "content": "x\nStagehook reference: stagehook-delivery-1-abcd1234"},
+        {"id": "m4", "content": "y", "correlationId": "stagehook-delivery-7-0000ffff"},
+        {"content": "no id: stagehook-delivery-1-abcd1234"}, "not a message"]}
+    assert writeback.note_id_with_reference(page, "stagehook-delivery-1-abcd1234") == "m3"
+    assert writeback.note_id_with_reference(page, "stagehook-delivery-7-0000ffff") == "m4"
+    assert writeback.note_id_with_reference(page, "stagehook-delivery-1-aaaa0000") == ""
+    assert writeback.note_id_with_reference({"content": None}, "stagehook-delivery-1-abcd1234") == ""
+
+
+def test_the_reference_is_stable_per_delivery_and_differs_between_databases(own_connection, package):
+    import datetime as dt
+
+    from assessments.models import Assessment
+
+    assessment = Assessment.objects.create(tenant=own_connection.tenant, package=package, status=Status.COMPLETED)
+    delivery = Delivery.objects.create(connection=own_connection, assessment=assessment, channel=DeliveryChannel.NOTE)
+    reference = writeback.note_reference(delivery)
+    assert reference.startswith(f"stagehook-delivery-{delivery.pk}-")
+    assert writeback.note_reference(Delivery.objects.get(pk=delivery.pk)) == reference  # as read back, on every retry
+    elsewhere = Delivery(pk=delivery.pk, assessment_id=assessment.pk,
+                         created_at=delivery.created_at - dt.timedelta(days=3))  # the same id in another database
+    assert writeback.note_reference(elsewhere) != reference
+
+
+def test_messages_reach_back_to_a_moment():
+    import datetime as dt
+
+    moment = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    assert writeback.messages_reach_back_to({"content": [{"createdOn": "2026-07-01T00:00:00Z"},
+                                                         {"createdOn": "2026-05-31T23:59:59Z"}]}, moment)
+    assert not writeback.messages_reach_back_to({"content": [{"createdOn": "2026-07-01T00:00:00Z"}, {"id": "x"},
+                                                             {"createdOn": "garbage"}]}, moment)

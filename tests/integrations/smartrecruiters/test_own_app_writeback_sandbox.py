@@ -13,7 +13,7 @@ from django.core.cache import cache
 from assessments.models import Mode, Status
 from assessments.services import CandidateSnapshot, assessment_order, assessment_start, assessment_submit_answers
 from integrations import ratelimit
-from integrations.deliveries import delivery_send_by_id
+from integrations.deliveries import delivery_resend, delivery_send_by_id
 from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, DeliveryStatus
 from integrations.smartrecruiters import writeback
 from integrations.smartrecruiters.constants import (
@@ -97,24 +97,86 @@ def test_note_pdf_and_score_arrive_once_each_through_the_sandbox_failing_the_fir
 
     assert not sr.state.shares
     retry({"status": 503, "count": 2, "path": ATTACHMENTS_PATH, "method": "POST"})  # note ok, file 503
-    assert len(sr.state.shares) == 1 and set(delivery.remote_refs) == {writeback.REF_NOTE}
+    # The first 503 may have come after storing: the retry looked among the candidate's messages first.
+    assert len(sr.state.shares) == 1 and set(delivery.remote_refs) == {writeback.REF_NOTE_UNCONFIRMED, writeback.REF_NOTE}
     retry()  # file 503 again
     retry({"status": 503, "count": 1, "path": PROPERTY_PATH, "method": "PUT"})  # file ok, property 503
-    assert set(delivery.remote_refs) == {writeback.REF_NOTE, writeback.REF_ATTACHMENT}
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE_UNCONFIRMED, writeback.REF_NOTE, writeback.REF_ATTACHMENT}
     retry()
     assert delivery.status == DeliveryStatus.SENT, delivery.last_error
     assert delivery.attempts == 5
 
     [note] = sr.state.shares
-    assert note["correlationId"] == writeback.note_correlation_id(delivery.pk) and note["candidates"] == [ADA]
+    assert note["correlationId"] == writeback.note_reference(delivery) and note["candidates"] == [ADA]
     assert note["shareWith"] == {"hiringTeamOf": [JOB]} and "Status: Completed" in note["content"]
     [attachment] = list(sr.state.app_attachments.values())
     assert attachment["type"] == "GENERIC_FILE" and attachment["is_pdf"] and attachment["name"] == writeback.report_filename(assessment)
     assert sr.state.property_values[(ADA, JOB)]["stagehook-score"]["value"] == writeback.score(assessment)["raw"]
     routes = sr.stats()["requests_by_route"]
-    assert routes["POST /messages/shares"] == 2
+    assert routes["POST /messages/shares"] == 2 and routes["GET /messages"] == 1
     assert routes["POST /candidates/<cid>/jobs/<job_id>/attachments"] == 3
     assert routes["PUT /candidates/<cid>/jobs/<job_id>/properties/<property_id>"] == 2
+
+
+def _completed(connection, package, capture) -> Delivery:
+    with capture(execute=True):
+        assessment, _ = assessment_order(
+            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
+            remote_application_id=f"{ADA}:{JOB}", remote_candidate_id=ADA, remote_job_id=JOB,
+            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
+        )
+    with capture(execute=True):
+        assessment_start(assessment=assessment)
+    with capture(execute=True):
+        assessment_submit_answers(assessment=assessment,
+                                  answers={q.pk: "I listen, apologise and solve it." for q in package.questions.all()})
+    return Delivery.objects.get(assessment=assessment, channel=DeliveryChannel.NOTE)
+
+
+def _retry(delivery: Delivery, capture) -> Delivery:
+    with capture(execute=True):
+        delivery_send_by_id(delivery_id=delivery.pk, now=delivery.next_attempt_at + dt.timedelta(seconds=2))
+    delivery.refresh_from_db()
+    return delivery
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"delay": 1.5}], ids=["503-after-storing", "timeout-after-storing"])
+def test_a_note_the_sandbox_stored_but_whose_answer_was_lost_is_found_not_posted_again(
+    sr, own_app_connection, package, django_capture_on_commit_callbacks, settings, fault
+):
+    settings.ATS_HTTP_TIMEOUT = 1.0  # the delay outlasts our read timeout: the answer never arrives
+    sr.faults(count=1, path=NOTE_PATH, method="POST", lose_answer=True, **fault)
+    delivery = _completed(own_app_connection, package, django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.FAILED and len(sr.state.shares) == 1, delivery.last_error
+    delivery = _retry(delivery, django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    [note] = sr.state.shares
+    assert delivery.remote_refs[writeback.REF_NOTE] == note["id"]
+    assert note["content"].endswith(f"Stagehook reference: {writeback.note_reference(delivery)}")
+    routes = sr.stats()["requests_by_route"]
+    assert routes["POST /messages/shares"] == 1 and routes["GET /messages"] == 1
+
+
+def test_a_standard_users_app_holds_the_note_until_the_role_is_given(
+    sr, own_app_connection, package, django_capture_on_commit_callbacks
+):
+    sr.control("POST", "authorize", {"mode": "approve", "role": "STANDARD"})
+    sr.faults(status=503, count=1, path=NOTE_PATH, method="POST", lose_answer=True)
+    delivery = _retry(_completed(own_app_connection, package, django_capture_on_commit_callbacks),
+                      django_capture_on_commit_callbacks)
+    assert delivery.status == DeliveryStatus.DEAD and delivery.last_status_code == 403
+    assert delivery.last_error.startswith("Note held") and len(sr.state.shares) == 1
+    assert set(delivery.remote_refs) == {writeback.REF_NOTE_UNCONFIRMED, writeback.REF_ATTACHMENT}
+    assert len(sr.state.app_attachments) == 1  # the PDF went on
+
+    sr.control("POST", "authorize", {"mode": "approve", "role": "ADMINISTRATOR"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery_resend(delivery=delivery)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    [note] = sr.state.shares
+    assert delivery.remote_refs[writeback.REF_NOTE] == note["id"] and len(sr.state.app_attachments) == 1
+    assert sr.stats()["requests_by_route"]["POST /messages/shares"] == 1
 
 
 def test_the_picker_offers_the_sandbox_companys_properties(sr, own_app_connection):

@@ -165,9 +165,27 @@ def test_control_modes_approve_deny_and_drop_scope(sr):
     assert tokens["scope"] == "candidates_read jobs_read webhooks_manage users_read"
     assert sr.control("POST", "authorize", {"mode": "sometimes"}).status_code == 400
     assert sr.control("POST", "authorize", {"mode": "approve", "drop_scope": "teleport"}).status_code == 400
-    assert sr.control("GET", "authorize").json()["authorize"] == {"mode": "approve", "drop_scope": "candidates_manage"}
+    assert sr.control("GET", "authorize").json()["authorize"] == {"mode": "approve", "drop_scope": "candidates_manage",
+                                                                  "role": "ADMINISTRATOR"}
+    assert sr.control("POST", "authorize", {"mode": "approve", "role": "STANDARD"}).json()["authorize"]["role"] == "STANDARD"
+    assert sr.control("POST", "authorize", {"mode": "approve"}).json()["authorize"]["role"] == "STANDARD"  # kept
+    assert sr.control("POST", "authorize", {"mode": "approve", "role": "OWNER"}).status_code == 400
     sr.reset()
-    assert sr.control("GET", "authorize").json()["authorize"] == {"mode": "page", "drop_scope": None}
+    assert sr.control("GET", "authorize").json()["authorize"] == {"mode": "page", "drop_scope": None, "role": "ADMINISTRATOR"}
+
+
+def test_a_redirect_uri_no_longer_registered_is_refused_at_the_exchange(sr):
+    app = {"company_id": sr.config.company_id, "client_id": "acme-app", "client_secret": "acme-secret"}
+    exact = "https://stagehook.example/smartrecruiters/oauth/callback"
+    sr.control("POST", "apps", {**app, "redirect_uris": [exact]})
+    sr.control("POST", "authorize", {"mode": "approve"})
+    code = back(authorize(sr, client_id="acme-app", redirect_uri=exact))["code"]
+    sr.control("POST", "apps", {**app, "redirect_uris": ["https://other.example/cb"]})  # the app's admin changed it
+    refused = sr.http.post(f"{sr.url}/identity/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": exact,
+        "client_id": "acme-app", "client_secret": "acme-secret"}, timeout=10)
+    assert refused.status_code == 400 and refused.json() == {
+        "error": "invalid_grant", "error_description": f"redirect_uri {exact!r} is not registered for this app."}
 
 
 def test_a_registered_app_has_its_exact_redirect_uris_and_company(sr):
@@ -508,6 +526,66 @@ def test_a_refused_note_is_not_kept(sr, token, body):
     assert sr.state.shares == []
 
 
+def _note(sr, token, text: str, job: str = JOB) -> str:
+    response = sr.api("POST", "/messages/shares", token=token,
+                      payload={"content": f"#[CANDIDATE:{ADA}] {text}", "shareWith": {"hiringTeamOf": [job]}})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_a_candidates_messages_newest_first_in_pages(sr, token):
+    ids = [_note(sr, token, f"note {n}") for n in range(3)]
+    other = _note(sr, token, "on the other job", job=OTHER_JOB)
+    first = sr.api("GET", "/messages", token=token, params={"candidateId": ADA, "jobId": JOB, "limit": 2}).json()
+    assert [m["id"] for m in first["content"]] == [ids[2], ids[1]] and first["nextPageId"]
+    assert set(first["content"][0]) == {"id", "content", "createdOn"} and first["content"][0]["content"].endswith("note 2")
+    rest = sr.api("GET", "/messages", token=token,
+                  params={"candidateId": ADA, "jobId": JOB, "limit": 2, "pageId": first["nextPageId"]}).json()
+    assert [m["id"] for m in rest["content"]] == [ids[0]] and "nextPageId" not in rest
+    everything = sr.api("GET", "/messages", token=token, params={"candidateId": ADA}).json()
+    assert [m["id"] for m in everything["content"]] == [other, *reversed(ids)]
+    assert sr.api("GET", "/messages", token=token, params={"candidateId": "nobody"}).status_code == 404
+    assert sr.api("GET", "/messages", token=token, params={"candidateId": ADA, "jobId": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize("params", [{}, {"candidateId": ADA, "limit": "0"}, {"candidateId": ADA, "limit": "101"},
+                                    {"candidateId": ADA, "limit": "ten"}, {"candidateId": ADA, "pageId": "garbage!"}])
+def test_a_bad_messages_query_is_refused(sr, token, params):
+    response = sr.api("GET", "/messages", token=token, params=params)
+    assert response.status_code == 400 and response.json()["message"]
+
+
+def test_only_an_administrators_app_reads_messages(sr, token):
+    _note(sr, token, "posted by a standard user's app is fine")
+    sr.control("POST", "authorize", {"mode": "approve", "role": "STANDARD"})  # applies to issued tokens at once
+    refused = sr.api("GET", "/messages", token=token, params={"candidateId": ADA})
+    assert refused.status_code == 403 and "ADMINISTRATOR" in refused.json()["message"]
+    assert "scope" not in refused.json()["message"]
+    assert _note(sr, token, "notes still go")
+    sr.control("POST", "authorize", {"mode": "approve", "role": "ADMINISTRATOR"})
+    assert len(sr.api("GET", "/messages", token=token, params={"candidateId": ADA}).json()["content"]) == 2
+    without_scope = tokens_for(sr, drop_scope="candidates_read")["access_token"]
+    assert sr.api("GET", "/messages", token=without_scope, params={"candidateId": ADA}).json()["message"] == (
+        "Missing scope candidates_read")
+
+
+def test_a_customer_token_reads_messages_with_its_scope(sr):
+    sr.integrate()
+    customer = sr.customer_token()
+    body = sr.api("GET", "/messages", token=customer, params={"candidateId": ADA}).json()
+    assert body == {"content": []}
+
+
+def test_a_lost_answer_fault_keeps_the_note(sr, token):
+    sr.faults(status=503, count=1, path=r"^/messages/shares$", method="POST", lose_answer=True)
+    response = sr.api("POST", "/messages/shares", token=token,
+                      payload={"content": f"#[CANDIDATE:{ADA}] stored, answer lost", "shareWith": {"hiringTeamOf": [JOB]}})
+    assert response.status_code == 503 and "is lost" in response.json()["message"]
+    [note] = sr.state.shares
+    [listed] = sr.api("GET", "/messages", token=token, params={"candidateId": ADA, "jobId": JOB}).json()["content"]
+    assert listed["id"] == note["id"] and listed["content"].endswith("stored, answer lost")
+
+
 # --- faults and counters ----------------------------------------------------------------------------
 def test_faults_on_one_path_fail_its_first_calls_only(sr, token):
     faults = sr.faults(status=503, count=2, path=r"/attachments$", method="POST")
@@ -549,6 +627,8 @@ def test_the_own_app_verbs(sr, token):
     assert generated["client_id"].startswith("sr-app-") and len(generated["client_secret"]) >= 32
     assert "approve" in run(sr, "authorize", "--mode", "approve", "--drop-scope", "users_read")
     assert sr.state.authorize_mode == {"mode": "approve", "drop_scope": "users_read"}
+    assert "is STANDARD" in run(sr, "authorize", "--mode", "approve", "--drop-scope", "users_read", "--role", "STANDARD")
+    assert sr.state.app_user_role == "STANDARD"
     assert json.loads(run(sr, "tokens", "--lifetime", "120"))["lifetime"] == 120
     assert json.loads(run(sr, "tokens", "--expire-all"))["expired"] >= 1
     assert json.loads(run(sr, "tokens", "--revoke-refresh"))["revoked_refresh"] >= 1
