@@ -90,6 +90,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, pinging a reused connection only after it was idle (config/postgresql).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
 CONN_HEALTH_CHECK_IDLE_SECONDS = env.float("CONN_HEALTH_CHECK_IDLE_SECONDS", default=1.0)
+# The intake's statement prepared per connection (config/postgresql); off behind a pooler that
+# does not keep prepared statements.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: wait for the writer instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

@@ -182,7 +182,10 @@ def _insert_unless_stored(event: WebhookEvent, *, writes: tuple[RowWrite, ...] =
         sql = f"WITH {ctes} {sql}"
         values = [*(param for write in writes for param in write.params), *values]
     # One statement is atomic (and, outside a transaction, committed) by itself; several need one.
-    with contextlib.nullcontext() if one_statement else transaction.atomic(), connection_for_write.cursor() as cursor:
+    # A prepared statement where the backend offers one (config/postgresql): parsed and planned
+    # once per connection, its parameters (the body) bound on the server.
+    cursor_of = getattr(connection_for_write, "prepared_cursor", connection_for_write.cursor)
+    with contextlib.nullcontext() if one_statement else transaction.atomic(), cursor_of() as cursor:
         if not one_statement:
             for write in writes:
                 cursor.execute(write.sql, write.params)

@@ -100,3 +100,37 @@ def test_a_connection_that_died_a_moment_after_use_fails_one_request_then_is_rep
         _request()
     clock[0] += 0.2
     assert _request() != first
+
+
+# --- prepared statements (prepared_cursor) ---------------------------------------------------------
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _store(event_id: str):
+    from integrations.webhooks import webhook_event_store
+
+    return webhook_event_store(provider="teamtailor", connection=None, event_id=event_id, event_type="t",
+                               headers={"X": "1"}, raw_body=b'{"a": 1}')
+
+
+def test_the_intakes_statement_is_prepared_once_and_the_orms_queries_never():
+    from integrations.models import WebhookEvent
+
+    for n in range(3):
+        _store(f"prepared-{n}")
+    assert _store("prepared-0")[1] is False  # the prepared statement still sees a duplicate
+    list(WebhookEvent.objects.filter(event_id__startswith="prepared-"))
+    statements = _prepared_statements()
+    assert len(statements) == 1 and statements[0].startswith('INSERT INTO "integrations_webhookevent"')
+    assert WebhookEvent.objects.filter(event_id__startswith="prepared-").count() == 3
+
+
+def test_prepared_statements_can_be_turned_off(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    connection.close()
+    for n in range(3):
+        _store(f"unprepared-{n}")
+    assert _prepared_statements() == []
