@@ -416,7 +416,8 @@ class Sandbox(ControlEndpoints, AuthorizationEndpoints):
             raise ApiError(400, "INVALID_REQUEST", f"the body is not a valid {schema}: {found[0]}", found)
         return body
 
-    def _paged(self, request: Request, items: list[Any], render: Callable[[Any], dict]) -> Response:
+    def _page_window(self, request: Request) -> tuple[int, int]:
+        """``limit`` (1..page_size_max, default page_size_default) and the offset ``pageId`` names."""
         raw_limit = request.args.get("limit", str(self._config.page_size_default))
         try:
             limit = int(raw_limit)
@@ -424,7 +425,10 @@ class Sandbox(ControlEndpoints, AuthorizationEndpoints):
             raise ApiError(400, "INVALID_LIMIT", f"limit must be an integer, got {raw_limit!r}") from None
         if not 1 <= limit <= self._config.page_size_max:
             raise ApiError(400, "INVALID_LIMIT", f"limit must be between 1 and {self._config.page_size_max}")
-        offset = _offset(request.args.get("pageId"))
+        return limit, _offset(request.args.get("pageId"))
+
+    def _paged(self, request: Request, items: list[Any], render: Callable[[Any], dict]) -> Response:
+        limit, offset = self._page_window(request)
         window = items[offset: offset + limit]
         body: dict[str, Any] = {"limit": limit, "offset": offset, "totalFound": len(items)}
         if offset + limit < len(items):
@@ -907,14 +911,7 @@ class Sandbox(ControlEndpoints, AuthorizationEndpoints):
         candidate_id, job_id = request.args.get("candidateId", ""), request.args.get("jobId", "")
         if not candidate_id:
             raise ApiError(400, "INVALID_REQUEST", "candidateId is required")
-        raw_limit = request.args.get("limit", str(self._config.page_size_default))
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            raise ApiError(400, "INVALID_LIMIT", f"limit must be an integer, got {raw_limit!r}") from None
-        if not 1 <= limit <= self._config.page_size_max:
-            raise ApiError(400, "INVALID_LIMIT", f"limit must be between 1 and {self._config.page_size_max}")
-        offset = _offset(request.args.get("pageId"))
+        limit, offset = self._page_window(request)
         company_id = self._token(request)["company_id"]
         with self.state.lock:
             candidate = self.state.candidates.get(candidate_id)

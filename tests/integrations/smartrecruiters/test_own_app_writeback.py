@@ -5,6 +5,7 @@ connection is made through the authorization-code flow on the stub (``own_connec
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -35,40 +36,23 @@ def choose(connection, property_id="stagehook-score", label="Interview score", k
         "score_property_id": property_id, "score_property_label": label, "score_property_type": kind})[0]
 
 
-def complete(connection, package, capture):
+def complete(connection, package, capture, *, candidate=CANDIDATE, job=JOB, send=True):
+    """A trigger-mode assessment of ``candidate`` for ``job``, ordered, taken and completed. With
+    ``send=False`` the completion's write-back is left queued, not sent (its on-commit send never
+    runs in the test's transaction)."""
     with capture(execute=True):
         assessment, _ = assessment_order(
             tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
-            remote_application_id=f"{CANDIDATE}:{JOB}", remote_candidate_id=CANDIDATE, remote_job_id=JOB,
+            remote_application_id=f"{candidate}:{job}", remote_candidate_id=candidate, remote_job_id=job,
             candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
         )
     with capture(execute=True):
         assessment_start(assessment=assessment)
-    with capture(execute=True):
+    with capture(execute=True) if send else contextlib.nullcontext():
         assessment_submit_answers(
             assessment=assessment,
             answers={q.pk: "I listen, apologise and solve it. Context and outcome." for q in package.questions.all()},
         )
-    assessment.refresh_from_db()
-    assert assessment.status == Status.COMPLETED
-    return assessment
-
-
-def complete_without_sending(connection, package, capture):
-    """``complete``, but the completion's write-back is left queued, not sent (its on-commit send
-    never runs in the test's transaction)."""
-    with capture(execute=True):
-        assessment, _ = assessment_order(
-            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
-            remote_application_id=f"{CANDIDATE}:{JOB}", remote_candidate_id=CANDIDATE, remote_job_id=JOB,
-            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
-        )
-    with capture(execute=True):
-        assessment_start(assessment=assessment)
-    assessment_submit_answers(
-        assessment=assessment,
-        answers={q.pk: "I listen, apologise and solve it. Context and outcome." for q in package.questions.all()},
-    )
     assessment.refresh_from_db()
     assert assessment.status == Status.COMPLETED
     return assessment
@@ -259,7 +243,7 @@ def test_a_worker_killed_during_the_note_leaves_a_mark_the_rerun_checks(
 
     from integrations.smartrecruiters.provider import note_posting_key
 
-    assessment = complete_without_sending(own_connection, package, django_capture_on_commit_callbacks)
+    assessment = complete(own_connection, package, django_capture_on_commit_callbacks, send=False)
     delivery = note_delivery(assessment)
     assert delivery.attempts == 0 and not delivery.attempt_rows.exists()
     # What the killed worker left: its note stored by SmartRecruiters, its mark in the cache.

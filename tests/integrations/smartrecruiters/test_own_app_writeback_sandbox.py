@@ -10,8 +10,6 @@ import time
 import pytest
 from django.core.cache import cache
 
-from assessments.models import Mode, Status
-from assessments.services import CandidateSnapshot, assessment_order, assessment_start, assessment_submit_answers
 from integrations import ratelimit
 from integrations.deliveries import delivery_resend, delivery_send_by_id
 from integrations.models import Connection, ConnectionStatus, Delivery, DeliveryChannel, DeliveryStatus
@@ -29,6 +27,7 @@ from integrations.smartrecruiters.constants import (
 )
 from integrations.smartrecruiters.models import ConnectionSettings
 
+from .test_own_app_writeback import complete
 from .test_sandbox_own_app import ADA, JOB, tokens_for
 
 NOTE_PATH = r"^/messages/shares$"
@@ -70,19 +69,7 @@ def test_note_pdf_and_score_arrive_once_each_through_the_sandbox_failing_the_fir
     ConnectionSettings.objects.create(connection=own_app_connection, score_property_id="stagehook-score",  # seeded
                                       score_property_label="Interview score", score_property_type="NUMBER")
     sr.faults(status=503, count=1, path=NOTE_PATH, method="POST")
-    with capture(execute=True):
-        assessment, _ = assessment_order(
-            tenant=own_app_connection.tenant, package=package, mode=Mode.TRIGGER, actor="test",
-            source=own_app_connection.source_key, remote_application_id=f"{ADA}:{JOB}", remote_candidate_id=ADA,
-            remote_job_id=JOB, candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
-        )
-    with capture(execute=True):
-        assessment_start(assessment=assessment)
-    with capture(execute=True):
-        assessment_submit_answers(assessment=assessment,
-                                  answers={q.pk: "I listen, apologise and solve it." for q in package.questions.all()})
-    assessment.refresh_from_db()
-    assert assessment.status == Status.COMPLETED
+    assessment = complete(own_app_connection, package, capture, candidate=ADA, job=JOB)
     delivery = Delivery.objects.get(assessment=assessment, channel=DeliveryChannel.NOTE)
 
     def retry(faults: dict | None = None) -> Delivery:
@@ -119,17 +106,7 @@ def test_note_pdf_and_score_arrive_once_each_through_the_sandbox_failing_the_fir
 
 
 def _completed(connection, package, capture) -> Delivery:
-    with capture(execute=True):
-        assessment, _ = assessment_order(
-            tenant=connection.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=connection.source_key,
-            remote_application_id=f"{ADA}:{JOB}", remote_candidate_id=ADA, remote_job_id=JOB,
-            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
-        )
-    with capture(execute=True):
-        assessment_start(assessment=assessment)
-    with capture(execute=True):
-        assessment_submit_answers(assessment=assessment,
-                                  answers={q.pk: "I listen, apologise and solve it." for q in package.questions.all()})
+    assessment = complete(connection, package, capture, candidate=ADA, job=JOB)
     return Delivery.objects.get(assessment=assessment, channel=DeliveryChannel.NOTE)
 
 
