@@ -34,7 +34,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.connection is None or not self.health_check_enabled or self.health_check_done:
             return super().close_if_health_check_failed()
         now = time.monotonic()
-        if now - self._health_checked_at < float(getattr(settings, "CONN_HEALTH_CHECK_IDLE_SECONDS", 0) or 0):
+        if now - self._health_checked_at < settings.CONN_HEALTH_CHECK_IDLE_SECONDS:
             self.health_check_done = True  # in use a moment ago
         else:
             super().close_if_health_check_failed()
