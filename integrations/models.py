@@ -174,10 +174,14 @@ class WebhookEvent(models.Model):
     event_type = models.CharField(max_length=100, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     raw_body = models.BinaryField()
-    status = models.CharField(max_length=16, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED)
-    attempts = models.PositiveIntegerField(default=0)
-    error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True)
-    error = models.TextField(blank=True)
+    # The database defaults (``db_default``, the same values as ``default``) let the intake's one
+    # INSERT name only what a new event brings (``webhooks.INTAKE_FIELDS``).
+    status = models.CharField(
+        max_length=16, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED, db_default=WebhookStatus.RECEIVED
+    )
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    error_code = models.CharField(max_length=32, choices=ErrorCode.choices, blank=True, default="", db_default="")
+    error = models.TextField(blank=True, default="", db_default="")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     # Set when the body, headers and error text were replaced (erasure on request, or retention):

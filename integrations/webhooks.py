@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.db import connection as connection_for_write
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -45,6 +45,12 @@ def json_error(status: int, message: str, **extra_headers: str) -> JsonResponse:
     for name, value in extra_headers.items():
         response[name] = value
     return response
+
+
+def json_answer(content: bytes, *, status: int = 200) -> HttpResponse:
+    """A JSON answer of fixed bytes (an intake's acknowledgement): JsonResponse's answer, without
+    encoding the same dict again on every webhook."""
+    return HttpResponse(content, status=status, content_type="application/json")
 
 
 def _is_json(content_type: str) -> bool:
@@ -146,22 +152,33 @@ def webhook_event_store(
         provider=provider, connection=connection, event_id=event_id[:200], event_type=event_type[:100],
         headers=headers, raw_body=raw_body,
     )
-    pk = _insert_unless_stored(event, writes=writes)
+    db = connections[DEFAULT_DB_ALIAS]
+    pk = _insert_unless_stored(event, db=db, writes=writes)
     if pk is None:
         return WebhookEvent.objects.get(provider=provider, event_id=event.event_id), False
     event.pk = pk
     event._state.adding = False
-    event._state.db = connection_for_write.alias
+    event._state.db = db.alias
     _enqueue_after_commit(event.pk)
     return event, True
 
 
+# What the intake's INSERT names: what a new event brings. Every other column takes its database
+# default (``db_default``, or NULL), so neither Django nor psycopg prepares values that never change.
+INTAKE_FIELDS = ("provider", "connection", "event_id", "event_type", "headers", "raw_body", "received_at")
+
+
 @functools.cache
-def _event_insert() -> tuple[list, str]:
-    """The event's fields and its ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (built once)."""
+def _event_insert() -> tuple[tuple, str]:
+    """The intake's fields and its ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (built once)."""
     opts = WebhookEvent._meta
-    fields = [field for field in opts.concrete_fields if not field.primary_key]
-    quote = connection_for_write.ops.quote_name
+    fields = tuple(opts.get_field(name) for name in INTAKE_FIELDS)
+    for field in opts.concrete_fields:
+        if field not in fields and not (field.primary_key or field.null or field.has_db_default()):
+            raise ImproperlyConfigured(
+                f"WebhookEvent.{field.name} needs a db_default (or null=True): the intake's INSERT leaves it out"
+            )
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
@@ -170,13 +187,13 @@ def _event_insert() -> tuple[list, str]:
     return fields, sql
 
 
-def _insert_unless_stored(event: WebhookEvent, *, writes: tuple[RowWrite, ...] = ()) -> int | None:
+def _insert_unless_stored(event: WebhookEvent, *, db, writes: tuple[RowWrite, ...] = ()) -> int | None:
     """INSERT the unsaved ``event`` unless (provider, event_id) is stored already: its id, or None.
     On PostgreSQL ``writes`` go in the same statement, each a ``WITH`` of its own (every
     data-modifying ``WITH`` runs, whatever the main INSERT does); elsewhere one by one, before it."""
     fields, sql = _event_insert()
-    values = [field.get_db_prep_save(field.pre_save(event, True), connection_for_write) for field in fields]
-    one_statement = not writes or connection_for_write.vendor == "postgresql"
+    values = [field.get_db_prep_save(field.pre_save(event, True), db) for field in fields]
+    one_statement = not writes or db.vendor == "postgresql"
     if one_statement and writes:
         ctes = ", ".join(f"write_{n} AS ({write.sql})" for n, write in enumerate(writes))
         sql = f"WITH {ctes} {sql}"
@@ -184,8 +201,8 @@ def _insert_unless_stored(event: WebhookEvent, *, writes: tuple[RowWrite, ...] =
     # One statement is atomic (and, outside a transaction, committed) by itself; several need one.
     # A prepared statement where the backend offers one (config/postgresql): parsed and planned
     # once per connection, its parameters (the body) bound on the server.
-    cursor_of = getattr(connection_for_write, "prepared_cursor", connection_for_write.cursor)
-    with contextlib.nullcontext() if one_statement else transaction.atomic(), cursor_of() as cursor:
+    cursor_of = getattr(db, "prepared_cursor", db.cursor)
+    with contextlib.nullcontext() if one_statement else transaction.atomic(using=db.alias), cursor_of() as cursor:
         if not one_statement:
             for write in writes:
                 cursor.execute(write.sql, write.params)
@@ -194,13 +211,20 @@ def _insert_unless_stored(event: WebhookEvent, *, writes: tuple[RowWrite, ...] =
     return row[0] if row else None
 
 
+@functools.cache
+def _processing_task():
+    """``process_webhook_events`` itself, not Celery's proxy of it: the proxy looks the task up
+    again on every attribute read, twice per webhook (a twentieth of an intake's CPU)."""
+    from .tasks import process_webhook_events  # tasks call this module's services
+
+    return process_webhook_events._get_current_object()
+
+
 def _enqueue_after_commit(webhook_event_id: int) -> None:
     """Processing queued after commit, batched with the other events this process commits at the
     same moment (one message for several); a broker that is down is logged (the inbox sweeper
     re-queues)."""
-    from .tasks import process_webhook_events  # tasks call this module's services
-
-    enqueue_batched_after_commit(process_webhook_events, webhook_event_id)
+    enqueue_batched_after_commit(_processing_task(), webhook_event_id)
 
 
 # --- processing ----------------------------------------------------------------------------------

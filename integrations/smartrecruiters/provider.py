@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ from integrations.providers import (
     WriteBackResult,
     provider_register,
 )
+from integrations.webhooks import json_answer
 
 from . import auth, parsing, selectors, writeback
 from .client import MESSAGES_PAGE_LIMIT
@@ -271,7 +272,7 @@ class SmartRecruitersProvider(Provider):
                                payload=body)
 
     def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:
-        return JsonResponse({}, status=202)
+        return json_answer(b"{}", status=202)
 
     def parse(self, event: WebhookEvent) -> list[NormalizedEvent]:
         try:

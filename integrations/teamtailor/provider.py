@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from assessments.models import Assessment, Package
 from integrations.errors import AuthFailed, BadRequest, EventFailed, PayloadError
@@ -39,7 +39,7 @@ from integrations.providers import (
     WriteBackResult,
     provider_register,
 )
-from integrations.webhooks import stored_headers
+from integrations.webhooks import json_answer, stored_headers
 from tenants.logsafe import log_safe
 
 from . import auth, parsing, writeback
@@ -100,6 +100,10 @@ def trigger_signature_seen(request: HttpRequest) -> bool:
 
     fingerprint = auth.partner_signature_fingerprint(request.headers.get("Teamtailor-Signature", ""))
     return bool(fingerprint) and signature_kind(fingerprint=fingerprint) == TRIGGER_SIGNATURE_KIND
+
+
+# The partner and company webhooks' answer, by whether the event was a duplicate.
+_ACKNOWLEDGED = {duplicate: json.dumps({"received": True, "duplicate": duplicate}).encode() for duplicate in (False, True)}
 
 
 class TeamtailorProvider(Provider):
@@ -287,7 +291,7 @@ class TeamtailorProvider(Provider):
         return list(live().order_by("id")[:MAX_SIGNATURE_CANDIDATES])
 
     def acknowledge(self, event: WebhookEvent, *, duplicate: bool) -> HttpResponse:
-        return JsonResponse({"received": True, "duplicate": duplicate}, status=200)
+        return json_answer(_ACKNOWLEDGED[duplicate])
 
     def parse(self, event: WebhookEvent) -> list[NormalizedEvent]:
         try:

@@ -2,6 +2,7 @@
 statement on PostgreSQL (a data-modifying WITH) and one by one elsewhere (SQLite)."""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection as db
 
 from integrations.models import InboundSignature, WebhookEvent
@@ -37,3 +38,34 @@ def test_writes_are_stored_with_the_event_and_a_duplicate_stores_no_second_row(m
     assert not created and again.pk == event.pk and WebhookEvent.objects.count() == 1
     # The write ran for the duplicate too (the provider asked for it whatever the event is).
     assert set(InboundSignature.objects.values_list("fingerprint", flat=True)) == {"f-1", "f-2"}
+
+
+def test_the_intake_insert_names_what_an_event_brings_and_the_database_fills_in_the_rest():
+    queries = []
+    with db.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+        event, created = webhook_event_store(
+            provider="teamtailor", connection=None, event_id="e-defaults", event_type="partner.trigger",
+            headers={"Content-Type": "application/json"}, raw_body=b'{"a": 1}',
+        )
+    (insert,) = [sql for sql in queries if sql.startswith("INSERT")]
+    named = insert.split("(", 1)[1].split(")", 1)[0]
+    assert "status" not in named and "attempts" not in named and "error" not in named
+    stored = WebhookEvent.objects.get(pk=event.pk)
+    assert (stored.status, stored.attempts, stored.error_code, stored.error, stored.processed_at, stored.redacted_at) == (
+        "received", 0, "", "", None, None)
+    assert (stored.headers, bytes(stored.raw_body), stored.received_at) == (
+        {"Content-Type": "application/json"}, b'{"a": 1}', event.received_at)
+
+
+def test_a_new_event_column_without_a_database_default_is_refused_loudly(monkeypatch):
+    from django.db.models import NOT_PROVIDED
+
+    from integrations import webhooks
+
+    monkeypatch.setattr(WebhookEvent._meta.get_field("attempts"), "db_default", NOT_PROVIDED)
+    webhooks._event_insert.cache_clear()
+    try:
+        with pytest.raises(ImproperlyConfigured, match="WebhookEvent.attempts needs a db_default"):
+            webhooks._event_insert()
+    finally:
+        webhooks._event_insert.cache_clear()
