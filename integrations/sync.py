@@ -28,7 +28,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,7 @@ class PageResult:
     unchanged: int = 0
     skipped: int = 0  # not mirrored: older than the tenant's retention period
     invites: int = 0
+    dispatched: int = 0  # stage changes handed to event_dispatch (whatever came of them)
     errors: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
 
@@ -226,6 +227,33 @@ def mirror_page_store(
     return result
 
 
+def mirror_page_transaction(
+    *, connection: Connection, kind: str, items: list[Any], emit: bool, emit_after: dt.datetime | None = None,
+    then: Callable[[PageResult], None] | None = None,
+) -> PageResult:
+    """One page of a sync in a transaction of its own: ``mirror_page_store``, then ``then(result)``
+    (the run's cursor and progress), committed together.
+
+    A page that dispatched no stage change holds only what the ATS gives again: mirror rows, the
+    sync cursor, the run's counts. On PostgreSQL its commit does not wait for the WAL to reach the
+    disk (``synchronous_commit`` off for this transaction alone): the page costs the upsert, not a
+    disk flush (the flush was most of a page of 30 on a slow disk: bench/RESULTS.md, sync_load).
+    What this risks is PostgreSQL's documented one: a database crash may lose the last moments of
+    such commits (at most three ``wal_writer_delay``s), always the latest ones and in order, never
+    leaving the database inconsistent; the cursor is lost with the rows it led to, so the next sync
+    reads those pages again. A page that dispatched a stage change (interviews, invitations,
+    write-backs follow from it) commits durably, as everything else does; the inbox never runs
+    here."""
+    with transaction.atomic():
+        result = mirror_page_store(connection=connection, kind=kind, items=items, emit=emit, emit_after=emit_after)
+        if then is not None:
+            then(result)
+        if not result.dispatched and db_connection.vendor == "postgresql":
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    return result
+
+
 def _mirror_rows(*, spec: _Kind, connection: Connection, remote_ids: list[str], names: tuple[str, ...]) -> dict[str, dict]:
     """The stored values of ``names`` of the mirrored rows among ``remote_ids``, by remote id."""
     rows = spec.model.objects.filter(connection=connection, remote_id__in=remote_ids).values("remote_id", *names)
@@ -305,6 +333,7 @@ def _mirror_upsert_postgresql(
 
 
 def _stage_changed(*, connection: Connection, item: SyncedApplication, result: PageResult) -> None:
+    result.dispatched += 1
     event = StageChanged(
         remote_application_id=item.remote_id, remote_candidate_id=item.remote_candidate_id,
         remote_job_id=item.remote_job_id, remote_stage_id=item.remote_stage_id,
@@ -673,12 +702,14 @@ def _run(run: SyncRun) -> None:
         emit_after = connection.created_at if run.baseline else None
         paced = _paced(provider.pages(connection, kind=kind, cursor=since), provider=provider, connection=connection)
         for page in _prefetched(paced):
-            with transaction.atomic():
-                result = mirror_page_store(
-                    connection=connection, kind=kind, items=page.items, emit=True, emit_after=emit_after
-                )
-                _cursor_advance(connection=connection, kind=kind, next_cursor=page.next_cursor)
+
+            def page_done(result: PageResult, next_cursor=page.next_cursor) -> None:
+                _cursor_advance(connection=connection, kind=kind, next_cursor=next_cursor)
                 _progress(run, kind=kind, result=result, page=True)
+
+            result = mirror_page_transaction(
+                connection=connection, kind=kind, items=page.items, emit=True, emit_after=emit_after, then=page_done
+            )
             seen.update(result.ids)
         with transaction.atomic():
             deleted = 0

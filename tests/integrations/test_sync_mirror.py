@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from integrations.models import RemoteApplication, RemoteCandidate, RemoteJob
 from integrations.providers import SyncedApplication, SyncedCandidate
-from integrations.sync import _Kind, _mirror_upsert_postgresql, mirror_page_store
+from integrations.sync import _Kind, _mirror_upsert_postgresql, mirror_page_store, mirror_page_transaction
 from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +226,49 @@ def test_the_mirror_keeps_only_the_indexes_its_queries_use():
         plan = query.explain()
         assert "remote_candidate_email_ci" in plan, plan
         assert [c.remote_id for c in query] == ["c-1"]
+
+
+# --- the sync's page transaction (mirror_page_transaction) -------------------------------------------
+def synchronous_commit() -> str:
+    with db_connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+def test_a_page_that_dispatched_nothing_commits_without_waiting_for_the_disk_and_then_the_setting_is_back():
+    connection = ConnectionFactory()
+    seen = []
+    with transaction.atomic():  # the page's transaction is a savepoint in the test's: its SET LOCAL is visible here
+        result = mirror_page_transaction(
+            connection=connection, kind="candidates", items=[candidate(1), candidate(2)], emit=True,
+            then=lambda page: seen.append((page.created, synchronous_commit())),
+        )
+        assert (result.created, result.dispatched) == (2, 0)
+        assert seen == [(2, "on")]  # ``then`` runs inside, before the commit mode is chosen
+        assert synchronous_commit() == "off"
+    assert RemoteCandidate.objects.filter(connection=connection).count() == 2
+
+
+@postgresql_only
+def test_a_page_that_dispatched_a_stage_change_commits_durably():
+    connection = ConnectionFactory()
+    store(connection, [application(1)], kind="applications")
+    with transaction.atomic():
+        result = mirror_page_transaction(
+            connection=connection, kind="applications", emit=True,
+            items=[application(1, remote_stage_id="stage-2", changed_stage_at=MOMENT + dt.timedelta(hours=1))],
+        )
+        assert result.dispatched == 1
+        assert synchronous_commit() == "on"
+
+
+def test_the_page_transaction_rolls_back_the_page_when_then_fails():
+    connection = ConnectionFactory()
+
+    def fail(page):
+        raise RuntimeError("the cursor could not advance")
+
+    with pytest.raises(RuntimeError):
+        mirror_page_transaction(connection=connection, kind="candidates", items=[candidate(1)], emit=False, then=fail)
+    assert not RemoteCandidate.objects.filter(connection=connection).exists()
