@@ -17,7 +17,7 @@ from django.utils import timezone
 from assessments import services as assessment_services
 from assessments.exceptions import AssessmentError, AssessmentErrorCode, IllegalTransition, InvitationTemporaryFailure
 from assessments.models import Assessment, Status
-from integrations import ratelimit
+from integrations import inbound_cache, ratelimit
 from integrations.errors import InboundRejected
 from integrations.models import Connection, ConnectionStatus, InboundSignature, WebhookEvent, WebhookStatus, secret_hash
 from integrations.providers import RowWrite
@@ -190,6 +190,10 @@ def teamtailor_partner_headers_record(*, connection: Connection, headers: auth.P
             locked.credentials = {**(locked.credentials or {}), "api_key": headers.api_token}
             fields.append("credentials")
         if not fields:
+            # Recorded already (by another process): what this process cached of the connection is
+            # stale. Forgotten, so that the next call reads it as it is instead of taking this lock
+            # again on every call until the cache expires.
+            inbound_cache.clear()
             return False
         locked.save(update_fields=[*fields, "updated_at"])
     for name in fields:

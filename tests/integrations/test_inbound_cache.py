@@ -90,3 +90,23 @@ def test_a_package_change_empties_the_cache(cache_on):
     package.active = False
     package.save()
     assert inbound_cache.cached("package", "k", lambda: None) is None
+
+
+def test_a_stale_copy_that_takes_the_row_lock_for_nothing_is_forgotten(cache_on, live):
+    """Another process recorded the API host this process's cached copy lacks: the first call that
+    finds the row already up to date empties the cache, so the next call neither sees a change nor
+    takes the connection's row lock again."""
+    from integrations.teamtailor.services import teamtailor_partner_headers_record
+
+    stale, _ = _lookup_queries()
+    type(live).objects.filter(pk=live.pk).update(api_base_url="https://api.teamtailor.com", region="eu")
+    cached, queries = _lookup_queries()
+    assert (cached.api_base_url, queries) == ("", 0)  # the stale copy, from memory
+    headers = auth.partner_headers_check(connection=cached, teamtailor_host="api.teamtailor.com", api_token="")
+    assert headers.changes
+    with CaptureQueriesContext(db) as locked:
+        assert teamtailor_partner_headers_record(connection=cached, headers=headers) is False
+    assert any("FOR UPDATE" in query["sql"] for query in locked.captured_queries)
+    fresh, queries = _lookup_queries()
+    assert (fresh.api_base_url, queries) == ("https://api.teamtailor.com", 1)
+    assert not auth.partner_headers_check(connection=fresh, teamtailor_host="api.teamtailor.com", api_token="").changes
