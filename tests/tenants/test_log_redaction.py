@@ -148,3 +148,20 @@ def _test_database_url() -> str:
 def test_zz_report_lines_scanned():
     print(f"\nlog lines scanned for secrets: {SCANNED['lines']}")
     assert SCANNED["lines"] > 0
+
+
+@pytest.mark.parametrize("text", [
+    "127.0.0.1", "-", "[01/Dec/2026:23:18:51 +0000]", "POST /teamtailor/webhook HTTP/1.1", "200", "python-requests/2.32",
+    "GET /i/Cand1dateT0ken/ HTTP/1.1", "GET /r/abc:def.ghi HTTP/1.1", "/i/", "GET /app/?next=/x HTTP/1.1", "?",
+    "Authorization: Bearer abc.def", "basic   dXNlcjpwdw==", "TOKEN x", "Baſic dXNlcjpwdw==", "to\u212aen secret",
+    "https://user:pw@example.com/", "https://example.com/path", "a /ir/ b", "mail me at a@b.c", "",
+])
+def test_redacting_with_the_quick_check_changes_exactly_what_every_pattern_changes(text):
+    """``redact`` skips a line none of its patterns matches (one search instead of one substitution
+    per pattern): the result is always the patterns' own, case-folded spellings included."""
+    from config import logredact
+
+    expected = text
+    for pattern, replacement in logredact._PATTERNS:
+        expected = pattern.sub(replacement, expected)
+    assert logredact.redact(text) == expected
