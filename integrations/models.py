@@ -173,7 +173,7 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(max_length=200)
     event_type = models.CharField(max_length=100, blank=True)
     headers = models.JSONField(default=dict, blank=True)
-    raw_body = models.BinaryField()
+    raw_body = models.BinaryField()  # compressed with lz4 on PostgreSQL (migration 0009)
     # The database defaults (``db_default``, the same values as ``default``) let the intake's one
     # INSERT name only what a new event brings (``webhooks.INTAKE_FIELDS``).
     status = models.CharField(

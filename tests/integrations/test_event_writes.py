@@ -69,3 +69,15 @@ def test_a_new_event_column_without_a_database_default_is_refused_loudly(monkeyp
             webhooks._event_insert()
     finally:
         webhooks._event_insert.cache_clear()
+
+
+@pytest.mark.skipif(db.vendor != "postgresql", reason="TOAST compression is PostgreSQL's")
+def test_a_large_body_is_stored_compressed_with_lz4():
+    body = b'{"partner-event": "' + b"x" * 4000 + b'"}'
+    event, _ = webhook_event_store(provider="teamtailor", connection=None, event_id="e-large", event_type="t",
+                                   headers={}, raw_body=body)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_column_compression(raw_body), octet_length(raw_body) FROM integrations_webhookevent "
+                       "WHERE id = %s", [event.pk])
+        assert cursor.fetchone() == ("lz4", len(body))
+    assert bytes(WebhookEvent.objects.get(pk=event.pk).raw_body) == body
