@@ -213,8 +213,8 @@ def _insert_unless_stored(event: WebhookEvent, *, db, writes: tuple[RowWrite, ..
 
 @functools.cache
 def _processing_task():
-    """``process_webhook_events`` itself, not Celery's proxy of it: the proxy looks the task up
-    again on every attribute read, twice per webhook (a twentieth of an intake's CPU)."""
+    """``process_webhook_events`` itself, not Celery's proxy of it, which looks the task up again
+    on every attribute read (about 2 us each, twice per webhook)."""
     from .tasks import process_webhook_events  # tasks call this module's services
 
     return process_webhook_events._get_current_object()
