@@ -236,8 +236,9 @@ def mirror_page_transaction(
 
     A page that dispatched no stage change holds only what the ATS gives again: mirror rows, the
     sync cursor, the run's counts. On PostgreSQL its commit does not wait for the WAL to reach the
-    disk (``synchronous_commit`` off for this transaction alone): the page costs the upsert, not a
-    disk flush (the flush was most of a page of 30 on a slow disk: bench/RESULTS.md, sync_load).
+    disk (``synchronous_commit`` off for this transaction alone): the page costs its statements and
+    round trips, without also waiting for a flush, which is what a slow disk makes dear
+    (bench/RESULTS.md, sync_load: both commit floors, and the upsert committed both ways).
     What this risks is PostgreSQL's documented one: a database crash may lose the last moments of
     such commits (at most three ``wal_writer_delay``s), always the latest ones and in order, never
     leaving the database inconsistent; the cursor is lost with the rows it led to, so the next sync
