@@ -358,7 +358,7 @@ class SmartRecruitersProvider(Provider):
         if delivery.channel == DeliveryChannel.NOTE:
             return self._trigger_results(client, delivery, assessment)
         if delivery.channel == DeliveryChannel.STAGE_MOVE:
-            return self._stage_move(client, assessment, payload)
+            return self._stage_move(client, delivery, assessment, payload)
         body = dict(payload.get("result") or {})
         if not body:
             raise BadRequest("the delivery has no result body")
@@ -377,15 +377,22 @@ class SmartRecruitersProvider(Provider):
             refs[ATTACHMENT_REF] = str((answer or {}).get("url") or "") if isinstance(answer, dict) else ""
         return WriteBackResult(status_code=200, remote_refs=refs)
 
-    @staticmethod
-    def _stage_move(client, assessment: Assessment, payload: dict[str, Any]) -> WriteBackResult:
+    def _stage_move(self, client, delivery: Delivery, assessment: Assessment, payload: dict[str, Any]) -> WriteBackResult:
         """A stage mapping's score rule: move the application (``PUT .../status``, idempotent), or,
-        with no target status, leave the rule's note on the candidate."""
+        with no target status, leave the rule's note on the candidate, once, as a result's note is
+        left (``_note_step``: a note stored whose answer was lost is found, not posted again)."""
         target = writeback.stage_move_target(payload)
         if target is None:
-            client.message_share(content=f"#[CANDIDATE:{assessment.remote_candidate_id}] {payload.get('note') or ''}",
-                                 job_id=assessment.remote_job_id)
-            return WriteBackResult(status_code=201)
+            done, refs = dict(delivery.remote_refs or {}), {}
+            if writeback.REF_NOTE not in done:
+                body = writeback.rule_note_body(assessment, note=str(payload.get("note") or ""),
+                                                reference=writeback.note_reference(delivery))
+                try:
+                    self._note_step(client, delivery, assessment, done=done, refs=refs, body=body)
+                except Exception as exc:
+                    exc.remote_refs = refs  # an unconfirmed POST, kept for the retry
+                    raise
+            return WriteBackResult(status_code=201, remote_refs=refs)
         status, sub_status = target
         client.application_status_set(assessment.remote_candidate_id, assessment.remote_job_id,
                                        status=status, sub_status=sub_status)
@@ -406,7 +413,9 @@ class SmartRecruitersProvider(Provider):
         try:
             if writeback.REF_NOTE not in done:
                 try:
-                    self._note_step(client, delivery, assessment, done=done, refs=refs)
+                    body = writeback.note_body(assessment, report_url=assessment_report_url(assessment=assessment),
+                                               reference=writeback.note_reference(delivery))
+                    self._note_step(client, delivery, assessment, done=done, refs=refs, body=body)
                 except NoteUnchecked as exc:
                     held = exc
             if auth.is_own_app(delivery.connection):
@@ -427,12 +436,15 @@ class SmartRecruitersProvider(Provider):
             raise held
         return WriteBackResult(status_code=201, remote_refs=refs)
 
-    def _note_step(self, client, delivery: Delivery, assessment: Assessment, *, done: dict, refs: dict) -> None:
-        """The note, once: found among the candidate's messages by its reference when an earlier
-        try may have been stored unanswered (``REF_NOTE_UNCONFIRMED``, or the mark a worker killed
-        during the POST left in the shared cache), else posted. A POST that fails after it may
-        have been stored leaves ``REF_NOTE_UNCONFIRMED`` for the retry."""
-        reference = writeback.note_reference(delivery)
+    def _note_step(
+        self, client, delivery: Delivery, assessment: Assessment, *, done: dict, refs: dict, body: dict[str, Any]
+    ) -> None:
+        """The note ``body`` (its ``correlationId`` the delivery's reference), once: found among the
+        candidate's messages by its reference when an earlier try may have been stored unanswered
+        (``REF_NOTE_UNCONFIRMED``, or the mark a worker killed during the POST left in the shared
+        cache), else posted. A POST that fails after it may have been stored leaves
+        ``REF_NOTE_UNCONFIRMED`` for the retry."""
+        reference = body["correlationId"]
         mark = note_posting_key(delivery.pk)
         if writeback.REF_NOTE_UNCONFIRMED in done or cache.get(mark):
             if writeback.REF_NOTE_UNCONFIRMED not in done:  # a killed worker's mark: kept where no cache flush reaches
@@ -442,8 +454,6 @@ class SmartRecruitersProvider(Provider):
                 refs[writeback.REF_NOTE] = found
                 cache.delete(mark)
                 return
-        body = writeback.note_body(assessment, report_url=assessment_report_url(assessment=assessment),
-                                   reference=reference)
         cache.set(mark, "1", timeout=NOTE_MARK_TIMEOUT)  # outlives a worker killed during the call
         try:
             answer = client.message_share(content=body["content"], job_id=assessment.remote_job_id,

@@ -195,6 +195,16 @@ def note_body(assessment: Assessment, *, report_url: str, reference: str) -> dic
     }
 
 
+def rule_note_body(assessment: Assessment, *, note: str, reference: str) -> dict[str, Any]:
+    """A score rule's note (a rule with no target stage), as ``note_body`` posts a result's: the
+    candidate tag first, the reference last and as ``correlationId``, shared with the job's team."""
+    return {
+        "content": f"#[CANDIDATE:{assessment.remote_candidate_id}] {note}\n{NOTE_REFERENCE_LABEL} {reference}",
+        "correlationId": reference,
+        "shareWith": {"hiringTeamOf": [assessment.remote_job_id]},
+    }
+
+
 def note_id_with_reference(page: Any, reference: str) -> str:
     """The id of the message of a ``GET /messages`` page (a MessagesView) that carries
     ``reference`` (as a whole word in its text, or as its ``correlationId``), or ""."""

@@ -451,3 +451,44 @@ def test_messages_reach_back_to_a_moment():
                                                          {"createdOn": "2026-05-31T23:59:59Z"}]}, moment)
     assert not writeback.messages_reach_back_to({"content": [{"createdOn": "2026-07-01T00:00:00Z"}, {"id": "x"},
                                                              {"createdOn": "garbage"}]}, moment)
+
+
+@pytest.mark.parametrize("connection_kind", ["own app", "marketplace"])
+def test_a_score_rules_note_stored_whose_answer_was_lost_is_not_posted_again(
+    connection_kind, request, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    """A fail rule with no stage to move to leaves its note; when SmartRecruiters stored it but the
+    answer was lost, the retry finds it by the delivery's reference instead of posting a second."""
+    target = request.getfixturevalue("own_connection" if connection_kind == "own app" else "connection")
+    capture = django_capture_on_commit_callbacks
+    post_note, lost = records._note, []
+
+    def lose_the_rules_note_once(seen):
+        if "fail threshold" in seen.json().get("content", "") and not lost:
+            lost.append(seen)
+            records.lose_answers[NOTE] = 1  # stored, then answered 503
+        return post_note(seen)
+
+    fake_sr.route("POST", NOTE, lose_the_rules_note_once)
+    with capture(execute=True):
+        assessment, _ = assessment_order(
+            tenant=target.tenant, package=package, mode=Mode.TRIGGER, actor="test", source=target.source_key,
+            remote_application_id=f"{CANDIDATE}:{JOB}", remote_candidate_id=CANDIDATE, remote_job_id=JOB,
+            candidate=CandidateSnapshot(first_name="Ada", email="ada@example.com"),
+            options={"score_rules": {"fail_threshold": 101}},  # every score fails; no fail stage: a note only
+        )
+    with capture(execute=True):
+        assessment_start(assessment=assessment)
+    with capture(execute=True):
+        assessment_submit_answers(assessment=assessment, answers={q.pk: "I listen." for q in package.questions.all()})
+    assert note_delivery(assessment).status == DeliveryStatus.SENT
+    rule = Delivery.objects.get(assessment=assessment, channel=DeliveryChannel.STAGE_MOVE)
+    assert lost and rule.status == DeliveryStatus.FAILED and writeback.REF_NOTE_UNCONFIRMED in rule.remote_refs
+    rule = retry_until_settled(rule, capture)
+    assert rule.status == DeliveryStatus.SENT, rule.last_error
+    posted = [note for note in records.notes if "fail threshold" in note["content"]]
+    assert len(posted) == 1 and len(fake_sr.calls("POST", NOTE)) == 2  # the result's note and the rule's, once each
+    reference = writeback.note_reference(rule)
+    assert posted[0]["content"].startswith(f"#[CANDIDATE:{CANDIDATE}] Stagehook: ")
+    assert posted[0]["content"].split("\n")[-1] == f"Stagehook reference: {reference}"
+    assert posted[0]["correlationId"] == reference and rule.remote_refs[writeback.REF_NOTE] == posted[0]["id"]
