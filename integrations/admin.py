@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
-from .deliveries import delivery_resend
+from .deliveries import delivery_release_held, delivery_resend
 from .models import (
     AssessmentLink,
     Connection,
@@ -242,7 +242,25 @@ class DeliveryAdmin(ReadOnlyAdmin):
     ]
     search_fields = ["assessment__id", "assessment__candidate_email"]
     inlines = [DeliveryAttemptInline]
-    actions = ["resend_now"]
+    actions = ["resend_now", "release_held"]
+
+    @admin.action(description="Send a held write-back without its check (you looked: it is not in the ATS)")
+    def release_held(self, request, queryset) -> None:
+        # A note held because SmartRecruiters would not let Stagehook look whether an earlier try
+        # arrived: a person looked on the candidate (the error names the reference to look for).
+        actor = f"admin:{request.user.pk}"
+        released = sum(delivery_release_held(delivery=delivery, actor=actor) for delivery in queryset)
+        skipped = len(queryset) - released
+        if released:
+            self.message_user(request, f"{released} held write-back(s) queued to send once without the check.",
+                              messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} skipped: not held (only a note whose earlier try may have arrived is), redacted, "
+                "or overtaken by a later delivery of the same assessment.",
+                messages.WARNING,
+            )
 
     @admin.action(description="Re-send now (dead or failed deliveries)")
     def resend_now(self, request, queryset) -> None:

@@ -282,6 +282,26 @@ def delivery_resend(*, delivery: Delivery) -> bool:
     return True
 
 
+def delivery_release_held(*, delivery: Delivery, actor: str) -> bool:
+    """The admin's "send a held write-back without its check": a write-back its provider holds
+    because it could not tell whether an earlier try arrived (``Provider.delivery_release_held``),
+    released for one try without that check and re-sent, after a person looked in the ATS and did
+    not find it. False, changing nothing, when the delivery is not held, is redacted, or cannot be
+    re-sent (``delivery_resend``)."""
+    with transaction.atomic():
+        locked = Delivery.objects.select_for_update(of=("self",)).select_related("connection").get(pk=delivery.pk)
+        if locked.redacted_at or not provider_get(locked.connection.provider).delivery_release_held(locked):
+            return False
+        if not delivery_resend(delivery=locked):
+            transaction.set_rollback(True)  # the release goes only with its re-send
+            return False
+    logger.warning(
+        "delivery %s of connection %s released by %s: sent once without checking whether an earlier try arrived",
+        delivery.pk, locked.connection_id, actor,
+    )
+    return True
+
+
 def deliveries_enqueue_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
     """The outbox sweeper: queue a send for each due delivery, at most ``limit``; returns how many.
     Queuing twice is harmless: the task locks the row and skips what is sent or not due."""

@@ -256,6 +256,14 @@ class Provider:
         """(label, url) of the pages where a tenant admin connects this ATS from Stagehook's side."""
         return []
 
+    def delivery_release_held(self, delivery: Delivery) -> bool:
+        """Let a write-back this provider holds go out once without the check that held it: the
+        provider could not tell whether an earlier try arrived (SmartRecruiters' note), and a
+        person looked in the ATS and did not find it. Records the release on ``delivery`` (locked
+        by the caller) and returns True; False, changing nothing, when the delivery is not held.
+        Default: this provider holds nothing."""
+        return False
+
     def connection_panel(self, connection: Connection) -> dict[str, Any] | None:
         """The provider's own part of a connection's card: ``{"template", "context"}``, or None."""
         return None

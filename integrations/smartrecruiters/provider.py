@@ -20,7 +20,7 @@ from assessments.report_pdf import assessment_report_pdf
 from assessments.selectors import assessment_report_url
 from integrations import inbound_cache
 from integrations.errors import AuthFailed, BadRequest, ClientError, HostNotAllowed, PayloadError, RateLimited
-from integrations.models import Connection, Delivery, DeliveryChannel, WebhookEvent
+from integrations.models import Connection, Delivery, DeliveryChannel, DeliveryStatus, WebhookEvent
 from integrations.ratelimit import Rate
 from integrations.providers import (
     Candidate,
@@ -95,6 +95,11 @@ def _maybe_stored(exc: Exception) -> bool:
     return True
 
 
+# What the admin does with a held note it looked for and did not find (integrations.admin, Delivery).
+RELEASE_HOW = ("select this write-back in the admin (Deliveries) and run “Send a held write-back without its "
+               "check”: the note is posted once without looking")
+
+
 class NoteUnchecked(AuthFailed):
     """A trigger-mode note is held, not posted again: an earlier try may have reached
     SmartRecruiters (its answer was lost) and Stagehook cannot check, because SmartRecruiters
@@ -102,7 +107,8 @@ class NoteUnchecked(AuthFailed):
     the messages it reads back do not reach the delivery's time (``not_reached``). Posting blind
     could put two notes on the candidate, so the delivery stops dead (an ``AuthFailed``: not
     retried, the connection flagged) with what to look for and what to do; the PDF and the score
-    property still go. A re-send checks again and posts the note only if it is missing."""
+    property still go. A re-send checks again and posts the note only if it is missing; the admin's
+    "send without its check" (``delivery_release_held``) posts it once without looking."""
 
     @classmethod
     def refused(cls, *, delivery: Delivery, assessment: Assessment, reference: str, why: str) -> "NoteUnchecked":
@@ -118,7 +124,7 @@ class NoteUnchecked(AuthFailed):
         return cls._held(
             delivery, assessment, reference, why=why, first=first,
             then=(f"If you find it there, nothing is missing. If not, {how}, then re-send this write-back: Stagehook "
-                  "looks again and posts the note only if it is not there."),
+                  f"looks again and posts the note only if it is not there; or, without that, {RELEASE_HOW}."),
         )
 
     @classmethod
@@ -129,8 +135,7 @@ class NoteUnchecked(AuthFailed):
             why=f"it is not among the candidate's {NOTE_LOOKUP_PAGES * MESSAGES_PAGE_LIMIT} newest messages, and "
                 "Stagehook reads no further",
             first="look for it on the candidate in SmartRecruiters",
-            then=("If you find it there, nothing is missing. If not, copy the result from the assessment's page in "
-                  "Stagehook into a note."),
+            then=f"If you find it there, nothing is missing. If not, {RELEASE_HOW}.",
         )
 
     @classmethod
@@ -377,6 +382,18 @@ class SmartRecruitersProvider(Provider):
             refs[ATTACHMENT_REF] = str((answer or {}).get("url") or "") if isinstance(answer, dict) else ""
         return WriteBackResult(status_code=200, remote_refs=refs)
 
+    def delivery_release_held(self, delivery: Delivery) -> bool:
+        """A note held (``NoteUnchecked``: an earlier POST may have arrived, and Stagehook could not
+        look) goes once without looking, on its next send."""
+        refs = dict(delivery.remote_refs or {})
+        unconfirmed = refs.get(writeback.REF_NOTE_UNCONFIRMED)
+        if (delivery.channel not in (DeliveryChannel.NOTE, DeliveryChannel.STAGE_MOVE) or not unconfirmed
+                or writeback.REF_NOTE in refs or delivery.status not in (DeliveryStatus.DEAD, DeliveryStatus.FAILED)):
+            return False
+        delivery.remote_refs = {**refs, writeback.REF_NOTE_RELEASED: unconfirmed}
+        delivery.save(update_fields=["remote_refs", "updated_at"])
+        return True
+
     def _stage_move(self, client, delivery: Delivery, assessment: Assessment, payload: dict[str, Any]) -> WriteBackResult:
         """A stage mapping's score rule: move the application (``PUT .../status``, idempotent), or,
         with no target status, leave the rule's note on the candidate, once, as a result's note is
@@ -446,9 +463,14 @@ class SmartRecruitersProvider(Provider):
         ``REF_NOTE_UNCONFIRMED`` for the retry."""
         reference = body["correlationId"]
         mark = note_posting_key(delivery.pk)
-        if writeback.REF_NOTE_UNCONFIRMED in done or cache.get(mark):
-            if writeback.REF_NOTE_UNCONFIRMED not in done:  # a killed worker's mark: kept where no cache flush reaches
-                refs[writeback.REF_NOTE_UNCONFIRMED] = writeback.iso(timezone.now())
+        unconfirmed = done.get(writeback.REF_NOTE_UNCONFIRMED, "")
+        if not unconfirmed and cache.get(mark):  # a killed worker's mark: kept where no cache flush reaches
+            unconfirmed = refs[writeback.REF_NOTE_UNCONFIRMED] = writeback.iso(timezone.now())
+        if unconfirmed and done.get(writeback.REF_NOTE_RELEASED) == unconfirmed:
+            # A person looked and did not find it (``delivery_release_held``): posted once without
+            # looking; the release is used up, so a later unconfirmed try is looked for again.
+            refs[writeback.REF_NOTE_RELEASED] = f"posted after {unconfirmed}"
+        elif unconfirmed:
             found = self._note_find(client, delivery, assessment, reference)
             if found:
                 refs[writeback.REF_NOTE] = found

@@ -38,6 +38,9 @@ REF_NOTE = "note_id"
 # The note's POST failed in a way that may have come after SmartRecruiters stored it (a timeout, a
 # 5xx, an answer that could not be read): the retry looks for the note before posting it again.
 REF_NOTE_UNCONFIRMED = "note_unconfirmed"
+# An admin looked for a held note in SmartRecruiters and did not find it: the value is the
+# REF_NOTE_UNCONFIRMED it releases, for one POST without looking first ("posted after ..." once used).
+REF_NOTE_RELEASED = "note_released"
 REF_ATTACHMENT = "attachment_id"
 REF_SCORE_PROPERTY = "score_property"  # "<propertyId>=<value>" as written
 ATTACHMENT_TYPE = "GENERIC_FILE"

@@ -17,7 +17,7 @@ from integrations.models import Connection, ConnectionStatus, Delivery, Delivery
 from integrations.smartrecruiters import auth, writeback
 from integrations.smartrecruiters.constants import CRED_GRANT, GRANT_AUTHORIZATION_CODE, PROVIDER_NAME
 from integrations.smartrecruiters.models import ConnectionSettings
-from tests.factories import TenantFactory
+from tests.factories import TenantFactory, UserFactory
 
 from .conftest import own_app_connect
 from .stub import Answer, CandidateRecords
@@ -492,3 +492,59 @@ def test_a_score_rules_note_stored_whose_answer_was_lost_is_not_posted_again(
     assert posted[0]["content"].startswith(f"#[CANDIDATE:{CANDIDATE}] Stagehook: ")
     assert posted[0]["content"].split("\n")[-1] == f"Stagehook reference: {reference}"
     assert posted[0]["correlationId"] == reference and rule.remote_refs[writeback.REF_NOTE] == posted[0]["id"]
+
+
+# --- a held note, released by a person who looked ----------------------------------------------------
+def held_note(own_connection, records, fake_sr, package, capture) -> Delivery:
+    """A note whose first POST failed in a way that may have come after storing it (here it had not:
+    SmartRecruiters answered 503 before), held because this credential may not read messages."""
+    fake_sr.queue("POST", NOTE, Answer(503, {"message": "down"}))
+    records.messages_refused = True
+    delivery = retry_until_settled(note_delivery(complete(own_connection, package, capture)), capture)
+    assert delivery.status == DeliveryStatus.DEAD and delivery.last_error.startswith("Note held"), delivery.last_error
+    assert "Send a held write-back without its check" in delivery.last_error and not records.notes
+    return delivery
+
+
+def test_a_held_note_released_in_the_admin_is_posted_once_without_looking(
+    client, own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    delivery = held_note(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks)
+    lookups = len(fake_sr.calls("GET", MESSAGES))
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/integrations/delivery/",
+                               {"action": "release_held", "_selected_action": [delivery.pk]}, follow=True)
+    assert "1 held write-back(s) queued to send once without the check." in response.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT, delivery.last_error
+    [note] = records.notes
+    assert delivery.remote_refs[writeback.REF_NOTE] == note["id"] and len(fake_sr.calls("GET", MESSAGES)) == lookups
+    assert delivery.remote_refs[writeback.REF_NOTE_RELEASED].startswith("posted after ")
+
+
+def test_a_released_note_whose_post_may_have_arrived_again_is_looked_for_again(
+    own_connection, records, fake_sr, package, django_capture_on_commit_callbacks
+):
+    from integrations.deliveries import delivery_release_held
+
+    capture = django_capture_on_commit_callbacks
+    delivery = held_note(own_connection, records, fake_sr, package, capture)
+    records.lose_answers[NOTE] = 1  # the released POST is stored, its answer lost
+    with capture(execute=True):
+        assert delivery_release_held(delivery=delivery, actor="test")
+    delivery = retry_until_settled(delivery, capture)
+    # Held again, not posted blind a second time: the release was for one POST.
+    assert delivery.status == DeliveryStatus.DEAD and delivery.last_error.startswith("Note held"), delivery.last_error
+    assert len(records.notes) == 1 and len(fake_sr.calls("POST", NOTE)) == 2  # the 503 before storing, the released one
+
+
+def test_only_a_held_note_can_be_released(own_connection, records, fake_sr, package, django_capture_on_commit_callbacks):
+    from integrations.deliveries import delivery_release_held
+
+    sent = note_delivery(complete(own_connection, package, django_capture_on_commit_callbacks))
+    assert sent.status == DeliveryStatus.SENT
+    before = dict(sent.remote_refs)
+    assert not delivery_release_held(delivery=sent, actor="test")
+    sent.refresh_from_db()
+    assert sent.remote_refs == before and sent.status == DeliveryStatus.SENT
