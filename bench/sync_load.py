@@ -348,7 +348,7 @@ def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
 
     from integrations.models import Connection, RemoteCandidate
     from integrations.providers import SyncedCandidate
-    from integrations.sync import mirror_page_store, mirror_page_transaction
+    from integrations.sync import commit_without_waiting_for_the_disk, mirror_page_store, mirror_page_transaction
 
     moment = timezone.now() - dt.timedelta(days=1)
     columns = ("connection_id", "remote_id", "first_name", "last_name", "email", "phone", "remote_updated_at",
@@ -398,8 +398,7 @@ def upsert_figures(tenant, *, rows: int, page_size: int) -> dict[str, float]:
         with transaction.atomic():
             yield
             if not durable:
-                with db.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                commit_without_waiting_for_the_disk()
 
     made = []
     figures = {}

@@ -249,10 +249,18 @@ def mirror_page_transaction(
         result = mirror_page_store(connection=connection, kind=kind, items=items, emit=emit, emit_after=emit_after)
         if then is not None:
             then(result)
-        if not result.dispatched and db_connection.vendor == "postgresql":
-            with db_connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if not result.dispatched:
+            commit_without_waiting_for_the_disk()
     return result
+
+
+def commit_without_waiting_for_the_disk() -> None:
+    """The current transaction's commit does not wait for its WAL to reach the disk (PostgreSQL's
+    ``synchronous_commit`` off for this transaction alone; elsewhere nothing changes). Only for a
+    transaction whose every write the ATS gives again (``mirror_page_transaction``)."""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _mirror_rows(*, spec: _Kind, connection: Connection, remote_ids: list[str], names: tuple[str, ...]) -> dict[str, dict]:

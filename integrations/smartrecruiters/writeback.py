@@ -181,31 +181,34 @@ def note_content(assessment: Assessment, *, report_url: str, reference: str = ""
         lines.append(f"Summary: {summary}")
     lines.append(f"Report: {report_url}")
     if reference:
-        lines.append(f"{NOTE_REFERENCE_LABEL} {reference}")
+        lines.append(_reference_line(reference))
     return "\n".join(lines)
 
 
 NOTE_REFERENCE_LABEL = "Stagehook reference:"
 
 
+def _reference_line(reference: str) -> str:
+    return f"{NOTE_REFERENCE_LABEL} {reference}"
+
+
+def _shared_note(assessment: Assessment, *, content: str, reference: str) -> dict[str, Any]:
+    """``POST /messages/shares``: shared with the hiring team of the application's job, the
+    delivery's reference as ``correlationId`` (``content`` ends with it too)."""
+    return {"content": content, "correlationId": reference, "shareWith": {"hiringTeamOf": [assessment.remote_job_id]}}
+
+
 def note_body(assessment: Assessment, *, report_url: str, reference: str) -> dict[str, Any]:
-    """``POST /messages/shares``: shared with the hiring team of the application's job; the
-    reference in the text and as ``correlationId``."""
-    return {
-        "content": note_content(assessment, report_url=report_url, reference=reference),
-        "correlationId": reference,
-        "shareWith": {"hiringTeamOf": [assessment.remote_job_id]},
-    }
+    """A result's note, the reference in its text and as ``correlationId``."""
+    return _shared_note(assessment, content=note_content(assessment, report_url=report_url, reference=reference),
+                        reference=reference)
 
 
 def rule_note_body(assessment: Assessment, *, note: str, reference: str) -> dict[str, Any]:
-    """A score rule's note (a rule with no target stage), as ``note_body`` posts a result's: the
-    candidate tag first, the reference last and as ``correlationId``, shared with the job's team."""
-    return {
-        "content": f"#[CANDIDATE:{assessment.remote_candidate_id}] {note}\n{NOTE_REFERENCE_LABEL} {reference}",
-        "correlationId": reference,
-        "shareWith": {"hiringTeamOf": [assessment.remote_job_id]},
-    }
+    """A score rule's note (a rule with no target stage), as a result's is posted: the candidate
+    tag first, the reference last and as ``correlationId``."""
+    content = f"#[CANDIDATE:{assessment.remote_candidate_id}] {note}\n{_reference_line(reference)}"
+    return _shared_note(assessment, content=content, reference=reference)
 
 
 def note_id_with_reference(page: Any, reference: str) -> str:
